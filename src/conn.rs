@@ -1,0 +1,708 @@
+//! [`Connection`]: one Engine.IO session plus the Socket.IO namespace sockets
+//! over it, as a pure state machine.
+//!
+//! Method groups (drain order after every call of group B or C:
+//! `poll_transmit` until `None`, then `poll_event` until `None`, then
+//! `poll_timeout`):
+//! * **A, getters**: [`Connection::sid`], [`Connection::socket_id`], ...
+//! * **B, inputs**: [`Connection::handle_text`], [`Connection::handle_binary`],
+//!   [`Connection::handle_transport_closed`], [`Connection::handle_timeout`].
+//! * **C, commands** (queue work): [`Connection::accept`], [`Connection::emit`],
+//!   [`Connection::ack`], [`Connection::disconnect`], [`Connection::close`], ...
+//! * **D, outputs**: [`Connection::poll_transmit`], [`Connection::poll_event`],
+//!   [`Connection::poll_timeout`].
+
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde_json::{Map, Value};
+
+use crate::config::Config;
+use crate::encoded::{unicast_frames, EncodedPacket};
+use crate::engine::{Engine, Inbound, Transmit};
+use crate::error::{DisconnectReason, ProtocolError, UsageError};
+use crate::query::Query;
+use crate::rand::{generate_id, RandomSource};
+use crate::wire::eio::{self, Data, EngineVersion};
+use crate::wire::sio::{self, AckId, Args, Body, Revision};
+use crate::wire::binary;
+
+/// What the client sent when it opened the connection.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Handshake {
+    /// The request target, e.g. `/socket.io/?EIO=4&transport=websocket`.
+    pub url: String,
+    /// The decoded query string of `url`.
+    pub query: Query,
+    /// The request headers (names as sent).
+    pub headers: Vec<(String, String)>,
+}
+
+impl Handshake {
+    /// Builds a handshake from a request target and its headers.
+    pub fn new(url: impl Into<String>, headers: Vec<(String, String)>) -> Self {
+        let url = url.into();
+        let query = url.split_once('?').map(|(_, q)| Query::parse(q)).unwrap_or_default();
+        Handshake { url, query, headers }
+    }
+
+    /// The first header named `name` (case-insensitive).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    }
+}
+
+/// What a [`Connection`] reports to the application.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum Event {
+    /// The client asks to join `nsp`. Answer with [`Connection::accept`] or
+    /// [`Connection::reject`] (the connect middleware, as state). For rev 4
+    /// clients, `/` is requested automatically when the connection opens and
+    /// `auth` holds the namespace's query parameters.
+    Connect {
+        /// The namespace.
+        nsp: String,
+        /// rev 5: the CONNECT payload (`{}` when absent); rev 4: the query of the namespace.
+        auth: Value,
+    },
+    /// The client emitted an event.
+    Message {
+        /// The namespace.
+        nsp: String,
+        /// The event name.
+        name: String,
+        /// The arguments, with binary attachments.
+        args: Args,
+        /// Present when the client wants an acknowledgement: answer once with
+        /// [`Connection::ack`].
+        ack: Option<AckId>,
+    },
+    /// The client acknowledged one of our emits.
+    AckReceived {
+        /// The namespace.
+        nsp: String,
+        /// The id returned by [`Connection::emit_with_ack`].
+        id: AckId,
+        /// The acknowledgement's arguments.
+        args: Args,
+    },
+    /// No acknowledgement arrived before the deadline given to
+    /// [`Connection::emit_with_ack`]. A late ack is then dropped.
+    AckTimedOut {
+        /// The namespace.
+        nsp: String,
+        /// The id returned by [`Connection::emit_with_ack`].
+        id: AckId,
+    },
+    /// A socket (namespace) ended; exactly once per accepted socket. Its
+    /// pending acknowledgements are cancelled: no ack event follows.
+    Disconnected {
+        /// The namespace.
+        nsp: String,
+        /// Why.
+        reason: DisconnectReason,
+    },
+    /// The whole connection ended (after the `Disconnected` of its sockets).
+    Closed {
+        /// Why.
+        reason: DisconnectReason,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum SocketState {
+    /// CONNECT received, the application has not answered yet.
+    Pending,
+    Connected,
+}
+
+#[derive(Debug)]
+struct NsSocket {
+    id: String,
+    auth: Value,
+    state: SocketState,
+    next_ack: AckId,
+    /// Acks we wait for, with their optional deadline.
+    pending_acks: BTreeMap<AckId, Option<Instant>>,
+}
+
+/// One client connection: an Engine.IO session and its namespace sockets.
+///
+/// Usable on its own (one connection per thread or task) or through
+/// [`crate::Server`], which owns many. See the module docs for the method
+/// groups and the drain order.
+pub struct Connection {
+    engine: Engine,
+    revision: Revision,
+    config: Arc<Config>,
+    decoder: sio::Decoder,
+    sockets: BTreeMap<String, NsSocket>,
+    ack_deadlines: BTreeSet<(Instant, String, AckId)>,
+    connect_deadline: Option<Instant>,
+    events: VecDeque<Event>,
+    handshake: Handshake,
+    rng: Box<dyn RandomSource>,
+}
+
+impl std::fmt::Debug for Connection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Connection")
+            .field("sid", &self.engine.sid)
+            .field("version", &self.engine.version)
+            .field("closed", &self.engine.is_closed())
+            .field("namespaces", &self.sockets.keys().collect::<Vec<_>>())
+            .finish()
+    }
+}
+
+impl Connection {
+    /// A session opened directly over WebSocket: queues the open packet
+    /// (`upgrades: []`). For a v3 client it also requests `/` on the client's
+    /// behalf (an [`Event::Connect`] to answer), as the reference does.
+    pub fn new_websocket(
+        now: Instant,
+        version: EngineVersion,
+        sid: String,
+        config: Arc<Config>,
+        handshake: Handshake,
+        rng: Box<dyn RandomSource>,
+    ) -> Self {
+        let engine = Engine::new_websocket(now, sid, version, config.clone());
+        let revision = match version {
+            EngineVersion::V3 => Revision::V4,
+            EngineVersion::V4 => Revision::V5,
+        };
+        let mut conn = Connection {
+            engine,
+            revision,
+            decoder: sio::Decoder::new(config.decoder_config()),
+            connect_deadline: Some(now + config.connect_timeout),
+            config,
+            sockets: BTreeMap::new(),
+            ack_deadlines: BTreeSet::new(),
+            events: VecDeque::new(),
+            handshake,
+            rng,
+        };
+        log::debug!("[{}] open over websocket, {:?}", conn.engine.sid, version);
+        if revision == Revision::V4 {
+            conn.on_connect("/".to_owned(), None);
+        }
+        conn
+    }
+
+    // ---- (A) getters ---------------------------------------------------
+
+    /// The Engine.IO session id.
+    pub fn sid(&self) -> &str {
+        &self.engine.sid
+    }
+
+    /// The Engine.IO version of this connection.
+    pub fn version(&self) -> EngineVersion {
+        self.engine.version
+    }
+
+    /// The Socket.IO revision of this connection.
+    pub fn revision(&self) -> Revision {
+        self.revision
+    }
+
+    /// The handshake request.
+    pub fn handshake(&self) -> &Handshake {
+        &self.handshake
+    }
+
+    /// True once the connection has closed.
+    pub fn is_closed(&self) -> bool {
+        self.engine.is_closed()
+    }
+
+    /// The socket id of the joined (or joining) namespace `nsp`: rev 5 a
+    /// fresh random id per namespace; rev 4 the session id for `/` and
+    /// `<nsp>#<sid>` otherwise (as the reference).
+    pub fn socket_id(&self, nsp: &str) -> Option<&str> {
+        self.sockets.get(nsp).map(|s| s.id.as_str())
+    }
+
+    /// The auth data the socket of `nsp` connected with.
+    pub fn auth(&self, nsp: &str) -> Option<&Value> {
+        self.sockets.get(nsp).map(|s| &s.auth)
+    }
+
+    /// True if the socket of `nsp` is connected (accepted).
+    pub fn is_connected(&self, nsp: &str) -> bool {
+        self.sockets.get(nsp).is_some_and(|s| s.state == SocketState::Connected)
+    }
+
+    /// The connected namespaces, in order.
+    pub fn namespaces(&self) -> impl Iterator<Item = &str> {
+        self.sockets.iter().filter(|(_, s)| s.state == SocketState::Connected).map(|(n, _)| n.as_str())
+    }
+
+    /// Bytes queued for the transport and not yet taken with `poll_transmit`.
+    pub fn outbound_bytes(&self) -> usize {
+        self.engine.outbound_bytes()
+    }
+
+    // ---- (B) inputs ----------------------------------------------------
+
+    /// A WebSocket text message arrived.
+    pub fn handle_text(&mut self, now: Instant, text: &str) {
+        if self.engine.is_closed() {
+            return;
+        }
+        if text.len() > self.config.max_payload {
+            return self.message_too_large(now, text.len());
+        }
+        match eio::decode_text(self.engine.version, text) {
+            Ok(packet) => self.on_engine_packet(now, packet),
+            Err(e) => self.protocol_error(ProtocolError::Engine(e)),
+        }
+    }
+
+    /// A WebSocket binary message arrived.
+    pub fn handle_binary(&mut self, now: Instant, mut data: Vec<u8>) {
+        if self.engine.is_closed() {
+            return;
+        }
+        if data.len() > self.config.max_payload {
+            return self.message_too_large(now, data.len());
+        }
+        match self.engine.version {
+            EngineVersion::V4 => self.on_sio_binary(data),
+            EngineVersion::V3 if data.first() == Some(&(eio::PacketType::Message as u8)) => {
+                data.remove(0);
+                self.on_sio_binary(data)
+            }
+            EngineVersion::V3 => match eio::decode_binary(EngineVersion::V3, &data) {
+                Ok(packet) => {
+                    let packet = packet.into_owned();
+                    self.on_engine_packet(now, packet)
+                }
+                Err(e) => self.protocol_error(ProtocolError::Engine(e)),
+            },
+        }
+    }
+
+    /// The transport closed (the peer went away).
+    pub fn handle_transport_closed(&mut self, now: Instant) {
+        let _ = now;
+        self.close_with(DisconnectReason::TransportClose, true);
+    }
+
+    /// The transport failed (an I/O error, an invalid WebSocket frame...).
+    pub fn handle_transport_error(&mut self, now: Instant, why: impl Into<String>) {
+        let _ = now;
+        self.close_with(DisconnectReason::TransportError(why.into()), true);
+    }
+
+    /// Fires every timer due at `now`. Calling it early or twice is harmless.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        if self.engine.is_closed() {
+            return;
+        }
+        if let Some(reason) = self.engine.handle_timeout(now) {
+            return self.close_with(reason, true);
+        }
+        if self.connect_deadline.is_some_and(|d| now >= d) {
+            log::debug!("[{}] no namespace joined in time", self.engine.sid);
+            return self.close_with(DisconnectReason::ConnectTimeout, false);
+        }
+        while let Some(first) = self.ack_deadlines.first() {
+            if first.0 > now {
+                break;
+            }
+            let Some((_, nsp, id)) = self.ack_deadlines.pop_first() else { break };
+            if let Some(socket) = self.sockets.get_mut(&nsp) {
+                socket.pending_acks.remove(&id);
+            }
+            self.events.push_back(Event::AckTimedOut { nsp, id });
+        }
+    }
+
+    // ---- (C) commands --------------------------------------------------
+
+    /// Accepts the pending CONNECT for `nsp` and answers the client; `extra`
+    /// keys are added to the rev 5 reply beside `sid` (ignored for rev 4,
+    /// whose reply has no payload). Returns the socket id.
+    pub fn accept(&mut self, now: Instant, nsp: &str, extra: Option<Map<String, Value>>) -> Result<String, UsageError> {
+        let _ = now;
+        self.check_open()?;
+        let socket = match self.sockets.get_mut(nsp) {
+            Some(s) if s.state == SocketState::Pending => s,
+            _ => return Err(UsageError::NoPendingConnect(nsp.to_owned())),
+        };
+        socket.state = SocketState::Connected;
+        let id = socket.id.clone();
+        self.connect_deadline = None;
+        let data = match self.revision {
+            Revision::V4 => None,
+            Revision::V5 => {
+                let mut map = Map::new();
+                map.insert("sid".to_owned(), Value::String(id.clone()));
+                if let Some(extra) = extra {
+                    map.extend(extra.into_iter().filter(|(k, _)| k != "sid"));
+                }
+                Some(Value::Object(map))
+            }
+        };
+        log::debug!("[{}] socket {id} joined {nsp}", self.engine.sid);
+        self.send(sio::Packet { nsp: nsp.to_owned(), body: Body::Connect(data) });
+        Ok(id)
+    }
+
+    /// Refuses the pending CONNECT for `nsp` with a CONNECT_ERROR: rev 5
+    /// `{"message":message,"data":data}` (`data` omitted when `None`); rev 4
+    /// `data`, or the message as a JSON string (what Socket.IO 2.x sends).
+    pub fn reject(&mut self, now: Instant, nsp: &str, message: &str, data: Option<Value>) -> Result<(), UsageError> {
+        let _ = now;
+        self.check_open()?;
+        match self.sockets.get(nsp) {
+            Some(s) if s.state == SocketState::Pending => {}
+            _ => return Err(UsageError::NoPendingConnect(nsp.to_owned())),
+        }
+        self.sockets.remove(nsp);
+        let payload = match self.revision {
+            Revision::V5 => {
+                let mut map = Map::new();
+                map.insert("message".to_owned(), Value::String(message.to_owned()));
+                if let Some(data) = data {
+                    map.insert("data".to_owned(), data);
+                }
+                Value::Object(map)
+            }
+            Revision::V4 => data.unwrap_or_else(|| Value::String(message.to_owned())),
+        };
+        self.send(sio::Packet { nsp: nsp.to_owned(), body: Body::ConnectError(payload) });
+        Ok(())
+    }
+
+    /// Emits `event` to the socket of `nsp`.
+    pub fn emit(&mut self, now: Instant, nsp: &str, event: &str, args: Args) -> Result<(), UsageError> {
+        let _ = now;
+        self.check_emit(nsp, event, &args)?;
+        self.send_event(nsp, event, args, None);
+        Ok(())
+    }
+
+    /// Emits `event` and asks for an acknowledgement. The answer arrives as
+    /// [`Event::AckReceived`]; with a `timeout`, [`Event::AckTimedOut`] comes
+    /// instead if it is late (exactly one of the two per id).
+    pub fn emit_with_ack(
+        &mut self,
+        now: Instant,
+        nsp: &str,
+        event: &str,
+        args: Args,
+        timeout: Option<Duration>,
+    ) -> Result<AckId, UsageError> {
+        self.check_emit(nsp, event, &args)?;
+        let max = self.config.max_pending_acks;
+        let socket = self.sockets.get_mut(nsp).ok_or_else(|| UsageError::NotConnected(nsp.to_owned()))?;
+        if socket.pending_acks.len() >= max {
+            return Err(UsageError::TooManyPendingAcks);
+        }
+        let id = socket.next_ack;
+        socket.next_ack += 1;
+        let deadline = timeout.map(|t| now + t);
+        socket.pending_acks.insert(id, deadline);
+        if let Some(deadline) = deadline {
+            self.ack_deadlines.insert((deadline, nsp.to_owned(), id));
+        }
+        self.send_event(nsp, event, args, Some(id));
+        Ok(id)
+    }
+
+    /// Emits `event` only if the transport can take it right now (nothing is
+    /// queued); otherwise drops it. Returns whether it was queued.
+    pub fn emit_volatile(&mut self, now: Instant, nsp: &str, event: &str, args: Args) -> Result<bool, UsageError> {
+        self.check_emit(nsp, event, &args)?;
+        if !self.engine.is_writable() {
+            return Ok(false);
+        }
+        self.emit(now, nsp, event, args).map(|()| true)
+    }
+
+    /// Answers the client's event `id` (from [`Event::Message`]) on `nsp`.
+    /// Call it once per id: the client ignores repeats.
+    pub fn ack(&mut self, now: Instant, nsp: &str, id: AckId, args: Args) -> Result<(), UsageError> {
+        let _ = now;
+        self.check_connected(nsp)?;
+        check_attachments(&args)?;
+        let mut text = String::with_capacity(32);
+        text.push('4');
+        sio::encode_ack(&mut text, nsp, id, &args.values, args.binaries.len());
+        self.queue_frames(unicast_frames(self.engine.version, text, args.binaries));
+        Ok(())
+    }
+
+    /// Queues an already encoded packet (a broadcast): shares its frames.
+    /// With `volatile`, drops it when the transport is busy. Returns whether
+    /// it was queued.
+    pub fn send_encoded(&mut self, packet: &EncodedPacket, volatile: bool) -> bool {
+        if self.engine.is_closed() || (volatile && !self.engine.is_writable()) {
+            return false;
+        }
+        self.queue_frames(packet.frames(self.engine.version))
+    }
+
+    /// Disconnects the socket of `nsp` (sends DISCONNECT; the connection stays open).
+    pub fn disconnect(&mut self, now: Instant, nsp: &str) -> Result<(), UsageError> {
+        let _ = now;
+        self.check_connected(nsp)?;
+        self.send(sio::Packet { nsp: nsp.to_owned(), body: Body::Disconnect });
+        self.remove_socket(nsp, DisconnectReason::ServerNamespaceDisconnect);
+        Ok(())
+    }
+
+    /// Disconnects every socket (DISCONNECT each) and closes the connection.
+    pub fn close(&mut self, now: Instant) {
+        if self.engine.is_closed() {
+            return;
+        }
+        let joined: Vec<String> = self.namespaces().map(str::to_owned).collect();
+        for nsp in joined {
+            let _ = self.disconnect(now, &nsp);
+        }
+        self.close_with(DisconnectReason::ForcedServerClose, false);
+    }
+
+    /// Closes the transport without DISCONNECT packets, so clients reconnect
+    /// later (what the reference does when the server shuts down).
+    pub fn shutdown(&mut self, now: Instant) {
+        let _ = now;
+        self.close_with(DisconnectReason::ServerShuttingDown, false);
+    }
+
+    // ---- (D) outputs ---------------------------------------------------
+
+    /// The next frame to send, or the transport close.
+    #[must_use]
+    pub fn poll_transmit(&mut self) -> Option<Transmit> {
+        self.engine.poll_transmit()
+    }
+
+    /// The next application event.
+    #[must_use]
+    pub fn poll_event(&mut self) -> Option<Event> {
+        self.events.pop_front()
+    }
+
+    /// When [`Connection::handle_timeout`] must be called next.
+    #[must_use]
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        if self.engine.is_closed() {
+            return None;
+        }
+        [self.engine.poll_timeout(), self.connect_deadline, self.ack_deadlines.first().map(|d| d.0)]
+            .into_iter()
+            .flatten()
+            .min()
+    }
+
+    // ---- internals -----------------------------------------------------
+
+    fn check_open(&self) -> Result<(), UsageError> {
+        if self.engine.is_closed() {
+            Err(UsageError::Closed)
+        } else {
+            Ok(())
+        }
+    }
+
+    fn check_connected(&self, nsp: &str) -> Result<(), UsageError> {
+        self.check_open()?;
+        if self.is_connected(nsp) {
+            Ok(())
+        } else {
+            Err(UsageError::NotConnected(nsp.to_owned()))
+        }
+    }
+
+    fn check_emit(&self, nsp: &str, event: &str, args: &Args) -> Result<(), UsageError> {
+        self.check_connected(nsp)?;
+        if sio::is_reserved_event(event) {
+            return Err(UsageError::ReservedEventName(event.to_owned()));
+        }
+        check_attachments(args)
+    }
+
+    fn send_event(&mut self, nsp: &str, event: &str, args: Args, id: Option<AckId>) {
+        let mut text = String::with_capacity(32 + event.len());
+        text.push('4');
+        sio::encode_event(&mut text, nsp, id, event, &args.values, args.binaries.len());
+        self.queue_frames(unicast_frames(self.engine.version, text, args.binaries));
+    }
+
+    fn send(&mut self, packet: sio::Packet) {
+        let mut text = String::with_capacity(32);
+        text.push('4');
+        packet.encode(&mut text);
+        let binaries = match packet.body {
+            Body::Event(e) => e.args.binaries,
+            Body::Ack(a) => a.args.binaries,
+            _ => Vec::new(),
+        };
+        self.queue_frames(unicast_frames(self.engine.version, text, binaries));
+    }
+
+    /// Queues frames; closes the connection when the outbound limit is hit.
+    fn queue_frames(&mut self, frames: impl IntoIterator<Item = crate::frame::Frame>) -> bool {
+        match self.engine.queue(frames) {
+            Ok(()) => true,
+            Err(reason) => {
+                log::warn!("[{}] outbound queue over {} bytes: closing", self.engine.sid, self.config.max_outbound_bytes);
+                self.close_with(reason, true);
+                false
+            }
+        }
+    }
+
+    fn message_too_large(&mut self, now: Instant, len: usize) {
+        let _ = now;
+        log::warn!("[{}] message of {len} bytes exceeds max_payload", self.engine.sid);
+        self.close_with(
+            DisconnectReason::TransportError(format!("message of {len} bytes exceeds max_payload")),
+            true,
+        );
+    }
+
+    fn protocol_error(&mut self, error: ProtocolError) {
+        log::warn!("[{}] protocol violation: {error}", self.engine.sid);
+        self.close_with(DisconnectReason::Protocol(error), true);
+    }
+
+    fn on_engine_packet(&mut self, now: Instant, packet: eio::Packet<'_>) {
+        match self.engine.on_packet(now, packet) {
+            Inbound::Nothing => {}
+            Inbound::Close(reason) => {
+                log::debug!("[{}] engine closes: {reason}", self.engine.sid);
+                self.close_with(reason, true)
+            }
+            Inbound::Message(Data::Text(text)) => self.on_sio_text(&text),
+            Inbound::Message(Data::Binary(bytes)) => self.on_sio_binary(bytes.into_owned()),
+        }
+    }
+
+    fn on_sio_text(&mut self, text: &str) {
+        match self.decoder.decode_text(text) {
+            Ok(Some(packet)) => self.on_sio_packet(packet),
+            Ok(None) => {}
+            Err(e) => self.protocol_error(ProtocolError::Socket(e)),
+        }
+    }
+
+    fn on_sio_binary(&mut self, data: Vec<u8>) {
+        match self.decoder.decode_binary(data) {
+            Ok(Some(packet)) => self.on_sio_packet(packet),
+            Ok(None) => {}
+            Err(e) => self.protocol_error(ProtocolError::Socket(e)),
+        }
+    }
+
+    fn on_sio_packet(&mut self, packet: sio::Packet) {
+        let sio::Packet { nsp, body } = packet;
+        let body = match body {
+            Body::Connect(auth) => return self.on_connect(nsp, auth),
+            Body::ConnectError(_) => return self.protocol_error(ProtocolError::UnexpectedConnectError),
+            other => other,
+        };
+        if !self.is_connected(&nsp) {
+            return self.protocol_error(ProtocolError::NamespaceNotJoined(nsp));
+        }
+        match body {
+            Body::Disconnect => self.remove_socket(&nsp, DisconnectReason::ClientNamespaceDisconnect),
+            Body::Event(e) => self.events.push_back(Event::Message { nsp, name: e.name, args: e.args, ack: e.id }),
+            Body::Ack(a) => {
+                let pending = self.sockets.get_mut(&nsp).and_then(|s| s.pending_acks.remove(&a.id));
+                match pending {
+                    Some(deadline) => {
+                        if let Some(deadline) = deadline {
+                            self.ack_deadlines.remove(&(deadline, nsp.clone(), a.id));
+                        }
+                        self.events.push_back(Event::AckReceived { nsp, id: a.id, args: a.args });
+                    }
+                    None => log::debug!("[{}] dropping ack {} on {nsp}: unknown or late", self.engine.sid, a.id),
+                }
+            }
+            Body::Connect(_) | Body::ConnectError(_) => {}
+        }
+    }
+
+    fn on_connect(&mut self, raw_nsp: String, auth: Option<Value>) {
+        let (nsp, auth) = match self.revision {
+            Revision::V5 => (raw_nsp, auth.unwrap_or_else(|| Value::Object(Map::new()))),
+            Revision::V4 => {
+                let (path, query) = sio::split_namespace_query(&raw_nsp);
+                let auth = query.map(|q| Query::parse(q).to_json_object()).unwrap_or_else(|| Value::Object(Map::new()));
+                (path.to_owned(), auth)
+            }
+        };
+        if self.sockets.contains_key(&nsp) {
+            return self.protocol_error(ProtocolError::DuplicateConnect(nsp));
+        }
+        let refusal = if !self.config.namespace_allowed(&nsp) {
+            Some("Invalid namespace")
+        } else if self.sockets.len() >= self.config.max_namespaces {
+            Some("Too many namespaces")
+        } else {
+            None
+        };
+        if let Some(message) = refusal {
+            log::debug!("[{}] refusing namespace {nsp}: {message}", self.engine.sid);
+            // Both revisions get the object form, as the reference 4.x server
+            // sends to v3 clients too (PROTOCOL.md §7.1).
+            let payload = serde_json::json!({ "message": message });
+            return self.send(sio::Packet { nsp, body: Body::ConnectError(payload) });
+        }
+        let id = match self.revision {
+            Revision::V5 => generate_id(self.rng.as_mut()),
+            Revision::V4 if nsp == "/" => self.engine.sid.clone(),
+            Revision::V4 => format!("{nsp}#{}", self.engine.sid),
+        };
+        self.sockets.insert(
+            nsp.clone(),
+            NsSocket { id, auth: auth.clone(), state: SocketState::Pending, next_ack: 0, pending_acks: BTreeMap::new() },
+        );
+        self.events.push_back(Event::Connect { nsp, auth });
+    }
+
+    fn remove_socket(&mut self, nsp: &str, reason: DisconnectReason) {
+        if let Some(socket) = self.sockets.remove(nsp) {
+            for (id, deadline) in socket.pending_acks {
+                if let Some(deadline) = deadline {
+                    self.ack_deadlines.remove(&(deadline, nsp.to_owned(), id));
+                }
+            }
+            if socket.state == SocketState::Connected {
+                self.events.push_back(Event::Disconnected { nsp: nsp.to_owned(), reason });
+            }
+        }
+    }
+
+    fn close_with(&mut self, reason: DisconnectReason, discard: bool) {
+        if self.engine.is_closed() {
+            return;
+        }
+        self.engine.close(discard);
+        for (nsp, socket) in std::mem::take(&mut self.sockets) {
+            if socket.state == SocketState::Connected {
+                self.events.push_back(Event::Disconnected { nsp, reason: reason.clone() });
+            }
+        }
+        self.ack_deadlines.clear();
+        self.connect_deadline = None;
+        log::debug!("[{}] closed: {reason}", self.engine.sid);
+        self.events.push_back(Event::Closed { reason });
+    }
+}
+
+fn check_attachments(args: &Args) -> Result<(), UsageError> {
+    if args.binaries.is_empty() {
+        return Ok(());
+    }
+    binary::validate(&args.values, args.binaries.len()).map_err(|_| UsageError::InvalidAttachments)
+}

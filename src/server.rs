@@ -1,0 +1,665 @@
+//! [`Server`]: many [`Connection`]s keyed by [`ConnId`], with session ids
+//! from an injected [`RandomSource`], rooms per namespace, broadcasts encoded
+//! once and shared, and a deadline heap so `poll_timeout` stays cheap at
+//! 10 000 connections.
+//!
+//! Method groups, as on [`Connection`]: (A) getters, (B) `handle_*` inputs
+//! carrying `now`, (C) commands that queue work, (D) `poll_*` outputs. After
+//! any (B) or (C) call drain `poll_transmit`, then `poll_event`, then read
+//! `poll_timeout`.
+
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BTreeSet, BinaryHeap, HashMap, VecDeque};
+use std::fmt;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde_json::{Map, Value};
+
+use crate::config::Config;
+use crate::conn::{Connection, Event, Handshake};
+use crate::encoded::EncodedPacket;
+use crate::engine::Transmit;
+use crate::error::UsageError;
+use crate::rand::{generate_id, RandomSource};
+use crate::wire::eio::EngineVersion;
+use crate::wire::sio::{self, AckId, Args};
+
+/// A handle to one connection of a [`Server`]. Stale handles (of a closed
+/// connection whose slot was reused) are detected by a generation count.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ConnId {
+    index: u32,
+    generation: u32,
+}
+
+impl fmt::Display for ConnId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "conn#{}.{}", self.index, self.generation)
+    }
+}
+
+/// An event of one connection.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ServerEvent {
+    /// Which connection.
+    pub conn: ConnId,
+    /// What happened.
+    pub event: Event,
+}
+
+/// A refused HTTP or WebSocket handshake: answer with `status` and
+/// [`Rejection::json_body`] (the reference's `{"code":n,"message":...}`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rejection {
+    /// HTTP status (400, or 403).
+    pub status: u16,
+    /// The reference's error code (0 transport unknown, 1 session id unknown,
+    /// 2 bad handshake method, 3 bad request, 4 forbidden, 5 unsupported protocol version).
+    pub code: u8,
+    /// The reference's message for the code.
+    pub message: &'static str,
+}
+
+impl Rejection {
+    /// Unknown or missing `transport` (code 0).
+    pub const TRANSPORT_UNKNOWN: Rejection = Rejection { status: 400, code: 0, message: "Transport unknown" };
+    /// Unknown `sid` (code 1).
+    pub const SESSION_ID_UNKNOWN: Rejection = Rejection { status: 400, code: 1, message: "Session ID unknown" };
+    /// A handshake that is not a GET (code 2).
+    pub const BAD_HANDSHAKE_METHOD: Rejection = Rejection { status: 400, code: 2, message: "Bad handshake method" };
+    /// A malformed request (code 3).
+    pub const BAD_REQUEST: Rejection = Rejection { status: 400, code: 3, message: "Bad request" };
+    /// Missing, invalid or disabled `EIO` (code 5).
+    pub const UNSUPPORTED_PROTOCOL_VERSION: Rejection =
+        Rejection { status: 400, code: 5, message: "Unsupported protocol version" };
+
+    /// The JSON body, e.g. `{"code":5,"message":"Unsupported protocol version"}`.
+    pub fn json_body(&self) -> String {
+        format!("{{\"code\":{},\"message\":\"{}\"}}", self.code, self.message)
+    }
+}
+
+/// Counters for observability (and for tests that prove work is shared).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Stats {
+    /// Connections opened so far.
+    pub connections_opened: u64,
+    /// Broadcast packets encoded (one JSON serialization each, whatever the
+    /// number of recipients).
+    pub broadcasts_encoded: u64,
+    /// Frames queued for broadcast recipients.
+    pub broadcast_deliveries: u64,
+}
+
+/// Who receives a broadcast: the sockets of one namespace, optionally only
+/// those in some rooms, minus those in the `except` rooms.
+///
+/// ```
+/// use socketio_sansio::Broadcast;
+/// let op = Broadcast::to("/").room("lobby").except("muted").volatile();
+/// assert_eq!(op.nsp, "/");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Broadcast {
+    /// The namespace.
+    pub nsp: String,
+    /// Rooms whose members receive it; empty = every socket of the namespace.
+    pub rooms: Vec<String>,
+    /// Rooms whose members are left out.
+    pub except: Vec<String>,
+    /// Skip recipients whose transport is busy instead of queueing.
+    pub volatile: bool,
+}
+
+impl Broadcast {
+    /// Every socket of `nsp`.
+    pub fn to(nsp: impl Into<String>) -> Self {
+        Broadcast { nsp: nsp.into(), rooms: Vec::new(), except: Vec::new(), volatile: false }
+    }
+
+    /// Restricts to the members of `room` (several calls: the union).
+    /// A socket id is also a room holding just that socket.
+    pub fn room(mut self, room: impl Into<String>) -> Self {
+        self.rooms.push(room.into());
+        self
+    }
+
+    /// Leaves out the members of `room`.
+    pub fn except(mut self, room: impl Into<String>) -> Self {
+        self.except.push(room.into());
+        self
+    }
+
+    /// Drops the packet for recipients that cannot take it right now.
+    pub fn volatile(mut self) -> Self {
+        self.volatile = true;
+        self
+    }
+}
+
+struct Entry {
+    conn: Connection,
+    /// Rooms joined, per namespace.
+    rooms: BTreeMap<String, BTreeSet<String>>,
+    /// The deadline currently in the heap for this connection.
+    scheduled: Option<Instant>,
+    in_ready: bool,
+}
+
+struct Slot {
+    generation: u32,
+    entry: Option<Entry>,
+}
+
+/// Many connections, rooms and broadcasts, as one pure state machine.
+///
+/// ```
+/// use std::time::Instant;
+/// use socketio_sansio::{Config, Handshake, SeededRandom, Server};
+///
+/// let config = Config::builder().build().unwrap();
+/// let mut server = Server::with_random(config, Box::new(SeededRandom::new(1)));
+/// let now = Instant::now();
+/// let conn = server
+///     .handle_ws_open(now, Handshake::new("/socket.io/?EIO=4&transport=websocket", vec![]))
+///     .expect("valid handshake");
+/// let (to, _frame) = server.poll_transmit().expect("the open packet");
+/// assert_eq!(to, conn);
+/// ```
+pub struct Server {
+    config: Arc<Config>,
+    rng: Box<dyn RandomSource>,
+    slots: Vec<Slot>,
+    free: Vec<u32>,
+    by_sid: HashMap<String, ConnId>,
+    /// Connected sockets per namespace.
+    members: BTreeMap<String, BTreeSet<ConnId>>,
+    /// Room members per namespace and room.
+    rooms: BTreeMap<String, BTreeMap<String, BTreeSet<ConnId>>>,
+    deadlines: BinaryHeap<Reverse<(Instant, ConnId)>>,
+    ready: VecDeque<ConnId>,
+    events: VecDeque<ServerEvent>,
+    stats: Stats,
+}
+
+impl fmt::Debug for Server {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Server").field("connections", &self.by_sid.len()).field("stats", &self.stats).finish()
+    }
+}
+
+impl Server {
+    /// A server drawing ids from the operating system's randomness.
+    #[cfg(feature = "os-rng")]
+    pub fn new(config: Arc<Config>) -> Self {
+        Self::with_random(config, Box::new(crate::rand::OsRandom))
+    }
+
+    /// A server drawing ids from `rng` (e.g. [`crate::SeededRandom`] for
+    /// reproducible tests).
+    pub fn with_random(config: Arc<Config>, rng: Box<dyn RandomSource>) -> Self {
+        Server {
+            config,
+            rng,
+            slots: Vec::new(),
+            free: Vec::new(),
+            by_sid: HashMap::new(),
+            members: BTreeMap::new(),
+            rooms: BTreeMap::new(),
+            deadlines: BinaryHeap::new(),
+            ready: VecDeque::new(),
+            events: VecDeque::new(),
+            stats: Stats::default(),
+        }
+    }
+
+    // ---- (A) getters ---------------------------------------------------
+
+    /// The configuration.
+    pub fn config(&self) -> &Arc<Config> {
+        &self.config
+    }
+
+    /// The connection behind `id`, while it exists.
+    pub fn connection(&self, id: ConnId) -> Option<&Connection> {
+        self.entry(id).map(|e| &e.conn)
+    }
+
+    /// The connection with Engine.IO session id `sid`, if open.
+    pub fn find_sid(&self, sid: &str) -> Option<ConnId> {
+        self.by_sid.get(sid).copied()
+    }
+
+    /// Number of open connections.
+    pub fn connection_count(&self) -> usize {
+        self.by_sid.len()
+    }
+
+    /// Counters.
+    pub fn stats(&self) -> Stats {
+        self.stats
+    }
+
+    /// The rooms the socket of `nsp` on `id` is in, in order.
+    pub fn rooms_of(&self, id: ConnId, nsp: &str) -> Vec<String> {
+        self.entry(id).and_then(|e| e.rooms.get(nsp)).map(|r| r.iter().cloned().collect()).unwrap_or_default()
+    }
+
+    /// The connections whose socket of `nsp` is in `room`, in order.
+    pub fn room_members(&self, nsp: &str, room: &str) -> Vec<ConnId> {
+        self.rooms.get(nsp).and_then(|r| r.get(room)).map(|m| m.iter().copied().collect()).unwrap_or_default()
+    }
+
+    // ---- (B) inputs ----------------------------------------------------
+
+    /// A WebSocket handshake (`/socket.io/?EIO=4&transport=websocket`).
+    /// Checks the query as the reference does (transport, then sid, then
+    /// `EIO`) and opens a session, or says how to refuse the request.
+    pub fn handle_ws_open(&mut self, now: Instant, handshake: Handshake) -> Result<ConnId, Rejection> {
+        let q = &handshake.query;
+        let (Ok(transport), Ok(sid), Ok(eio)) = (q.get_unique("transport"), q.get_unique("sid"), q.get_unique("EIO"))
+        else {
+            return Err(Rejection::BAD_REQUEST);
+        };
+        match transport {
+            Some("websocket") => {}
+            // A polling request that asks for an upgrade cannot be served.
+            Some("polling") => return Err(Rejection::BAD_REQUEST),
+            _ => return Err(Rejection::TRANSPORT_UNKNOWN),
+        }
+        if sid.is_some_and(|s| !s.is_empty()) {
+            // Upgrades from polling arrive with the polling transport.
+            return Err(Rejection::SESSION_ID_UNKNOWN);
+        }
+        let version = match eio.and_then(EngineVersion::from_query) {
+            Some(EngineVersion::V3) if !self.config.allow_eio3 => return Err(Rejection::UNSUPPORTED_PROTOCOL_VERSION),
+            Some(v) => v,
+            None => return Err(Rejection::UNSUPPORTED_PROTOCOL_VERSION),
+        };
+        let sid = self.new_sid();
+        let rng = self.rng.fork();
+        let conn = Connection::new_websocket(now, version, sid.clone(), self.config.clone(), handshake, rng);
+        let id = self.insert(conn);
+        self.by_sid.insert(sid, id);
+        self.stats.connections_opened += 1;
+        self.after(id);
+        Ok(id)
+    }
+
+    /// A WebSocket text message for `id`.
+    pub fn handle_ws_text(&mut self, now: Instant, id: ConnId, text: &str) {
+        self.with_conn(id, |c| c.handle_text(now, text));
+    }
+
+    /// A WebSocket binary message for `id`.
+    pub fn handle_ws_binary(&mut self, now: Instant, id: ConnId, data: Vec<u8>) {
+        self.with_conn(id, |c| c.handle_binary(now, data));
+    }
+
+    /// The transport of `id` closed.
+    pub fn handle_ws_closed(&mut self, now: Instant, id: ConnId) {
+        self.with_conn(id, |c| c.handle_transport_closed(now));
+        // Nothing more can be sent: drop what is still queued.
+        if let Some(entry) = self.entry_mut(id) {
+            while entry.conn.poll_transmit().is_some() {}
+        }
+        self.release_if_done(id);
+    }
+
+    /// Fires every timer due at `now`. Calling it early or twice is harmless.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        while let Some(&Reverse((at, id))) = self.deadlines.peek() {
+            if at > now {
+                break;
+            }
+            self.deadlines.pop();
+            if let Some(entry) = self.entry_mut(id) {
+                if entry.scheduled == Some(at) {
+                    entry.scheduled = None;
+                }
+                entry.conn.handle_timeout(now);
+                self.after(id);
+            }
+        }
+    }
+
+    // ---- (C) commands --------------------------------------------------
+
+    /// Accepts a pending CONNECT (see [`Connection::accept`]); the socket
+    /// then joins the room named by its socket id. Returns the socket id.
+    pub fn accept(
+        &mut self,
+        now: Instant,
+        id: ConnId,
+        nsp: &str,
+        extra: Option<Map<String, Value>>,
+    ) -> Result<String, UsageError> {
+        let socket_id = self.try_with_conn(id, |c| c.accept(now, nsp, extra))?;
+        self.members.entry(nsp.to_owned()).or_default().insert(id);
+        self.join(id, nsp, &socket_id)?;
+        Ok(socket_id)
+    }
+
+    /// Refuses a pending CONNECT (see [`Connection::reject`]).
+    pub fn reject(
+        &mut self,
+        now: Instant,
+        id: ConnId,
+        nsp: &str,
+        message: &str,
+        data: Option<Value>,
+    ) -> Result<(), UsageError> {
+        self.try_with_conn(id, |c| c.reject(now, nsp, message, data))
+    }
+
+    /// Emits to one socket (see [`Connection::emit`]).
+    pub fn emit(&mut self, now: Instant, id: ConnId, nsp: &str, event: &str, args: Args) -> Result<(), UsageError> {
+        self.try_with_conn(id, |c| c.emit(now, nsp, event, args))
+    }
+
+    /// Emits to one socket and asks for an ack (see [`Connection::emit_with_ack`]).
+    pub fn emit_with_ack(
+        &mut self,
+        now: Instant,
+        id: ConnId,
+        nsp: &str,
+        event: &str,
+        args: Args,
+        timeout: Option<Duration>,
+    ) -> Result<AckId, UsageError> {
+        self.try_with_conn(id, |c| c.emit_with_ack(now, nsp, event, args, timeout))
+    }
+
+    /// Acknowledges a client's event (see [`Connection::ack`]).
+    pub fn ack(&mut self, now: Instant, id: ConnId, nsp: &str, ack: AckId, args: Args) -> Result<(), UsageError> {
+        self.try_with_conn(id, |c| c.ack(now, nsp, ack, args))
+    }
+
+    /// Disconnects the socket of `nsp` (see [`Connection::disconnect`]).
+    pub fn disconnect(&mut self, now: Instant, id: ConnId, nsp: &str) -> Result<(), UsageError> {
+        self.try_with_conn(id, |c| c.disconnect(now, nsp))
+    }
+
+    /// Disconnects every socket of the connection and closes it.
+    pub fn close(&mut self, now: Instant, id: ConnId) -> Result<(), UsageError> {
+        self.try_with_conn(id, |c| {
+            c.close(now);
+            Ok(())
+        })
+    }
+
+    /// Closes every connection without DISCONNECT packets (clients reconnect later).
+    pub fn shutdown(&mut self, now: Instant) {
+        let ids: Vec<ConnId> = self.by_sid.values().copied().collect::<BTreeSet<_>>().into_iter().collect();
+        for id in ids {
+            self.with_conn(id, |c| c.shutdown(now));
+        }
+    }
+
+    /// Puts the socket of `nsp` on `id` into `room`.
+    pub fn join(&mut self, id: ConnId, nsp: &str, room: &str) -> Result<(), UsageError> {
+        let entry = self.entry_mut(id).ok_or(UsageError::UnknownConnection)?;
+        if !entry.conn.is_connected(nsp) {
+            return Err(UsageError::NotConnected(nsp.to_owned()));
+        }
+        entry.rooms.entry(nsp.to_owned()).or_default().insert(room.to_owned());
+        self.rooms.entry(nsp.to_owned()).or_default().entry(room.to_owned()).or_default().insert(id);
+        Ok(())
+    }
+
+    /// Takes the socket of `nsp` on `id` out of `room`.
+    pub fn leave(&mut self, id: ConnId, nsp: &str, room: &str) -> Result<(), UsageError> {
+        let entry = self.entry_mut(id).ok_or(UsageError::UnknownConnection)?;
+        if let Some(rooms) = entry.rooms.get_mut(nsp) {
+            rooms.remove(room);
+        }
+        self.remove_member(nsp, room, id);
+        Ok(())
+    }
+
+    /// Emits `event` to every socket `op` selects, encoding the packet once
+    /// for all recipients of every protocol version. Returns how many
+    /// sockets it was queued for.
+    pub fn broadcast(&mut self, now: Instant, op: &Broadcast, event: &str, args: &Args) -> Result<usize, UsageError> {
+        let _ = now;
+        if sio::is_reserved_event(event) {
+            return Err(UsageError::ReservedEventName(event.to_owned()));
+        }
+        if !args.binaries.is_empty() {
+            crate::wire::binary::validate(&args.values, args.binaries.len())
+                .map_err(|_| UsageError::InvalidAttachments)?;
+        }
+        let recipients = self.recipients(op);
+        if recipients.is_empty() {
+            return Ok(0);
+        }
+        let packet = EncodedPacket::event(&op.nsp, event, args, None);
+        self.stats.broadcasts_encoded += 1;
+        let mut sent = 0;
+        for id in recipients {
+            let queued = match self.entry_mut(id) {
+                Some(entry) => entry.conn.send_encoded(&packet, op.volatile),
+                None => false,
+            };
+            if queued {
+                sent += 1;
+            }
+            self.after(id);
+        }
+        self.stats.broadcast_deliveries += sent as u64;
+        Ok(sent)
+    }
+
+    // ---- (D) outputs ---------------------------------------------------
+
+    /// The next frame (or transport close) to send, and to which connection.
+    #[must_use]
+    pub fn poll_transmit(&mut self) -> Option<(ConnId, Transmit)> {
+        while let Some(&id) = self.ready.front() {
+            let Some(entry) = self.entry_mut(id) else {
+                self.ready.pop_front();
+                continue;
+            };
+            match entry.conn.poll_transmit() {
+                Some(t) => {
+                    if t == Transmit::Close {
+                        self.release_if_done(id);
+                    }
+                    return Some((id, t));
+                }
+                None => {
+                    entry.in_ready = false;
+                    self.ready.pop_front();
+                }
+            }
+        }
+        None
+    }
+
+    /// The next application event.
+    #[must_use]
+    pub fn poll_event(&mut self) -> Option<ServerEvent> {
+        self.events.pop_front()
+    }
+
+    /// When [`Server::handle_timeout`] must be called next (may be early,
+    /// never late).
+    #[must_use]
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        self.deadlines.peek().map(|Reverse((at, _))| *at)
+    }
+
+    // ---- internals -----------------------------------------------------
+
+    fn new_sid(&mut self) -> String {
+        loop {
+            let sid = generate_id(self.rng.as_mut());
+            if !self.by_sid.contains_key(&sid) {
+                return sid;
+            }
+        }
+    }
+
+    fn insert(&mut self, conn: Connection) -> ConnId {
+        let entry = Entry { conn, rooms: BTreeMap::new(), scheduled: None, in_ready: false };
+        match self.free.pop() {
+            Some(index) => {
+                let slot = &mut self.slots[index as usize];
+                slot.entry = Some(entry);
+                ConnId { index, generation: slot.generation }
+            }
+            None => {
+                let index = self.slots.len() as u32;
+                self.slots.push(Slot { generation: 0, entry: Some(entry) });
+                ConnId { index, generation: 0 }
+            }
+        }
+    }
+
+    fn entry(&self, id: ConnId) -> Option<&Entry> {
+        let slot = self.slots.get(id.index as usize)?;
+        if slot.generation != id.generation {
+            return None;
+        }
+        slot.entry.as_ref()
+    }
+
+    fn entry_mut(&mut self, id: ConnId) -> Option<&mut Entry> {
+        let slot = self.slots.get_mut(id.index as usize)?;
+        if slot.generation != id.generation {
+            return None;
+        }
+        slot.entry.as_mut()
+    }
+
+    fn with_conn(&mut self, id: ConnId, f: impl FnOnce(&mut Connection)) {
+        if let Some(entry) = self.entry_mut(id) {
+            f(&mut entry.conn);
+            self.after(id);
+        }
+    }
+
+    fn try_with_conn<T>(
+        &mut self,
+        id: ConnId,
+        f: impl FnOnce(&mut Connection) -> Result<T, UsageError>,
+    ) -> Result<T, UsageError> {
+        let entry = self.entry_mut(id).ok_or(UsageError::UnknownConnection)?;
+        let result = f(&mut entry.conn);
+        self.after(id);
+        result
+    }
+
+    /// After any change to a connection: collect its events, keep rooms in
+    /// step, mark it ready to transmit and schedule its next deadline.
+    fn after(&mut self, id: ConnId) {
+        let Some(entry) = self.entry_mut(id) else { return };
+        let mut left = Vec::new();
+        let mut events = Vec::new();
+        while let Some(event) = entry.conn.poll_event() {
+            if let Event::Disconnected { nsp, .. } = &event {
+                left.push((nsp.clone(), entry.rooms.remove(nsp).unwrap_or_default()));
+            }
+            if let Event::Closed { .. } = &event {
+                let sid = entry.conn.sid().to_owned();
+                events.push(event);
+                self.by_sid.remove(&sid);
+                // Re-borrow after touching other fields.
+                return self.after_closed(id, left, events);
+            }
+            events.push(event);
+        }
+        let wants_transmit = entry.conn.outbound_bytes() > 0 || entry.conn.is_closed();
+        let timeout = entry.conn.poll_timeout();
+        let mut schedule = None;
+        if let Some(t) = timeout {
+            if entry.scheduled.is_none_or(|s| t < s) {
+                entry.scheduled = Some(t);
+                schedule = Some(t);
+            }
+        }
+        if wants_transmit && !entry.in_ready {
+            entry.in_ready = true;
+            self.ready.push_back(id);
+        }
+        if let Some(t) = schedule {
+            self.deadlines.push(Reverse((t, id)));
+        }
+        self.finish_events(id, left, events);
+    }
+
+    fn after_closed(&mut self, id: ConnId, left: Vec<(String, BTreeSet<String>)>, mut events: Vec<Event>) {
+        if let Some(entry) = self.entry_mut(id) {
+            while let Some(event) = entry.conn.poll_event() {
+                events.push(event);
+            }
+            if !entry.in_ready {
+                entry.in_ready = true;
+                self.ready.push_back(id);
+            }
+        }
+        self.finish_events(id, left, events);
+    }
+
+    fn finish_events(&mut self, id: ConnId, left: Vec<(String, BTreeSet<String>)>, events: Vec<Event>) {
+        for (nsp, rooms) in left {
+            for room in rooms {
+                self.remove_member(&nsp, &room, id);
+            }
+            if let Some(m) = self.members.get_mut(&nsp) {
+                m.remove(&id);
+                if m.is_empty() {
+                    self.members.remove(&nsp);
+                }
+            }
+        }
+        self.events.extend(events.into_iter().map(|event| ServerEvent { conn: id, event }));
+    }
+
+    fn remove_member(&mut self, nsp: &str, room: &str, id: ConnId) {
+        if let Some(rooms) = self.rooms.get_mut(nsp) {
+            if let Some(members) = rooms.get_mut(room) {
+                members.remove(&id);
+                if members.is_empty() {
+                    rooms.remove(room);
+                }
+            }
+            if rooms.is_empty() {
+                self.rooms.remove(nsp);
+            }
+        }
+    }
+
+    /// Frees the slot of a closed connection once everything queued for it
+    /// was taken.
+    fn release_if_done(&mut self, id: ConnId) {
+        let done = self.entry(id).is_some_and(|e| e.conn.is_closed() && e.conn.outbound_bytes() == 0);
+        if !done {
+            return;
+        }
+        let slot = &mut self.slots[id.index as usize];
+        slot.entry = None;
+        slot.generation = slot.generation.wrapping_add(1);
+        self.free.push(id.index);
+    }
+
+    fn recipients(&self, op: &Broadcast) -> BTreeSet<ConnId> {
+        let mut set: BTreeSet<ConnId> = if op.rooms.is_empty() {
+            self.members.get(&op.nsp).cloned().unwrap_or_default()
+        } else {
+            let rooms = self.rooms.get(&op.nsp);
+            op.rooms.iter().filter_map(|r| rooms.and_then(|m| m.get(r))).flatten().copied().collect()
+        };
+        if let Some(rooms) = self.rooms.get(&op.nsp) {
+            for room in &op.except {
+                if let Some(members) = rooms.get(room) {
+                    for id in members {
+                        set.remove(id);
+                    }
+                }
+            }
+        }
+        set
+    }
+}
