@@ -400,3 +400,196 @@ pub fn decode(
         EngineVersion::V4 => decode_v4(text),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::wire::eio::PacketType;
+
+    fn fail<T: std::fmt::Debug>(r: Result<T, DecodeError>) -> (DecodeErrorKind, usize) {
+        let e = r.unwrap_err();
+        (e.kind, e.offset)
+    }
+
+    #[test]
+    fn utf16_lengths() {
+        assert_eq!(utf16_len(""), 0);
+        assert_eq!(utf16_len("4hello"), 6);
+        assert_eq!(utf16_len("€"), 1);
+        assert_eq!(utf16_len("é"), 1);
+        assert_eq!(utf16_len("😀"), 2);
+        let mixed = "a€😀é\u{10FFFF}";
+        assert_eq!(utf16_len(mixed), mixed.encode_utf16().count());
+    }
+
+    #[test]
+    fn v4_offsets_are_body_relative() {
+        assert_eq!(
+            fail(decode_v4("4a\x1e7")),
+            (DecodeErrorKind::UnknownPacketType, 3)
+        );
+        assert_eq!(
+            fail(decode_v4("4a\x1e\x1e4b")),
+            (DecodeErrorKind::EmptyPacket, 3)
+        );
+        assert_eq!(
+            fail(decode_v4("4a\x1eb!!!")),
+            (DecodeErrorKind::InvalidBase64, 4)
+        );
+        assert_eq!(fail(decode_v4("\x1e4a")), (DecodeErrorKind::EmptyPacket, 0));
+    }
+
+    #[test]
+    fn v4_borrows_text() {
+        let p = decode_v4("4hello\x1e4world").unwrap();
+        assert!(p
+            .iter()
+            .all(|p| matches!(p.data, Data::Text(std::borrow::Cow::Borrowed(_)))));
+    }
+
+    #[test]
+    fn v3_text_lengths_and_framing() {
+        // Length overflowing usize.
+        assert_eq!(
+            fail(decode_v3_text("99999999999999999999999:4")),
+            (DecodeErrorKind::InvalidNumber, 0)
+        );
+        // Length bigger than the rest: caught before walking.
+        assert_eq!(
+            fail(decode_v3_text("6:4hello9:4x")),
+            (DecodeErrorKind::InvalidFraming, 8)
+        );
+        // Non-digit in the second prefix.
+        assert_eq!(
+            fail(decode_v3_text("1:2x:4")),
+            (DecodeErrorKind::InvalidNumber, 3)
+        );
+        // Missing ':' after digits at the very end.
+        assert_eq!(
+            fail(decode_v3_text("1:212")),
+            (DecodeErrorKind::InvalidFraming, 3)
+        );
+        // A zero-length chunk between packets is skipped.
+        assert_eq!(
+            decode_v3_text("1:20:1:3").unwrap(),
+            [
+                Packet::bare(PacketType::Ping),
+                Packet::bare(PacketType::Pong)
+            ]
+        );
+        // Packet errors are shifted to the body.
+        assert_eq!(
+            fail(decode_v3_text("1:21:7")),
+            (DecodeErrorKind::UnknownPacketType, 5)
+        );
+        // Length cutting a 3-byte char is impossible (1 unit); cutting a pair is.
+        assert_eq!(
+            fail(decode_v3_text("2:4😀")),
+            (DecodeErrorKind::InvalidFraming, 0)
+        );
+        assert_eq!(
+            decode_v3_text("2:4€").unwrap(),
+            [Packet::text(PacketType::Message, "€")]
+        );
+        assert_eq!(
+            fail(decode_v3_text("4:4😀")),
+            (DecodeErrorKind::InvalidFraming, 0)
+        );
+    }
+
+    #[test]
+    fn v3_text_encoder() {
+        let mut out = String::new();
+        encode_v3_text(&[Packet::text(PacketType::Message, "😀€")], &mut out);
+        assert_eq!(out, "4:4😀€");
+        out.clear();
+        encode_v3_text(std::iter::empty(), &mut out);
+        assert_eq!(out, "0:");
+    }
+
+    #[test]
+    fn v3_binary_errors() {
+        assert_eq!(decode_v3_binary(&[]).unwrap(), []);
+        assert_eq!(
+            fail(decode_v3_binary(&[2, 1, 0xFF, b'2'])),
+            (DecodeErrorKind::InvalidFraming, 0)
+        );
+        assert_eq!(
+            fail(decode_v3_binary(&[0, 0x0A, 0xFF, b'2'])),
+            (DecodeErrorKind::InvalidNumber, 1)
+        );
+        assert_eq!(
+            fail(decode_v3_binary(&[0, 0xFF, b'2'])),
+            (DecodeErrorKind::InvalidNumber, 1)
+        );
+        assert_eq!(
+            fail(decode_v3_binary(&[0, 1])),
+            (DecodeErrorKind::InvalidFraming, 0)
+        );
+        assert_eq!(
+            fail(decode_v3_binary(&[0, 0, 0xFF])),
+            (DecodeErrorKind::EmptyPacket, 0)
+        );
+        assert_eq!(
+            fail(decode_v3_binary(&[0, 3, 0xFF, b'4'])),
+            (DecodeErrorKind::InvalidFraming, 0)
+        );
+        assert_eq!(
+            fail(decode_v3_binary(&[0, 3, 0xFF, b'4', 0xC3, 0x28])),
+            (DecodeErrorKind::InvalidUtf8, 4)
+        );
+        assert_eq!(
+            fail(decode_v3_binary(&[0, 1, 0xFF, b'7'])),
+            (DecodeErrorKind::UnknownPacketType, 3)
+        );
+        assert_eq!(
+            fail(decode_v3_binary(&[1, 1, 0xFF, 9])),
+            (DecodeErrorKind::UnknownPacketType, 3)
+        );
+        // Digit bound: 20 digits are fine (and overflow), 21 hit the bound.
+        let mut body = vec![0];
+        body.extend(std::iter::repeat(9).take(20));
+        body.push(0xFF);
+        assert_eq!(
+            fail(decode_v3_binary(&body)),
+            (DecodeErrorKind::InvalidNumber, 1)
+        );
+        let mut body = vec![0];
+        body.extend(std::iter::repeat(0).take(19));
+        body.extend([1, 0xFF, b'3']);
+        assert_eq!(
+            decode_v3_binary(&body).unwrap(),
+            [Packet::bare(PacketType::Pong)]
+        );
+        let mut body = vec![1];
+        body.extend(std::iter::repeat(0).take(400));
+        assert_eq!(
+            fail(decode_v3_binary(&body)),
+            (DecodeErrorKind::InvalidFraming, 21)
+        );
+    }
+
+    #[test]
+    fn dispatch() {
+        assert_eq!(
+            fail(decode(EngineVersion::V4, b"4a", true)),
+            (DecodeErrorKind::InvalidFraming, 0)
+        );
+        assert_eq!(
+            fail(decode(EngineVersion::V4, b"4a\xFF", false)),
+            (DecodeErrorKind::InvalidUtf8, 2)
+        );
+        assert_eq!(
+            fail(decode(EngineVersion::V3, b"3:4\xC3(", false)),
+            (DecodeErrorKind::InvalidUtf8, 3)
+        );
+        assert_eq!(
+            decode(EngineVersion::V3, &[0, 2, 0xFF, b'4', b'x'], true).unwrap(),
+            [Packet::text(PacketType::Message, "x")]
+        );
+        assert_eq!(
+            decode(EngineVersion::V4, b"4x", false).unwrap(),
+            [Packet::text(PacketType::Message, "x")]
+        );
+    }
+}
