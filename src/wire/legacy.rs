@@ -430,7 +430,8 @@ impl Packet {
     /// Appends the packet to `out`, byte-compatible with the reference encoder
     /// (socket.io 0.9 `parser.js`): `type:id[+]:endpoint`, then `:data` only
     /// when there is data. So `3:5:/tobi` for an empty message, `1::/x` for a
-    /// connect without query, `7::/woot` for an error without reason, event
+    /// connect without query, `7::` / `7::/woot` for an error without reason
+    /// or advice (gevent-socketio writes `7:::` / `7:::/woot`), event
     /// JSON as `{"name":..,"args":[..]}` with `args` omitted when empty.
     ///
     /// Lossy cases (as in the reference): a data ack with no arguments
