@@ -51,7 +51,9 @@ pub struct Config {
 impl Config {
     /// A builder with the reference defaults.
     pub fn builder() -> ConfigBuilder {
-        ConfigBuilder { config: Config::default() }
+        ConfigBuilder {
+            config: Config::default(),
+        }
     }
 
     /// True if a client may join `nsp`: configured up front, or accepted by the
@@ -67,7 +69,10 @@ impl Config {
 
     /// The limits for the Socket.IO decoder.
     pub fn decoder_config(&self) -> DecoderConfig {
-        DecoderConfig { max_attachments: self.max_attachments, max_attachment_bytes: self.max_payload }
+        DecoderConfig {
+            max_attachments: self.max_attachments,
+            max_attachment_bytes: self.max_payload,
+        }
     }
 }
 
@@ -205,7 +210,10 @@ impl ConfigBuilder {
     }
     /// Lets clients join any namespace the predicate accepts, besides the
     /// configured ones (the reference's dynamic namespaces).
-    pub fn dynamic_namespaces(mut self, accept: impl Fn(&str) -> bool + Send + Sync + 'static) -> Self {
+    pub fn dynamic_namespaces(
+        mut self,
+        accept: impl Fn(&str) -> bool + Send + Sync + 'static,
+    ) -> Self {
         self.config.dynamic_namespaces = Some(Arc::new(accept));
         self
     }
@@ -214,15 +222,23 @@ impl ConfigBuilder {
     pub fn build(self) -> Result<Arc<Config>, ConfigError> {
         let c = &self.config;
         if c.ping_interval.is_zero() || c.ping_timeout.is_zero() {
-            return Err(ConfigError("ping_interval and ping_timeout must be greater than zero".into()));
+            return Err(ConfigError(
+                "ping_interval and ping_timeout must be greater than zero".into(),
+            ));
         }
         if c.max_payload == 0 {
             return Err(ConfigError("max_payload must be greater than zero".into()));
         }
         if c.max_outbound_bytes == 0 {
-            return Err(ConfigError("max_outbound_bytes must be greater than zero".into()));
+            return Err(ConfigError(
+                "max_outbound_bytes must be greater than zero".into(),
+            ));
         }
-        if let Some(bad) = c.namespaces.iter().find(|n| !n.starts_with('/') || n.contains(',')) {
+        if let Some(bad) = c
+            .namespaces
+            .iter()
+            .find(|n| !n.starts_with('/') || n.contains(','))
+        {
             return Err(ConfigError(format!(
                 "namespace {bad:?} must start with '/' and contain no ','"
             )));

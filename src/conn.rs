@@ -24,9 +24,9 @@ use crate::engine::{Engine, Inbound, Transmit};
 use crate::error::{DisconnectReason, ProtocolError, UsageError};
 use crate::query::Query;
 use crate::rand::{generate_id, RandomSource};
+use crate::wire::binary;
 use crate::wire::eio::{self, Data, EngineVersion};
 use crate::wire::sio::{self, AckId, Args, Body, Revision};
-use crate::wire::binary;
 
 /// What the client sent when it opened the connection.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -43,13 +43,23 @@ impl Handshake {
     /// Builds a handshake from a request target and its headers.
     pub fn new(url: impl Into<String>, headers: Vec<(String, String)>) -> Self {
         let url = url.into();
-        let query = url.split_once('?').map(|(_, q)| Query::parse(q)).unwrap_or_default();
-        Handshake { url, query, headers }
+        let query = url
+            .split_once('?')
+            .map(|(_, q)| Query::parse(q))
+            .unwrap_or_default();
+        Handshake {
+            url,
+            query,
+            headers,
+        }
     }
 
     /// The first header named `name` (case-insensitive).
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
     }
 }
 
@@ -234,12 +244,17 @@ impl Connection {
 
     /// True if the socket of `nsp` is connected (accepted).
     pub fn is_connected(&self, nsp: &str) -> bool {
-        self.sockets.get(nsp).is_some_and(|s| s.state == SocketState::Connected)
+        self.sockets
+            .get(nsp)
+            .is_some_and(|s| s.state == SocketState::Connected)
     }
 
     /// The connected namespaces, in order.
     pub fn namespaces(&self) -> impl Iterator<Item = &str> {
-        self.sockets.iter().filter(|(_, s)| s.state == SocketState::Connected).map(|(n, _)| n.as_str())
+        self.sockets
+            .iter()
+            .filter(|(_, s)| s.state == SocketState::Connected)
+            .map(|(n, _)| n.as_str())
     }
 
     /// Bytes queued for the transport and not yet taken with `poll_transmit`.
@@ -315,7 +330,9 @@ impl Connection {
             if first.0 > now {
                 break;
             }
-            let Some((_, nsp, id)) = self.ack_deadlines.pop_first() else { break };
+            let Some((_, nsp, id)) = self.ack_deadlines.pop_first() else {
+                break;
+            };
             if let Some(socket) = self.sockets.get_mut(&nsp) {
                 socket.pending_acks.remove(&id);
             }
@@ -328,7 +345,12 @@ impl Connection {
     /// Accepts the pending CONNECT for `nsp` and answers the client; `extra`
     /// keys are added to the rev 5 reply beside `sid` (ignored for rev 4,
     /// whose reply has no payload). Returns the socket id.
-    pub fn accept(&mut self, now: Instant, nsp: &str, extra: Option<Map<String, Value>>) -> Result<String, UsageError> {
+    pub fn accept(
+        &mut self,
+        now: Instant,
+        nsp: &str,
+        extra: Option<Map<String, Value>>,
+    ) -> Result<String, UsageError> {
         let _ = now;
         self.check_open()?;
         let socket = match self.sockets.get_mut(nsp) {
@@ -350,14 +372,23 @@ impl Connection {
             }
         };
         log::debug!("[{}] socket {id} joined {nsp}", self.engine.sid);
-        self.send(sio::Packet { nsp: nsp.to_owned(), body: Body::Connect(data) });
+        self.send(sio::Packet {
+            nsp: nsp.to_owned(),
+            body: Body::Connect(data),
+        });
         Ok(id)
     }
 
     /// Refuses the pending CONNECT for `nsp` with a CONNECT_ERROR: rev 5
     /// `{"message":message,"data":data}` (`data` omitted when `None`); rev 4
     /// `data`, or the message as a JSON string (what Socket.IO 2.x sends).
-    pub fn reject(&mut self, now: Instant, nsp: &str, message: &str, data: Option<Value>) -> Result<(), UsageError> {
+    pub fn reject(
+        &mut self,
+        now: Instant,
+        nsp: &str,
+        message: &str,
+        data: Option<Value>,
+    ) -> Result<(), UsageError> {
         let _ = now;
         self.check_open()?;
         match self.sockets.get(nsp) {
@@ -376,12 +407,21 @@ impl Connection {
             }
             Revision::V4 => data.unwrap_or_else(|| Value::String(message.to_owned())),
         };
-        self.send(sio::Packet { nsp: nsp.to_owned(), body: Body::ConnectError(payload) });
+        self.send(sio::Packet {
+            nsp: nsp.to_owned(),
+            body: Body::ConnectError(payload),
+        });
         Ok(())
     }
 
     /// Emits `event` to the socket of `nsp`.
-    pub fn emit(&mut self, now: Instant, nsp: &str, event: &str, args: Args) -> Result<(), UsageError> {
+    pub fn emit(
+        &mut self,
+        now: Instant,
+        nsp: &str,
+        event: &str,
+        args: Args,
+    ) -> Result<(), UsageError> {
         let _ = now;
         self.check_emit(nsp, event, &args)?;
         self.send_event(nsp, event, args, None);
@@ -401,7 +441,10 @@ impl Connection {
     ) -> Result<AckId, UsageError> {
         self.check_emit(nsp, event, &args)?;
         let max = self.config.max_pending_acks;
-        let socket = self.sockets.get_mut(nsp).ok_or_else(|| UsageError::NotConnected(nsp.to_owned()))?;
+        let socket = self
+            .sockets
+            .get_mut(nsp)
+            .ok_or_else(|| UsageError::NotConnected(nsp.to_owned()))?;
         if socket.pending_acks.len() >= max {
             return Err(UsageError::TooManyPendingAcks);
         }
@@ -418,7 +461,13 @@ impl Connection {
 
     /// Emits `event` only if the transport can take it right now (nothing is
     /// queued); otherwise drops it. Returns whether it was queued.
-    pub fn emit_volatile(&mut self, now: Instant, nsp: &str, event: &str, args: Args) -> Result<bool, UsageError> {
+    pub fn emit_volatile(
+        &mut self,
+        now: Instant,
+        nsp: &str,
+        event: &str,
+        args: Args,
+    ) -> Result<bool, UsageError> {
         self.check_emit(nsp, event, &args)?;
         if !self.engine.is_writable() {
             return Ok(false);
@@ -428,7 +477,13 @@ impl Connection {
 
     /// Answers the client's event `id` (from [`Event::Message`]) on `nsp`.
     /// Call it once per id: the client ignores repeats.
-    pub fn ack(&mut self, now: Instant, nsp: &str, id: AckId, args: Args) -> Result<(), UsageError> {
+    pub fn ack(
+        &mut self,
+        now: Instant,
+        nsp: &str,
+        id: AckId,
+        args: Args,
+    ) -> Result<(), UsageError> {
         let _ = now;
         self.check_connected(nsp)?;
         check_attachments(&args)?;
@@ -453,7 +508,10 @@ impl Connection {
     pub fn disconnect(&mut self, now: Instant, nsp: &str) -> Result<(), UsageError> {
         let _ = now;
         self.check_connected(nsp)?;
-        self.send(sio::Packet { nsp: nsp.to_owned(), body: Body::Disconnect });
+        self.send(sio::Packet {
+            nsp: nsp.to_owned(),
+            body: Body::Disconnect,
+        });
         self.remove_socket(nsp, DisconnectReason::ServerNamespaceDisconnect);
         Ok(())
     }
@@ -497,10 +555,14 @@ impl Connection {
         if self.engine.is_closed() {
             return None;
         }
-        [self.engine.poll_timeout(), self.connect_deadline, self.ack_deadlines.first().map(|d| d.0)]
-            .into_iter()
-            .flatten()
-            .min()
+        [
+            self.engine.poll_timeout(),
+            self.connect_deadline,
+            self.ack_deadlines.first().map(|d| d.0),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
     }
 
     // ---- internals -----------------------------------------------------
@@ -554,7 +616,11 @@ impl Connection {
         match self.engine.queue(frames) {
             Ok(()) => true,
             Err(reason) => {
-                log::warn!("[{}] outbound queue over {} bytes: closing", self.engine.sid, self.config.max_outbound_bytes);
+                log::warn!(
+                    "[{}] outbound queue over {} bytes: closing",
+                    self.engine.sid,
+                    self.config.max_outbound_bytes
+                );
                 self.close_with(reason, true);
                 false
             }
@@ -563,7 +629,10 @@ impl Connection {
 
     fn message_too_large(&mut self, now: Instant, len: usize) {
         let _ = now;
-        log::warn!("[{}] message of {len} bytes exceeds max_payload", self.engine.sid);
+        log::warn!(
+            "[{}] message of {len} bytes exceeds max_payload",
+            self.engine.sid
+        );
         self.close_with(
             DisconnectReason::TransportError(format!("message of {len} bytes exceeds max_payload")),
             true,
@@ -607,25 +676,45 @@ impl Connection {
         let sio::Packet { nsp, body } = packet;
         let body = match body {
             Body::Connect(auth) => return self.on_connect(nsp, auth),
-            Body::ConnectError(_) => return self.protocol_error(ProtocolError::UnexpectedConnectError),
+            Body::ConnectError(_) => {
+                return self.protocol_error(ProtocolError::UnexpectedConnectError)
+            }
             other => other,
         };
         if !self.is_connected(&nsp) {
             return self.protocol_error(ProtocolError::NamespaceNotJoined(nsp));
         }
         match body {
-            Body::Disconnect => self.remove_socket(&nsp, DisconnectReason::ClientNamespaceDisconnect),
-            Body::Event(e) => self.events.push_back(Event::Message { nsp, name: e.name, args: e.args, ack: e.id }),
+            Body::Disconnect => {
+                self.remove_socket(&nsp, DisconnectReason::ClientNamespaceDisconnect)
+            }
+            Body::Event(e) => self.events.push_back(Event::Message {
+                nsp,
+                name: e.name,
+                args: e.args,
+                ack: e.id,
+            }),
             Body::Ack(a) => {
-                let pending = self.sockets.get_mut(&nsp).and_then(|s| s.pending_acks.remove(&a.id));
+                let pending = self
+                    .sockets
+                    .get_mut(&nsp)
+                    .and_then(|s| s.pending_acks.remove(&a.id));
                 match pending {
                     Some(deadline) => {
                         if let Some(deadline) = deadline {
                             self.ack_deadlines.remove(&(deadline, nsp.clone(), a.id));
                         }
-                        self.events.push_back(Event::AckReceived { nsp, id: a.id, args: a.args });
+                        self.events.push_back(Event::AckReceived {
+                            nsp,
+                            id: a.id,
+                            args: a.args,
+                        });
                     }
-                    None => log::debug!("[{}] dropping ack {} on {nsp}: unknown or late", self.engine.sid, a.id),
+                    None => log::debug!(
+                        "[{}] dropping ack {} on {nsp}: unknown or late",
+                        self.engine.sid,
+                        a.id
+                    ),
                 }
             }
             Body::Connect(_) | Body::ConnectError(_) => {}
@@ -637,7 +726,9 @@ impl Connection {
             Revision::V5 => (raw_nsp, auth.unwrap_or_else(|| Value::Object(Map::new()))),
             Revision::V4 => {
                 let (path, query) = sio::split_namespace_query(&raw_nsp);
-                let auth = query.map(|q| Query::parse(q).to_json_object()).unwrap_or_else(|| Value::Object(Map::new()));
+                let auth = query
+                    .map(|q| Query::parse(q).to_json_object())
+                    .unwrap_or_else(|| Value::Object(Map::new()));
                 (path.to_owned(), auth)
             }
         };
@@ -656,7 +747,10 @@ impl Connection {
             // Both revisions get the object form, as the reference 4.x server
             // sends to v3 clients too (PROTOCOL.md §7.1).
             let payload = serde_json::json!({ "message": message });
-            return self.send(sio::Packet { nsp, body: Body::ConnectError(payload) });
+            return self.send(sio::Packet {
+                nsp,
+                body: Body::ConnectError(payload),
+            });
         }
         let id = match self.revision {
             Revision::V5 => generate_id(self.rng.as_mut()),
@@ -665,7 +759,13 @@ impl Connection {
         };
         self.sockets.insert(
             nsp.clone(),
-            NsSocket { id, auth: auth.clone(), state: SocketState::Pending, next_ack: 0, pending_acks: BTreeMap::new() },
+            NsSocket {
+                id,
+                auth: auth.clone(),
+                state: SocketState::Pending,
+                next_ack: 0,
+                pending_acks: BTreeMap::new(),
+            },
         );
         self.events.push_back(Event::Connect { nsp, auth });
     }
@@ -678,7 +778,10 @@ impl Connection {
                 }
             }
             if socket.state == SocketState::Connected {
-                self.events.push_back(Event::Disconnected { nsp: nsp.to_owned(), reason });
+                self.events.push_back(Event::Disconnected {
+                    nsp: nsp.to_owned(),
+                    reason,
+                });
             }
         }
     }
@@ -690,7 +793,10 @@ impl Connection {
         self.engine.close(discard);
         for (nsp, socket) in std::mem::take(&mut self.sockets) {
             if socket.state == SocketState::Connected {
-                self.events.push_back(Event::Disconnected { nsp, reason: reason.clone() });
+                self.events.push_back(Event::Disconnected {
+                    nsp,
+                    reason: reason.clone(),
+                });
             }
         }
         self.ack_deadlines.clear();

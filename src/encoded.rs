@@ -72,13 +72,20 @@ impl EncodedPacket {
                     .collect()
             }),
         };
-        std::iter::once(Frame::Text(Text::Shared(self.text.clone())))
-            .chain(binaries.iter().map(|b| Frame::Binary(Bytes::Shared(b.clone()))))
+        std::iter::once(Frame::Text(Text::Shared(self.text.clone()))).chain(
+            binaries
+                .iter()
+                .map(|b| Frame::Binary(Bytes::Shared(b.clone()))),
+        )
     }
 }
 
 /// The frames of a packet for one recipient (no sharing needed).
-pub(crate) fn unicast_frames(version: EngineVersion, text: String, binaries: Vec<Vec<u8>>) -> Vec<Frame> {
+pub(crate) fn unicast_frames(
+    version: EngineVersion,
+    text: String,
+    binaries: Vec<Vec<u8>>,
+) -> Vec<Frame> {
     let mut frames = Vec::with_capacity(1 + binaries.len());
     frames.push(Frame::text(text));
     for b in binaries {

@@ -46,7 +46,10 @@ pub(crate) enum Inbound<'a> {
 enum Heartbeat {
     /// v4: when to send the next ping, and the deadline for the pong of the
     /// ping in flight.
-    ServerPings { next_ping: Instant, pong_deadline: Option<Instant> },
+    ServerPings {
+        next_ping: Instant,
+        pong_deadline: Option<Instant>,
+    },
     /// v3: the client must ping before this deadline.
     ClientPings { deadline: Instant },
 }
@@ -64,10 +67,20 @@ pub(crate) struct Engine {
 
 impl Engine {
     /// A session opened directly over WebSocket: queues the open packet.
-    pub(crate) fn new_websocket(now: Instant, sid: String, version: EngineVersion, config: Arc<Config>) -> Self {
+    pub(crate) fn new_websocket(
+        now: Instant,
+        sid: String,
+        version: EngineVersion,
+        config: Arc<Config>,
+    ) -> Self {
         let heartbeat = match version {
-            EngineVersion::V4 => Heartbeat::ServerPings { next_ping: now + config.ping_interval, pong_deadline: None },
-            EngineVersion::V3 => Heartbeat::ClientPings { deadline: now + config.ping_interval + config.ping_timeout },
+            EngineVersion::V4 => Heartbeat::ServerPings {
+                next_ping: now + config.ping_interval,
+                pong_deadline: None,
+            },
+            EngineVersion::V3 => Heartbeat::ClientPings {
+                deadline: now + config.ping_interval + config.ping_timeout,
+            },
         };
         let mut engine = Engine {
             sid,
@@ -117,7 +130,10 @@ impl Engine {
 
     /// Queues frames of one packet, or reports that the outbound limit would
     /// be exceeded (the caller then closes the connection).
-    pub(crate) fn queue(&mut self, frames: impl IntoIterator<Item = Frame>) -> Result<(), DisconnectReason> {
+    pub(crate) fn queue(
+        &mut self,
+        frames: impl IntoIterator<Item = Frame>,
+    ) -> Result<(), DisconnectReason> {
         if self.closed {
             return Ok(());
         }
@@ -154,20 +170,23 @@ impl Engine {
                     self.push(Frame::text("3".to_owned()));
                     Inbound::Nothing
                 }
-                Heartbeat::ServerPings { .. } => {
-                    Inbound::Close(DisconnectReason::TransportError("invalid heartbeat direction".into()))
-                }
+                Heartbeat::ServerPings { .. } => Inbound::Close(DisconnectReason::TransportError(
+                    "invalid heartbeat direction".into(),
+                )),
             },
             PacketType::Pong => match &mut self.heartbeat {
-                Heartbeat::ServerPings { next_ping, pong_deadline } => {
+                Heartbeat::ServerPings {
+                    next_ping,
+                    pong_deadline,
+                } => {
                     if pong_deadline.take().is_some() {
                         *next_ping = now + self.config.ping_interval;
                     }
                     Inbound::Nothing
                 }
-                Heartbeat::ClientPings { .. } => {
-                    Inbound::Close(DisconnectReason::TransportError("invalid heartbeat direction".into()))
-                }
+                Heartbeat::ClientPings { .. } => Inbound::Close(DisconnectReason::TransportError(
+                    "invalid heartbeat direction".into(),
+                )),
             },
             PacketType::Close => Inbound::Close(DisconnectReason::TransportClose),
             // An upgrade packet on a plain WebSocket session is dropped; noop
@@ -184,7 +203,10 @@ impl Engine {
             return None;
         }
         Some(match self.heartbeat {
-            Heartbeat::ServerPings { next_ping, pong_deadline } => pong_deadline.unwrap_or(next_ping),
+            Heartbeat::ServerPings {
+                next_ping,
+                pong_deadline,
+            } => pong_deadline.unwrap_or(next_ping),
             Heartbeat::ClientPings { deadline } => deadline,
         })
     }
@@ -195,7 +217,10 @@ impl Engine {
             return None;
         }
         match &mut self.heartbeat {
-            Heartbeat::ServerPings { next_ping, pong_deadline } => match *pong_deadline {
+            Heartbeat::ServerPings {
+                next_ping,
+                pong_deadline,
+            } => match *pong_deadline {
                 Some(deadline) if now >= deadline => Some(DisconnectReason::PingTimeout),
                 Some(_) => None,
                 None if now >= *next_ping => {
@@ -205,7 +230,9 @@ impl Engine {
                 }
                 None => None,
             },
-            Heartbeat::ClientPings { deadline } => (now >= *deadline).then_some(DisconnectReason::PingTimeout),
+            Heartbeat::ClientPings { deadline } => {
+                (now >= *deadline).then_some(DisconnectReason::PingTimeout)
+            }
         }
     }
 

@@ -86,9 +86,15 @@ impl fmt::Display for ProtocolError {
             ProtocolError::Engine(e) => write!(f, "Engine.IO packet: {e}"),
             ProtocolError::Socket(e) => write!(f, "Socket.IO packet: {e}"),
             ProtocolError::Legacy(e) => write!(f, "Socket.IO 0.9 packet: {e}"),
-            ProtocolError::DuplicateConnect(nsp) => write!(f, "CONNECT for {nsp:?}, already joined"),
-            ProtocolError::NamespaceNotJoined(nsp) => write!(f, "packet for namespace {nsp:?}, not joined"),
-            ProtocolError::UnexpectedConnectError => f.write_str("CONNECT_ERROR sent by the client"),
+            ProtocolError::DuplicateConnect(nsp) => {
+                write!(f, "CONNECT for {nsp:?}, already joined")
+            }
+            ProtocolError::NamespaceNotJoined(nsp) => {
+                write!(f, "packet for namespace {nsp:?}, not joined")
+            }
+            ProtocolError::UnexpectedConnectError => {
+                f.write_str("CONNECT_ERROR sent by the client")
+            }
         }
     }
 }
@@ -123,12 +129,18 @@ impl fmt::Display for UsageError {
             UsageError::Closed => f.write_str("the connection is closed"),
             UsageError::UnknownConnection => f.write_str("no such connection"),
             UsageError::NotConnected(nsp) => write!(f, "not connected to namespace {nsp:?}"),
-            UsageError::NoPendingConnect(nsp) => write!(f, "no pending CONNECT for namespace {nsp:?}"),
-            UsageError::ReservedEventName(n) => write!(f, "{n:?} is a reserved event name; pick another"),
-            UsageError::TooManyPendingAcks => {
-                f.write_str("too many acknowledgements pending; raise Config::max_pending_acks or wait")
+            UsageError::NoPendingConnect(nsp) => {
+                write!(f, "no pending CONNECT for namespace {nsp:?}")
             }
-            UsageError::InvalidAttachments => f.write_str("a placeholder references a missing attachment"),
+            UsageError::ReservedEventName(n) => {
+                write!(f, "{n:?} is a reserved event name; pick another")
+            }
+            UsageError::TooManyPendingAcks => f.write_str(
+                "too many acknowledgements pending; raise Config::max_pending_acks or wait",
+            ),
+            UsageError::InvalidAttachments => {
+                f.write_str("a placeholder references a missing attachment")
+            }
         }
     }
 }

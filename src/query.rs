@@ -30,7 +30,10 @@ impl Query {
 
     /// The first value of `key`.
     pub fn get(&self, key: &str) -> Option<&str> {
-        self.pairs.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+        self.pairs
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
     }
 
     /// The value of `key`, which must appear at most once.
@@ -86,7 +89,10 @@ pub(crate) fn decode_component(s: &str) -> String {
                 out.push(b' ');
                 i += 1;
             }
-            b'%' => match (bytes.get(i + 1).copied().and_then(hex), bytes.get(i + 2).copied().and_then(hex)) {
+            b'%' => match (
+                bytes.get(i + 1).copied().and_then(hex),
+                bytes.get(i + 2).copied().and_then(hex),
+            ) {
                 (Some(h), Some(l)) => {
                     out.push(h * 16 + l);
                     i += 3;
@@ -127,6 +133,9 @@ mod tests {
         let q = Query::parse("sid=a&sid=b");
         assert_eq!(q.get_unique("sid"), Err(DuplicateParam("sid".into())));
         assert_eq!(q.to_json_object(), serde_json::json!({"sid": "b"}));
-        assert_eq!(Query::parse("token=abc").to_json_object(), serde_json::json!({"token": "abc"}));
+        assert_eq!(
+            Query::parse("token=abc").to_json_object(),
+            serde_json::json!({"token": "abc"})
+        );
     }
 }

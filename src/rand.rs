@@ -98,7 +98,9 @@ mod tests {
         let (ia, ib) = (generate_id(&mut a), generate_id(&mut b));
         assert_eq!(ia, ib);
         assert_eq!(ia.len(), 20);
-        assert!(ia.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_'));
+        assert!(ia
+            .bytes()
+            .all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_'));
         assert_ne!(generate_id(&mut a), ia, "consecutive ids differ");
     }
 

@@ -63,20 +63,42 @@ pub struct Rejection {
 
 impl Rejection {
     /// Unknown or missing `transport` (code 0).
-    pub const TRANSPORT_UNKNOWN: Rejection = Rejection { status: 400, code: 0, message: "Transport unknown" };
+    pub const TRANSPORT_UNKNOWN: Rejection = Rejection {
+        status: 400,
+        code: 0,
+        message: "Transport unknown",
+    };
     /// Unknown `sid` (code 1).
-    pub const SESSION_ID_UNKNOWN: Rejection = Rejection { status: 400, code: 1, message: "Session ID unknown" };
+    pub const SESSION_ID_UNKNOWN: Rejection = Rejection {
+        status: 400,
+        code: 1,
+        message: "Session ID unknown",
+    };
     /// A handshake that is not a GET (code 2).
-    pub const BAD_HANDSHAKE_METHOD: Rejection = Rejection { status: 400, code: 2, message: "Bad handshake method" };
+    pub const BAD_HANDSHAKE_METHOD: Rejection = Rejection {
+        status: 400,
+        code: 2,
+        message: "Bad handshake method",
+    };
     /// A malformed request (code 3).
-    pub const BAD_REQUEST: Rejection = Rejection { status: 400, code: 3, message: "Bad request" };
+    pub const BAD_REQUEST: Rejection = Rejection {
+        status: 400,
+        code: 3,
+        message: "Bad request",
+    };
     /// Missing, invalid or disabled `EIO` (code 5).
-    pub const UNSUPPORTED_PROTOCOL_VERSION: Rejection =
-        Rejection { status: 400, code: 5, message: "Unsupported protocol version" };
+    pub const UNSUPPORTED_PROTOCOL_VERSION: Rejection = Rejection {
+        status: 400,
+        code: 5,
+        message: "Unsupported protocol version",
+    };
 
     /// The JSON body, e.g. `{"code":5,"message":"Unsupported protocol version"}`.
     pub fn json_body(&self) -> String {
-        format!("{{\"code\":{},\"message\":\"{}\"}}", self.code, self.message)
+        format!(
+            "{{\"code\":{},\"message\":\"{}\"}}",
+            self.code, self.message
+        )
     }
 }
 
@@ -115,7 +137,12 @@ pub struct Broadcast {
 impl Broadcast {
     /// Every socket of `nsp`.
     pub fn to(nsp: impl Into<String>) -> Self {
-        Broadcast { nsp: nsp.into(), rooms: Vec::new(), except: Vec::new(), volatile: false }
+        Broadcast {
+            nsp: nsp.into(),
+            rooms: Vec::new(),
+            except: Vec::new(),
+            volatile: false,
+        }
     }
 
     /// Restricts to the members of `room` (several calls: the union).
@@ -185,7 +212,10 @@ pub struct Server {
 
 impl fmt::Debug for Server {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Server").field("connections", &self.by_sid.len()).field("stats", &self.stats).finish()
+        f.debug_struct("Server")
+            .field("connections", &self.by_sid.len())
+            .field("stats", &self.stats)
+            .finish()
     }
 }
 
@@ -243,12 +273,19 @@ impl Server {
 
     /// The rooms the socket of `nsp` on `id` is in, in order.
     pub fn rooms_of(&self, id: ConnId, nsp: &str) -> Vec<String> {
-        self.entry(id).and_then(|e| e.rooms.get(nsp)).map(|r| r.iter().cloned().collect()).unwrap_or_default()
+        self.entry(id)
+            .and_then(|e| e.rooms.get(nsp))
+            .map(|r| r.iter().cloned().collect())
+            .unwrap_or_default()
     }
 
     /// The connections whose socket of `nsp` is in `room`, in order.
     pub fn room_members(&self, nsp: &str, room: &str) -> Vec<ConnId> {
-        self.rooms.get(nsp).and_then(|r| r.get(room)).map(|m| m.iter().copied().collect()).unwrap_or_default()
+        self.rooms
+            .get(nsp)
+            .and_then(|r| r.get(room))
+            .map(|m| m.iter().copied().collect())
+            .unwrap_or_default()
     }
 
     // ---- (B) inputs ----------------------------------------------------
@@ -256,10 +293,17 @@ impl Server {
     /// A WebSocket handshake (`/socket.io/?EIO=4&transport=websocket`).
     /// Checks the query as the reference does (transport, then sid, then
     /// `EIO`) and opens a session, or says how to refuse the request.
-    pub fn handle_ws_open(&mut self, now: Instant, handshake: Handshake) -> Result<ConnId, Rejection> {
+    pub fn handle_ws_open(
+        &mut self,
+        now: Instant,
+        handshake: Handshake,
+    ) -> Result<ConnId, Rejection> {
         let q = &handshake.query;
-        let (Ok(transport), Ok(sid), Ok(eio)) = (q.get_unique("transport"), q.get_unique("sid"), q.get_unique("EIO"))
-        else {
+        let (Ok(transport), Ok(sid), Ok(eio)) = (
+            q.get_unique("transport"),
+            q.get_unique("sid"),
+            q.get_unique("EIO"),
+        ) else {
             return Err(Rejection::BAD_REQUEST);
         };
         match transport {
@@ -273,13 +317,22 @@ impl Server {
             return Err(Rejection::SESSION_ID_UNKNOWN);
         }
         let version = match eio.and_then(EngineVersion::from_query) {
-            Some(EngineVersion::V3) if !self.config.allow_eio3 => return Err(Rejection::UNSUPPORTED_PROTOCOL_VERSION),
+            Some(EngineVersion::V3) if !self.config.allow_eio3 => {
+                return Err(Rejection::UNSUPPORTED_PROTOCOL_VERSION)
+            }
             Some(v) => v,
             None => return Err(Rejection::UNSUPPORTED_PROTOCOL_VERSION),
         };
         let sid = self.new_sid();
         let rng = self.rng.fork();
-        let conn = Connection::new_websocket(now, version, sid.clone(), self.config.clone(), handshake, rng);
+        let conn = Connection::new_websocket(
+            now,
+            version,
+            sid.clone(),
+            self.config.clone(),
+            handshake,
+            rng,
+        );
         let id = self.insert(conn);
         self.by_sid.insert(sid, id);
         self.stats.connections_opened += 1;
@@ -354,7 +407,14 @@ impl Server {
     }
 
     /// Emits to one socket (see [`Connection::emit`]).
-    pub fn emit(&mut self, now: Instant, id: ConnId, nsp: &str, event: &str, args: Args) -> Result<(), UsageError> {
+    pub fn emit(
+        &mut self,
+        now: Instant,
+        id: ConnId,
+        nsp: &str,
+        event: &str,
+        args: Args,
+    ) -> Result<(), UsageError> {
         self.try_with_conn(id, |c| c.emit(now, nsp, event, args))
     }
 
@@ -372,7 +432,14 @@ impl Server {
     }
 
     /// Acknowledges a client's event (see [`Connection::ack`]).
-    pub fn ack(&mut self, now: Instant, id: ConnId, nsp: &str, ack: AckId, args: Args) -> Result<(), UsageError> {
+    pub fn ack(
+        &mut self,
+        now: Instant,
+        id: ConnId,
+        nsp: &str,
+        ack: AckId,
+        args: Args,
+    ) -> Result<(), UsageError> {
         self.try_with_conn(id, |c| c.ack(now, nsp, ack, args))
     }
 
@@ -391,7 +458,13 @@ impl Server {
 
     /// Closes every connection without DISCONNECT packets (clients reconnect later).
     pub fn shutdown(&mut self, now: Instant) {
-        let ids: Vec<ConnId> = self.by_sid.values().copied().collect::<BTreeSet<_>>().into_iter().collect();
+        let ids: Vec<ConnId> = self
+            .by_sid
+            .values()
+            .copied()
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
         for id in ids {
             self.with_conn(id, |c| c.shutdown(now));
         }
@@ -403,8 +476,17 @@ impl Server {
         if !entry.conn.is_connected(nsp) {
             return Err(UsageError::NotConnected(nsp.to_owned()));
         }
-        entry.rooms.entry(nsp.to_owned()).or_default().insert(room.to_owned());
-        self.rooms.entry(nsp.to_owned()).or_default().entry(room.to_owned()).or_default().insert(id);
+        entry
+            .rooms
+            .entry(nsp.to_owned())
+            .or_default()
+            .insert(room.to_owned());
+        self.rooms
+            .entry(nsp.to_owned())
+            .or_default()
+            .entry(room.to_owned())
+            .or_default()
+            .insert(id);
         Ok(())
     }
 
@@ -421,7 +503,13 @@ impl Server {
     /// Emits `event` to every socket `op` selects, encoding the packet once
     /// for all recipients of every protocol version. Returns how many
     /// sockets it was queued for.
-    pub fn broadcast(&mut self, now: Instant, op: &Broadcast, event: &str, args: &Args) -> Result<usize, UsageError> {
+    pub fn broadcast(
+        &mut self,
+        now: Instant,
+        op: &Broadcast,
+        event: &str,
+        args: &Args,
+    ) -> Result<usize, UsageError> {
         let _ = now;
         if sio::is_reserved_event(event) {
             return Err(UsageError::ReservedEventName(event.to_owned()));
@@ -502,17 +590,31 @@ impl Server {
     }
 
     fn insert(&mut self, conn: Connection) -> ConnId {
-        let entry = Entry { conn, rooms: BTreeMap::new(), scheduled: None, in_ready: false };
+        let entry = Entry {
+            conn,
+            rooms: BTreeMap::new(),
+            scheduled: None,
+            in_ready: false,
+        };
         match self.free.pop() {
             Some(index) => {
                 let slot = &mut self.slots[index as usize];
                 slot.entry = Some(entry);
-                ConnId { index, generation: slot.generation }
+                ConnId {
+                    index,
+                    generation: slot.generation,
+                }
             }
             None => {
                 let index = self.slots.len() as u32;
-                self.slots.push(Slot { generation: 0, entry: Some(entry) });
-                ConnId { index, generation: 0 }
+                self.slots.push(Slot {
+                    generation: 0,
+                    entry: Some(entry),
+                });
+                ConnId {
+                    index,
+                    generation: 0,
+                }
             }
         }
     }
@@ -554,7 +656,9 @@ impl Server {
     /// After any change to a connection: collect its events, keep rooms in
     /// step, mark it ready to transmit and schedule its next deadline.
     fn after(&mut self, id: ConnId) {
-        let Some(entry) = self.entry_mut(id) else { return };
+        let Some(entry) = self.entry_mut(id) else {
+            return;
+        };
         let mut left = Vec::new();
         let mut events = Vec::new();
         while let Some(event) = entry.conn.poll_event() {
@@ -574,7 +678,7 @@ impl Server {
         let timeout = entry.conn.poll_timeout();
         let mut schedule = None;
         if let Some(t) = timeout {
-            if entry.scheduled.is_none_or(|s| t < s) {
+            if entry.scheduled.map_or(true, |s| t < s) {
                 entry.scheduled = Some(t);
                 schedule = Some(t);
             }
@@ -589,7 +693,12 @@ impl Server {
         self.finish_events(id, left, events);
     }
 
-    fn after_closed(&mut self, id: ConnId, left: Vec<(String, BTreeSet<String>)>, mut events: Vec<Event>) {
+    fn after_closed(
+        &mut self,
+        id: ConnId,
+        left: Vec<(String, BTreeSet<String>)>,
+        mut events: Vec<Event>,
+    ) {
         if let Some(entry) = self.entry_mut(id) {
             while let Some(event) = entry.conn.poll_event() {
                 events.push(event);
@@ -602,7 +711,12 @@ impl Server {
         self.finish_events(id, left, events);
     }
 
-    fn finish_events(&mut self, id: ConnId, left: Vec<(String, BTreeSet<String>)>, events: Vec<Event>) {
+    fn finish_events(
+        &mut self,
+        id: ConnId,
+        left: Vec<(String, BTreeSet<String>)>,
+        events: Vec<Event>,
+    ) {
         for (nsp, rooms) in left {
             for room in rooms {
                 self.remove_member(&nsp, &room, id);
@@ -614,7 +728,11 @@ impl Server {
                 }
             }
         }
-        self.events.extend(events.into_iter().map(|event| ServerEvent { conn: id, event }));
+        self.events.extend(
+            events
+                .into_iter()
+                .map(|event| ServerEvent { conn: id, event }),
+        );
     }
 
     fn remove_member(&mut self, nsp: &str, room: &str, id: ConnId) {
@@ -634,7 +752,9 @@ impl Server {
     /// Frees the slot of a closed connection once everything queued for it
     /// was taken.
     fn release_if_done(&mut self, id: ConnId) {
-        let done = self.entry(id).is_some_and(|e| e.conn.is_closed() && e.conn.outbound_bytes() == 0);
+        let done = self
+            .entry(id)
+            .is_some_and(|e| e.conn.is_closed() && e.conn.outbound_bytes() == 0);
         if !done {
             return;
         }
@@ -649,7 +769,12 @@ impl Server {
             self.members.get(&op.nsp).cloned().unwrap_or_default()
         } else {
             let rooms = self.rooms.get(&op.nsp);
-            op.rooms.iter().filter_map(|r| rooms.and_then(|m| m.get(r))).flatten().copied().collect()
+            op.rooms
+                .iter()
+                .filter_map(|r| rooms.and_then(|m| m.get(r)))
+                .flatten()
+                .copied()
+                .collect()
         };
         if let Some(rooms) = self.rooms.get(&op.nsp) {
             for room in &op.except {

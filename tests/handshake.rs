@@ -7,12 +7,17 @@ use common::{is_sid, Harness};
 use socketio_sansio::{Config, Handshake, Rejection, SeededRandom, Server};
 
 fn open(server: &mut Server, url: &str) -> Result<(), Rejection> {
-    server.handle_ws_open(std::time::Instant::now(), Handshake::new(url, vec![])).map(|_| ())
+    server
+        .handle_ws_open(std::time::Instant::now(), Handshake::new(url, vec![]))
+        .map(|_| ())
 }
 
 #[test]
 fn bad_version_transport_and_sid_are_refused_with_the_reference_codes() {
-    let mut s = Server::with_random(Config::builder().build().unwrap(), Box::new(SeededRandom::new(1)));
+    let mut s = Server::with_random(
+        Config::builder().build().unwrap(),
+        Box::new(SeededRandom::new(1)),
+    );
     let cases = [
         ("/socket.io/?transport=websocket", 5),
         ("/socket.io/?EIO=abc&transport=websocket", 5),
@@ -35,7 +40,10 @@ fn bad_version_transport_and_sid_are_refused_with_the_reference_codes() {
         Rejection::UNSUPPORTED_PROTOCOL_VERSION.json_body(),
         r#"{"code":5,"message":"Unsupported protocol version"}"#
     );
-    assert_eq!(Rejection::TRANSPORT_UNKNOWN.json_body(), r#"{"code":0,"message":"Transport unknown"}"#);
+    assert_eq!(
+        Rejection::TRANSPORT_UNKNOWN.json_body(),
+        r#"{"code":0,"message":"Transport unknown"}"#
+    );
     // An empty sid is a new handshake.
     assert!(open(&mut s, "/socket.io/?EIO=4&transport=websocket&sid=").is_ok());
     assert_eq!(s.connection_count(), 1);
@@ -43,8 +51,14 @@ fn bad_version_transport_and_sid_are_refused_with_the_reference_codes() {
 
 #[test]
 fn eio3_can_be_disabled() {
-    let mut s = Server::with_random(Config::builder().allow_eio3(false).build().unwrap(), Box::new(SeededRandom::new(1)));
-    assert_eq!(open(&mut s, "/?EIO=3&transport=websocket"), Err(Rejection::UNSUPPORTED_PROTOCOL_VERSION));
+    let mut s = Server::with_random(
+        Config::builder().allow_eio3(false).build().unwrap(),
+        Box::new(SeededRandom::new(1)),
+    );
+    assert_eq!(
+        open(&mut s, "/?EIO=3&transport=websocket"),
+        Err(Rejection::UNSUPPORTED_PROTOCOL_VERSION)
+    );
     assert!(open(&mut s, "/?EIO=4&transport=websocket").is_ok());
 }
 
@@ -66,7 +80,13 @@ fn handshake_query_and_headers_are_kept() {
     let mut h = Harness::conformance();
     let id = h
         .server
-        .handle_ws_open(h.now, Handshake::new("/socket.io/?EIO=4&transport=websocket&room=a%20b", vec![("X-Token".into(), "t".into())]))
+        .handle_ws_open(
+            h.now,
+            Handshake::new(
+                "/socket.io/?EIO=4&transport=websocket&room=a%20b",
+                vec![("X-Token".into(), "t".into())],
+            ),
+        )
         .unwrap();
     let hs = h.server.connection(id).unwrap().handshake();
     assert_eq!(hs.query.get("room"), Some("a b"));

@@ -29,11 +29,17 @@ fn messages_over_max_payload_close_with_a_transport_error() {
     h.send(id, &exactly);
     assert!(!h.closed(id), "exactly max_payload passes");
     h.send(id, &format!(r#"42["message","{}"]"#, "x".repeat(85)));
-    assert!(matches!(h.close_reason(id), Some(DisconnectReason::TransportError(_))));
+    assert!(matches!(
+        h.close_reason(id),
+        Some(DisconnectReason::TransportError(_))
+    ));
 
     let (id, _) = h.open_and_handshake(4);
     h.send_bin(id, &[0u8; 101]);
-    assert!(matches!(h.close_reason(id), Some(DisconnectReason::TransportError(_))));
+    assert!(matches!(
+        h.close_reason(id),
+        Some(DisconnectReason::TransportError(_))
+    ));
 }
 
 #[test]
@@ -42,11 +48,17 @@ fn attachment_count_limit_is_configurable() {
     let (id, _) = h.open_and_handshake(4);
     h.send(id, "40");
     h.send(id, r#"453-["message",{"_placeholder":true,"num":0}]"#);
-    assert!(matches!(h.close_reason(id), Some(DisconnectReason::Protocol(_))));
+    assert!(matches!(
+        h.close_reason(id),
+        Some(DisconnectReason::Protocol(_))
+    ));
     let (id, _) = h.open_and_handshake(4);
     h.send(id, "40");
     h.take(id);
-    h.send(id, r#"452-["message",{"_placeholder":true,"num":0},{"_placeholder":true,"num":1}]"#);
+    h.send(
+        id,
+        r#"452-["message",{"_placeholder":true,"num":0},{"_placeholder":true,"num":1}]"#,
+    );
     h.send_bin(id, &[1]);
     h.send_bin(id, &[2]);
     assert!(!h.closed(id));
@@ -59,12 +71,26 @@ fn pending_acks_per_socket_are_bounded() {
     let (id, _) = h.open_and_handshake(4);
     h.send(id, "40");
     let now = h.now;
-    let a = h.server.emit_with_ack(now, id, "/", "q", Args::default(), None).unwrap();
-    h.server.emit_with_ack(now, id, "/", "q", Args::default(), None).unwrap();
-    assert_eq!(h.server.emit_with_ack(now, id, "/", "q", Args::default(), None), Err(UsageError::TooManyPendingAcks));
+    let a = h
+        .server
+        .emit_with_ack(now, id, "/", "q", Args::default(), None)
+        .unwrap();
+    h.server
+        .emit_with_ack(now, id, "/", "q", Args::default(), None)
+        .unwrap();
+    assert_eq!(
+        h.server
+            .emit_with_ack(now, id, "/", "q", Args::default(), None),
+        Err(UsageError::TooManyPendingAcks)
+    );
     h.drain();
     h.send(id, &format!("43{a}[]"));
-    assert!(h.server.emit_with_ack(h.now, id, "/", "q", Args::default(), None).is_ok(), "an answer frees a slot");
+    assert!(
+        h.server
+            .emit_with_ack(h.now, id, "/", "q", Args::default(), None)
+            .is_ok(),
+        "an answer frees a slot"
+    );
 }
 
 #[test]
@@ -83,7 +109,12 @@ fn slow_consumer_is_closed_and_volatile_emits_are_dropped_instead() {
     // the next ones are dropped because the transport is busy.
     assert_eq!(h.server.connection(id).unwrap().outbound_bytes(), 0);
     let sent: Vec<bool> = (0..3)
-        .map(|_| h.server.broadcast(now, &Broadcast::to("/").volatile(), "tick", &args).unwrap() == 1)
+        .map(|_| {
+            h.server
+                .broadcast(now, &Broadcast::to("/").volatile(), "tick", &args)
+                .unwrap()
+                == 1
+        })
         .collect();
     assert_eq!(sent, [true, false, false]);
     // Regular emits queue until the limit, then the connection closes.
@@ -92,10 +123,20 @@ fn slow_consumer_is_closed_and_volatile_emits_are_dropped_instead() {
         emitted += 1;
         assert!(emitted < 10, "the limit must be hit");
     }
-    assert_eq!(emitted, 4, "1000 bytes hold 4 frames of ~215 bytes beside the volatile one");
+    assert_eq!(
+        emitted, 4,
+        "1000 bytes hold 4 frames of ~215 bytes beside the volatile one"
+    );
     h.drain();
-    assert_eq!(h.close_reason(id), Some(DisconnectReason::OutboundQueueFull));
-    assert_eq!(h.take(id), [Out::Close], "queued frames are discarded, the transport is closed");
+    assert_eq!(
+        h.close_reason(id),
+        Some(DisconnectReason::OutboundQueueFull)
+    );
+    assert_eq!(
+        h.take(id),
+        [Out::Close],
+        "queued frames are discarded, the transport is closed"
+    );
 }
 
 #[test]
@@ -106,7 +147,10 @@ fn namespaces_per_connection_are_bounded() {
     h.send(id, "40/a,");
     h.take(id);
     h.send(id, "40/b,");
-    assert_eq!(h.take_texts(id), [r#"44/b,{"message":"Too many namespaces"}"#]);
+    assert_eq!(
+        h.take_texts(id),
+        [r#"44/b,{"message":"Too many namespaces"}"#]
+    );
     assert!(!h.closed(id));
 }
 
@@ -115,5 +159,8 @@ fn invalid_configuration_is_refused_with_a_helpful_message() {
     let err = Config::builder().namespace("admin").build().unwrap_err();
     assert!(err.to_string().contains("must start with '/'"), "{err}");
     assert!(Config::builder().max_payload(0).build().is_err());
-    assert!(Config::builder().ping_interval(Duration::ZERO).build().is_err());
+    assert!(Config::builder()
+        .ping_interval(Duration::ZERO)
+        .build()
+        .is_err());
 }

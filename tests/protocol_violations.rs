@@ -25,7 +25,11 @@ fn bystanders(h: &mut Harness, n: usize) -> Vec<ConnId> {
 fn assert_bystanders_work(h: &mut Harness, ids: &[ConnId]) {
     for &id in ids {
         h.send(id, r#"42["message","still here"]"#);
-        assert_eq!(h.take_texts(id), [r#"42["message-back","still here"]"#], "{id}");
+        assert_eq!(
+            h.take_texts(id),
+            [r#"42["message-back","still here"]"#],
+            "{id}"
+        );
     }
 }
 
@@ -39,7 +43,9 @@ fn assert_closes(frames: &[&str], expect: impl Fn(&DisconnectReason) -> bool) {
     for f in frames {
         h.send(id, f);
     }
-    let reason = h.close_reason(id).unwrap_or_else(|| panic!("{frames:?} must close the connection"));
+    let reason = h
+        .close_reason(id)
+        .unwrap_or_else(|| panic!("{frames:?} must close the connection"));
     assert!(expect(&reason), "{frames:?}: unexpected reason {reason:?}");
     assert_eq!(h.take(id).last(), Some(&Out::Close), "{frames:?}");
     assert_bystanders_work(&mut h, &others);
@@ -99,7 +105,10 @@ fn bad_placeholders_and_attachment_sequencing_close() {
     let cases: Vec<(&str, usize)> = vec![
         (r#"451-["hello",{"_placeholder":true,"num":"splice"}]"#, 1),
         (r#"451-["hello",{"_placeholder":true,"num":1}]"#, 1),
-        (r#"452-["x",{"_placeholder":true,"num":0.5},{"_placeholder":true,"num":1}]"#, 2),
+        (
+            r#"452-["x",{"_placeholder":true,"num":0.5},{"_placeholder":true,"num":1}]"#,
+            2,
+        ),
         (r#"451-["x",{"_placeholder":true,"num":-1}]"#, 1),
         (r#"451-["x",{"_placeholder":true,"num":"0"}]"#, 1),
         (r#"451-["x",{"_placeholder":true,"num":null}]"#, 1),
@@ -113,7 +122,10 @@ fn bad_placeholders_and_attachment_sequencing_close() {
             h.send_bin(id, &[1, 2]);
         }
         assert!(
-            matches!(h.close_reason(id), Some(DisconnectReason::Protocol(ProtocolError::Socket(_)))),
+            matches!(
+                h.close_reason(id),
+                Some(DisconnectReason::Protocol(ProtocolError::Socket(_)))
+            ),
             "{text}: {:?}",
             h.close_reason(id)
         );
@@ -139,9 +151,15 @@ fn placeholder_edge_cases_the_reference_accepts_are_accepted() {
     h.take(id);
     // Placeholders in a plain EVENT are ordinary objects.
     h.send(id, r#"42["message",{"_placeholder":true,"num":0}]"#);
-    assert_eq!(h.take_texts(id), [r#"42["message-back",{"_placeholder":true,"num":0}]"#]);
+    assert_eq!(
+        h.take_texts(id),
+        [r#"42["message-back",{"_placeholder":true,"num":0}]"#]
+    );
     // Keys in any order, and a duplicate num.
-    h.send(id, r#"452-["message",{"num":0,"_placeholder":true},{"_placeholder":true,"num":0}]"#);
+    h.send(
+        id,
+        r#"452-["message",{"num":0,"_placeholder":true},{"_placeholder":true,"num":0}]"#,
+    );
     h.send_bin(id, &[7]);
     h.send_bin(id, &[8]);
     assert!(!h.closed(id));
@@ -152,13 +170,29 @@ fn placeholder_edge_cases_the_reference_accepts_are_accepted() {
 #[test]
 fn namespace_state_violations_close() {
     // Packet for a namespace never joined; after leaving; CONNECT twice; client CONNECT_ERROR.
-    let not_joined = |r: &DisconnectReason| matches!(r, DisconnectReason::Protocol(ProtocolError::NamespaceNotJoined(_)));
+    let not_joined = |r: &DisconnectReason| {
+        matches!(
+            r,
+            DisconnectReason::Protocol(ProtocolError::NamespaceNotJoined(_))
+        )
+    };
     assert_closes(&[r#"42/other,["x"]"#], not_joined);
     assert_closes(&["41", r#"42["message","x"]"#], not_joined);
-    assert_closes(&["40/custom,", "41/custom,", r#"42/custom,["x"]"#], not_joined);
-    assert_closes(&["40"], |r| matches!(r, DisconnectReason::Protocol(ProtocolError::DuplicateConnect(_))));
+    assert_closes(
+        &["40/custom,", "41/custom,", r#"42/custom,["x"]"#],
+        not_joined,
+    );
+    assert_closes(&["40"], |r| {
+        matches!(
+            r,
+            DisconnectReason::Protocol(ProtocolError::DuplicateConnect(_))
+        )
+    });
     assert_closes(&[r#"44{"message":"x"}"#], |r| {
-        matches!(r, DisconnectReason::Protocol(ProtocolError::UnexpectedConnectError))
+        matches!(
+            r,
+            DisconnectReason::Protocol(ProtocolError::UnexpectedConnectError)
+        )
     });
 }
 
@@ -167,7 +201,10 @@ fn namespace_swallowing_json_is_an_invalid_namespace_not_a_close() {
     let mut h = Harness::conformance();
     let (id, _) = h.open_and_handshake(4);
     h.send(id, r#"40/admin{"token":1}"#);
-    assert_eq!(h.take_texts(id), [r#"44/admin{"token":1},{"message":"Invalid namespace"}"#]);
+    assert_eq!(
+        h.take_texts(id),
+        [r#"44/admin{"token":1},{"message":"Invalid namespace"}"#]
+    );
     assert!(!h.closed(id));
     h.send(id, "40/,");
     assert_eq!(h.take_texts(id).len(), 2, "`40/,` is the namespace `/`");
@@ -175,13 +212,23 @@ fn namespace_swallowing_json_is_an_invalid_namespace_not_a_close() {
 
 #[test]
 fn malformed_engine_packets_close() {
-    for (eio, frame) in [(4, "7"), (4, "x"), (4, "b!!!"), (3, "b4!!!"), (4, ""), (3, "9")] {
+    for (eio, frame) in [
+        (4, "7"),
+        (4, "x"),
+        (4, "b!!!"),
+        (3, "b4!!!"),
+        (4, ""),
+        (3, "9"),
+    ] {
         let mut h = Harness::conformance();
         let others = bystanders(&mut h, 2);
         let (id, _) = h.open_and_handshake(eio);
         h.send(id, frame);
         assert!(
-            matches!(h.close_reason(id), Some(DisconnectReason::Protocol(ProtocolError::Engine(_)))),
+            matches!(
+                h.close_reason(id),
+                Some(DisconnectReason::Protocol(ProtocolError::Engine(_)))
+            ),
             "EIO={eio} {frame:?}: {:?}",
             h.close_reason(id)
         );
@@ -194,7 +241,12 @@ fn unusual_but_valid_event_names_are_delivered() {
     let mut h = Harness::conformance();
     let (id, _) = h.open_and_handshake(4);
     h.send(id, "40");
-    for name in [r#"42["__proto__",1]"#, r#"42["constructor"]"#, r#"42["hasOwnProperty"]"#, r#"42[1,"x"]"#] {
+    for name in [
+        r#"42["__proto__",1]"#,
+        r#"42["constructor"]"#,
+        r#"42["hasOwnProperty"]"#,
+        r#"42[1,"x"]"#,
+    ] {
         h.send(id, name);
     }
     assert!(!h.closed(id));

@@ -40,7 +40,9 @@ fn receivers(h: &mut Harness, ids: &[ConnId], expected_text: &str) -> BTreeSet<C
 #[test]
 fn rooms_and_except_select_exactly_the_right_sockets() {
     let mut h = Harness::conformance();
-    let ids: Vec<ConnId> = (0..6).map(|i| join(&mut h, if i % 2 == 0 { 4 } else { 3 })).collect();
+    let ids: Vec<ConnId> = (0..6)
+        .map(|i| join(&mut h, if i % 2 == 0 { 4 } else { 3 }))
+        .collect();
     for &i in &ids[0..3] {
         h.server.join(i, "/", "red").unwrap();
     }
@@ -50,24 +52,56 @@ fn rooms_and_except_select_exactly_the_right_sockets() {
     let args = Args::json(vec![json!("hi")]);
     let text = r#"42["news","hi"]"#;
 
-    let n = h.server.broadcast(h.now, &Broadcast::to("/").room("red"), "news", &args).unwrap();
+    let n = h
+        .server
+        .broadcast(h.now, &Broadcast::to("/").room("red"), "news", &args)
+        .unwrap();
     h.drain();
     assert_eq!(n, 3);
-    assert_eq!(receivers(&mut h, &ids, text), ids[0..3].iter().copied().collect());
+    assert_eq!(
+        receivers(&mut h, &ids, text),
+        ids[0..3].iter().copied().collect()
+    );
 
-    h.server.broadcast(h.now, &Broadcast::to("/").room("red").room("blue").except("blue"), "news", &args).unwrap();
+    h.server
+        .broadcast(
+            h.now,
+            &Broadcast::to("/").room("red").room("blue").except("blue"),
+            "news",
+            &args,
+        )
+        .unwrap();
     h.drain();
-    assert_eq!(receivers(&mut h, &ids, text), ids[0..2].iter().copied().collect());
+    assert_eq!(
+        receivers(&mut h, &ids, text),
+        ids[0..2].iter().copied().collect()
+    );
 
-    h.server.broadcast(h.now, &Broadcast::to("/").except("red"), "news", &args).unwrap();
+    h.server
+        .broadcast(h.now, &Broadcast::to("/").except("red"), "news", &args)
+        .unwrap();
     h.drain();
-    assert_eq!(receivers(&mut h, &ids, text), ids[3..6].iter().copied().collect());
+    assert_eq!(
+        receivers(&mut h, &ids, text),
+        ids[3..6].iter().copied().collect()
+    );
 
     // A socket id is a room of one.
-    let sid = h.server.connection(ids[5]).unwrap().socket_id("/").unwrap().to_owned();
-    h.server.broadcast(h.now, &Broadcast::to("/").room(sid), "news", &args).unwrap();
+    let sid = h
+        .server
+        .connection(ids[5])
+        .unwrap()
+        .socket_id("/")
+        .unwrap()
+        .to_owned();
+    h.server
+        .broadcast(h.now, &Broadcast::to("/").room(sid), "news", &args)
+        .unwrap();
     h.drain();
-    assert_eq!(receivers(&mut h, &ids, text), [ids[5]].into_iter().collect());
+    assert_eq!(
+        receivers(&mut h, &ids, text),
+        [ids[5]].into_iter().collect()
+    );
 
     h.server.leave(ids[0], "/", "red").unwrap();
     assert_eq!(h.server.room_members("/", "red"), ids[1..3].to_vec());
@@ -81,7 +115,9 @@ fn broadcast_to_other_namespace_only_reaches_its_sockets() {
     let b = join(&mut h, 4);
     h.send(b, "40/custom,");
     h.take(b);
-    h.server.broadcast(h.now, &Broadcast::to("/custom"), "x", &Args::default()).unwrap();
+    h.server
+        .broadcast(h.now, &Broadcast::to("/custom"), "x", &Args::default())
+        .unwrap();
     h.drain();
     assert!(h.take(a).is_empty());
     assert_eq!(h.take_texts(b), [r#"42/custom,["x"]"#]);
@@ -110,27 +146,50 @@ fn disconnect_cleans_rooms_and_fires_one_disconnect_per_socket() {
         })
         .collect();
     assert_eq!(disconnects, ["/", "/custom"]);
-    assert_eq!(h.events_of(a).iter().filter(|e| matches!(e, Event::Closed { .. })).count(), 1);
+    assert_eq!(
+        h.events_of(a)
+            .iter()
+            .filter(|e| matches!(e, Event::Closed { .. }))
+            .count(),
+        1
+    );
     // The namespace-wide broadcast no longer counts it.
-    assert_eq!(h.server.broadcast(h.now, &Broadcast::to("/"), "x", &Args::default()).unwrap(), 1);
+    assert_eq!(
+        h.server
+            .broadcast(h.now, &Broadcast::to("/"), "x", &Args::default())
+            .unwrap(),
+        1
+    );
 }
 
 #[test]
 fn broadcast_to_1000_sockets_of_both_versions_serializes_once() {
     let mut h = Harness::conformance();
-    let ids: Vec<ConnId> = (0..1000).map(|i| join(&mut h, if i % 3 == 0 { 3 } else { 4 })).collect();
+    let ids: Vec<ConnId> = (0..1000)
+        .map(|i| join(&mut h, if i % 3 == 0 { 3 } else { 4 }))
+        .collect();
     let mut args = Args::json(vec![json!({"big": "x".repeat(100)})]);
     let ph = args.attach(vec![1, 2, 3]);
     args.values.push(ph);
     let before = h.server.stats();
-    let n = h.server.broadcast(h.now, &Broadcast::to("/"), "news", &args).unwrap();
+    let n = h
+        .server
+        .broadcast(h.now, &Broadcast::to("/"), "news", &args)
+        .unwrap();
     assert_eq!(n, 1000);
     let after = h.server.stats();
-    assert_eq!(after.broadcasts_encoded - before.broadcasts_encoded, 1, "one JSON serialization for 1000 recipients");
+    assert_eq!(
+        after.broadcasts_encoded - before.broadcasts_encoded,
+        1,
+        "one JSON serialization for 1000 recipients"
+    );
     // Every recipient shares the same text allocation.
     let mut texts = Vec::new();
     while let Some((_, t)) = h.server.poll_transmit() {
-        if let socketio_sansio::Transmit::Frame(socketio_sansio::Frame::Text(socketio_sansio::Text::Shared(s))) = t {
+        if let socketio_sansio::Transmit::Frame(socketio_sansio::Frame::Text(
+            socketio_sansio::Text::Shared(s),
+        )) = t
+        {
             texts.push(s);
         }
     }
@@ -144,20 +203,33 @@ fn poll_timeout_is_the_earliest_deadline_among_10k_connections() {
     let mut h = Harness::conformance();
     h.echo_app = false;
     for _ in 0..10_000 {
-        let id = h.server.handle_ws_open(h.now, Handshake::new("/?EIO=4&transport=websocket", vec![])).unwrap();
+        let id = h
+            .server
+            .handle_ws_open(h.now, Handshake::new("/?EIO=4&transport=websocket", vec![]))
+            .unwrap();
         let _ = id;
     }
     while h.server.poll_transmit().is_some() {}
     while h.server.poll_event().is_some() {}
     assert_eq!(h.server.connection_count(), 10_000);
-    assert_eq!(h.server.poll_timeout(), Some(h.now + Duration::from_millis(300)));
+    assert_eq!(
+        h.server.poll_timeout(),
+        Some(h.now + Duration::from_millis(300))
+    );
     h.now += Duration::from_millis(300);
     h.server.handle_timeout(h.now);
     let mut pings = 0;
     while let Some((_, t)) = h.server.poll_transmit() {
-        assert_eq!(t, socketio_sansio::Transmit::Frame(socketio_sansio::Frame::text("2".into())));
+        assert_eq!(
+            t,
+            socketio_sansio::Transmit::Frame(socketio_sansio::Frame::text("2".into()))
+        );
         pings += 1;
     }
     assert_eq!(pings, 10_000);
-    assert_eq!(h.server.poll_timeout(), Some(h.now + Duration::from_millis(200)), "pong deadlines next");
+    assert_eq!(
+        h.server.poll_timeout(),
+        Some(h.now + Duration::from_millis(200)),
+        "pong deadlines next"
+    );
 }

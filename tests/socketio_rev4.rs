@@ -26,12 +26,21 @@ fn v2_custom_namespace_reply_has_no_payload_and_query_becomes_auth() {
     h.send(id, "40/custom,");
     assert_eq!(h.take_texts(id), ["40/custom,", r#"42/custom,["auth",{}]"#]);
     let sid = open["sid"].as_str().unwrap();
-    assert_eq!(h.server.connection(id).unwrap().socket_id("/custom"), Some(format!("/custom#{sid}").as_str()));
+    assert_eq!(
+        h.server.connection(id).unwrap().socket_id("/custom"),
+        Some(format!("/custom#{sid}").as_str())
+    );
 
     let (id, _) = h.open_and_handshake(3);
     h.take(id);
     h.send(id, "40/custom?token=abc&x=a%20b,");
-    assert_eq!(h.take_texts(id), ["40/custom,", r#"42/custom,["auth",{"token":"abc","x":"a b"}]"#]);
+    assert_eq!(
+        h.take_texts(id),
+        [
+            "40/custom,",
+            r#"42/custom,["auth",{"token":"abc","x":"a b"}]"#
+        ]
+    );
 }
 
 #[test]
@@ -40,7 +49,10 @@ fn v3_unknown_namespace_gets_the_object_form_like_the_4x_server() {
     let (id, _) = h.open_and_handshake(3);
     h.take(id);
     h.send(id, "40/random");
-    assert_eq!(h.take_texts(id), [r#"44/random,{"message":"Invalid namespace"}"#]);
+    assert_eq!(
+        h.take_texts(id),
+        [r#"44/random,{"message":"Invalid namespace"}"#]
+    );
     assert!(!h.closed(id));
 }
 
@@ -49,7 +61,10 @@ fn v4_binary_frames_carry_the_engine_type_byte() {
     let mut h = Harness::conformance();
     let (id, _) = h.open_and_handshake(3);
     h.take(id);
-    h.send(id, r#"452-["message",{"_placeholder":true,"num":0},{"_placeholder":true,"num":1}]"#);
+    h.send(
+        id,
+        r#"452-["message",{"_placeholder":true,"num":0},{"_placeholder":true,"num":1}]"#,
+    );
     h.send_bin(id, &[4, 1, 2, 3]);
     h.send_bin(id, &[4, 4, 5, 6]);
     assert_eq!(
@@ -63,7 +78,10 @@ fn v4_binary_frames_carry_the_engine_type_byte() {
     h.send(id, r#"452-789["message-with-ack",{"_placeholder":true,"num":0},{"_placeholder":true,"num":1}]"#);
     h.send_bin(id, &[4, 1, 2, 3]);
     h.send_bin(id, &[4, 4, 5, 6]);
-    assert_eq!(h.take(id)[0], Out::Text(r#"462-789[{"_placeholder":true,"num":0},{"_placeholder":true,"num":1}]"#.into()));
+    assert_eq!(
+        h.take(id)[0],
+        Out::Text(r#"462-789[{"_placeholder":true,"num":0},{"_placeholder":true,"num":1}]"#.into())
+    );
 }
 
 #[test]
@@ -82,7 +100,9 @@ fn rev4_rejection_is_a_json_string_and_middleware_data_wins() {
     h.echo_app = false;
     let (id, _) = h.open_and_handshake(3);
     let now = h.now;
-    h.server.reject(now, id, "/", "Not authorized", None).unwrap();
+    h.server
+        .reject(now, id, "/", "Not authorized", None)
+        .unwrap();
     h.drain();
     h.take(id);
     let (id2, _) = h.open_and_handshake(3);
@@ -90,15 +110,28 @@ fn rev4_rejection_is_a_json_string_and_middleware_data_wins() {
     h.drain();
     assert_eq!(h.take_texts(id2), ["40"]);
     h.send(id2, "40/custom,");
-    h.server.reject(now, id2, "/custom", "ignored", Some(json!({"reason": "banned"}))).unwrap();
+    h.server
+        .reject(
+            now,
+            id2,
+            "/custom",
+            "ignored",
+            Some(json!({"reason": "banned"})),
+        )
+        .unwrap();
     h.drain();
     assert_eq!(h.take_texts(id2), [r#"44/custom,{"reason":"banned"}"#]);
-    assert_eq!(h.server.reject(now, id2, "/custom", "again", None), Err(UsageError::NoPendingConnect("/custom".into())));
+    assert_eq!(
+        h.server.reject(now, id2, "/custom", "again", None),
+        Err(UsageError::NoPendingConnect("/custom".into()))
+    );
     // The first connection's `/` was refused with the string form.
     let mut h = Harness::conformance();
     h.echo_app = false;
     let (id, _) = h.open_and_handshake(3);
-    h.server.reject(h.now, id, "/", "Not authorized", None).unwrap();
+    h.server
+        .reject(h.now, id, "/", "Not authorized", None)
+        .unwrap();
     h.drain();
     assert_eq!(h.take_texts(id), [r#"44"Not authorized""#]);
 }
@@ -110,7 +143,13 @@ fn repeated_connect_closes_like_the_4x_server() {
     h.take(id);
     h.send(id, "40");
     assert!(h.closed(id));
-    assert_eq!(h.events_of(id).iter().filter(|e| matches!(e, Event::Disconnected { .. })).count(), 1);
+    assert_eq!(
+        h.events_of(id)
+            .iter()
+            .filter(|e| matches!(e, Event::Disconnected { .. }))
+            .count(),
+        1
+    );
 }
 
 #[test]
@@ -125,6 +164,9 @@ fn server_emit_reaches_a_v3_client_with_type_byte_attachments() {
     h.drain();
     assert_eq!(
         h.take(id),
-        [Out::Text(r#"451-["bin",{"_placeholder":true,"num":0}]"#.into()), Out::Bin(vec![4, 1, 2])]
+        [
+            Out::Text(r#"451-["bin",{"_placeholder":true,"num":0}]"#.into()),
+            Out::Bin(vec![4, 1, 2])
+        ]
     );
 }

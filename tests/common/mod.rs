@@ -73,7 +73,10 @@ impl Harness {
     /// Opens a WebSocket session with `EIO=<eio>`.
     pub fn open(&mut self, eio: u8) -> ConnId {
         let url = format!("/socket.io/?EIO={eio}&transport=websocket");
-        let id = self.server.handle_ws_open(self.now, Handshake::new(url, vec![])).expect("handshake accepted");
+        let id = self
+            .server
+            .handle_ws_open(self.now, Handshake::new(url, vec![]))
+            .expect("handshake accepted");
         self.drain();
         id
     }
@@ -135,11 +138,24 @@ impl Harness {
         match &ev.event {
             Event::Connect { nsp, auth } => {
                 self.server.accept(now, id, nsp, None).expect("accept");
-                self.server.emit(now, id, nsp, "auth", Args::json(vec![auth.clone()])).expect("emit auth");
+                self.server
+                    .emit(now, id, nsp, "auth", Args::json(vec![auth.clone()]))
+                    .expect("emit auth");
             }
-            Event::Message { nsp, name, args, ack } => match (name.as_str(), ack) {
-                ("message", _) => self.server.emit(now, id, nsp, "message-back", args.clone()).expect("echo"),
-                ("message-with-ack", Some(ack)) => self.server.ack(now, id, nsp, *ack, args.clone()).expect("ack"),
+            Event::Message {
+                nsp,
+                name,
+                args,
+                ack,
+            } => match (name.as_str(), ack) {
+                ("message", _) => self
+                    .server
+                    .emit(now, id, nsp, "message-back", args.clone())
+                    .expect("echo"),
+                ("message-with-ack", Some(ack)) => self
+                    .server
+                    .ack(now, id, nsp, *ack, args.clone())
+                    .expect("ack"),
                 ("broadcast", _) => {
                     self.server
                         .broadcast(now, &socketio_sansio::Broadcast::to("/"), "broadcast", args)
@@ -172,7 +188,10 @@ impl Harness {
         let id = self.open(eio);
         let out = self.take(id);
         let open = out.first().expect("open packet").text().to_owned();
-        assert!(open.starts_with('0'), "first frame is the open packet: {open}");
+        assert!(
+            open.starts_with('0'),
+            "first frame is the open packet: {open}"
+        );
         let json: Value = serde_json::from_str(&open[1..]).expect("open JSON");
         // Anything after the open packet (v3: 40 and auth) is put back.
         self.out.insert(id, out.into_iter().skip(1).collect());
@@ -180,11 +199,17 @@ impl Harness {
     }
 
     pub fn events_of(&self, id: ConnId) -> Vec<Event> {
-        self.events.iter().filter(|e| e.conn == id).map(|e| e.event.clone()).collect()
+        self.events
+            .iter()
+            .filter(|e| e.conn == id)
+            .map(|e| e.event.clone())
+            .collect()
     }
 
     pub fn closed(&self, id: ConnId) -> bool {
-        self.events_of(id).iter().any(|e| matches!(e, Event::Closed { .. }))
+        self.events_of(id)
+            .iter()
+            .any(|e| matches!(e, Event::Closed { .. }))
     }
 
     pub fn close_reason(&self, id: ConnId) -> Option<socketio_sansio::DisconnectReason> {
@@ -197,5 +222,7 @@ impl Harness {
 
 /// True if `s` is a 20-character id of the reference's alphabet.
 pub fn is_sid(s: &str) -> bool {
-    s.len() == 20 && s.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_')
+    s.len() == 20
+        && s.bytes()
+            .all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_')
 }
