@@ -12,6 +12,7 @@
 
 pub mod wire;
 
+mod args;
 mod config;
 mod conn;
 mod encoded;
