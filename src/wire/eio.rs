@@ -110,34 +110,22 @@ pub struct Packet<'a> {
 impl<'a> Packet<'a> {
     /// A packet with text data.
     pub fn text(kind: PacketType, text: impl Into<Cow<'a, str>>) -> Self {
-        Packet {
-            kind,
-            data: Data::Text(text.into()),
-        }
+        Packet { kind, data: Data::Text(text.into()) }
     }
 
     /// A packet without data (`"1"`, `"3"`, `"6"`...).
     pub fn bare(kind: PacketType) -> Self {
-        Packet {
-            kind,
-            data: Data::Text(Cow::Borrowed("")),
-        }
+        Packet { kind, data: Data::Text(Cow::Borrowed("")) }
     }
 
     /// A binary message packet.
     pub fn binary(bytes: impl Into<Cow<'a, [u8]>>) -> Self {
-        Packet {
-            kind: PacketType::Message,
-            data: Data::Binary(bytes.into()),
-        }
+        Packet { kind: PacketType::Message, data: Data::Binary(bytes.into()) }
     }
 
     /// Detaches the packet from the buffer it was decoded from.
     pub fn into_owned(self) -> Packet<'static> {
-        Packet {
-            kind: self.kind,
-            data: self.data.into_owned(),
-        }
+        Packet { kind: self.kind, data: self.data.into_owned() }
     }
 }
 
@@ -166,12 +154,7 @@ pub fn encode_text(version: EngineVersion, packet: &Packet<'_>, out: &mut String
 
 /// Appends the WebSocket binary frame for binary data of `kind` to `out`:
 /// v4 the raw bytes (only `message` exists), v3 the type byte then the bytes.
-pub fn encode_binary_frame(
-    version: EngineVersion,
-    kind: PacketType,
-    data: &[u8],
-    out: &mut Vec<u8>,
-) {
+pub fn encode_binary_frame(version: EngineVersion, kind: PacketType, data: &[u8], out: &mut Vec<u8>) {
     let _ = (version, kind, data, out);
     todo!("wire::eio::encode_binary_frame")
 }

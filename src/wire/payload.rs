@@ -53,11 +53,7 @@ pub fn encode_v3_binary<'p>(packets: impl IntoIterator<Item = &'p Packet<'p>>, o
 /// Decodes a polling POST body of `version`; `binary` selects the v3 XHR2
 /// form (the request's `Content-Type: application/octet-stream`). A v4 body is
 /// always text; a non-UTF-8 text body is [`super::DecodeErrorKind::InvalidUtf8`].
-pub fn decode(
-    version: EngineVersion,
-    body: &[u8],
-    binary: bool,
-) -> Result<Vec<Packet<'_>>, DecodeError> {
+pub fn decode(version: EngineVersion, body: &[u8], binary: bool) -> Result<Vec<Packet<'_>>, DecodeError> {
     let _ = (version, body, binary);
     todo!("wire::payload::decode")
 }

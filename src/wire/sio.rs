@@ -34,14 +34,8 @@ pub const MAX_ACK_ID: AckId = (1 << 53) - 1;
 
 /// Event names the protocol reserves: refused on emit and, when received,
 /// a protocol violation.
-pub const RESERVED_EVENTS: [&str; 6] = [
-    "connect",
-    "connect_error",
-    "disconnect",
-    "disconnecting",
-    "newListener",
-    "removeListener",
-];
+pub const RESERVED_EVENTS: [&str; 6] =
+    ["connect", "connect_error", "disconnect", "disconnecting", "newListener", "removeListener"];
 
 /// True if `name` is one of [`RESERVED_EVENTS`].
 pub fn is_reserved_event(name: &str) -> bool {
@@ -83,10 +77,7 @@ pub struct Args {
 impl Args {
     /// Arguments without binary data.
     pub fn json(values: Vec<Value>) -> Self {
-        Args {
-            values,
-            binaries: Vec::new(),
-        }
+        Args { values, binaries: Vec::new() }
     }
 
     /// Adds `bytes` as the next attachment and returns the placeholder value
@@ -185,14 +176,7 @@ impl Packet {
 /// Appends an EVENT / BINARY_EVENT text packet to `out` without building a
 /// [`Packet`]: `nsp` (`"/"` is omitted), optional ack `id`, `name`, the
 /// `args` JSON values, and the number of attachments the args reference.
-pub fn encode_event(
-    out: &mut String,
-    nsp: &str,
-    id: Option<AckId>,
-    name: &str,
-    args: &[Value],
-    attachments: usize,
-) {
+pub fn encode_event(out: &mut String, nsp: &str, id: Option<AckId>, name: &str, args: &[Value], attachments: usize) {
     let _ = (out, nsp, id, name, args, attachments);
     todo!("wire::sio::encode_event")
 }
@@ -223,10 +207,7 @@ pub struct DecoderConfig {
 
 impl Default for DecoderConfig {
     fn default() -> Self {
-        DecoderConfig {
-            max_attachments: 10,
-            max_attachment_bytes: 1_000_000,
-        }
+        DecoderConfig { max_attachments: 10, max_attachment_bytes: 1_000_000 }
     }
 }
 
@@ -246,11 +227,7 @@ pub struct Decoder {
 impl Decoder {
     /// A decoder with the given limits.
     pub fn new(config: DecoderConfig) -> Self {
-        Decoder {
-            config,
-            pending: None,
-            pending_bytes: 0,
-        }
+        Decoder { config, pending: None, pending_bytes: 0 }
     }
 
     /// True while a binary packet waits for attachments.
