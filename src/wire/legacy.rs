@@ -265,7 +265,9 @@ impl Packet {
     /// 128 levels by serde_json); anything the model cannot represent
     /// (an endpoint on heartbeat/noop, data on disconnect/heartbeat/noop) is
     /// rejected. Tolerated forms: `2:::` (empty data after the colon),
-    /// `1::/chat?a=b` (query inside the endpoint), event keys in any order,
+    /// `1::/chat?a=b` (query inside the endpoint; a query in both places is
+    /// refused), a connect data field without `?` (kept verbatim as `qs`, as
+    /// both references do), extra keys in an event object, event keys in any order,
     /// unknown error reason/advice codes (decoded as `None`).
     ///
     /// ```
@@ -644,7 +646,9 @@ pub fn decode_payload(body: &str) -> Result<Vec<&str>, DecodeError> {
 
 /// Appends a polling body for `packets`: one packet bare, several framed.
 /// Lengths count UTF-16 code units (reference JavaScript). Nothing is
-/// written for an empty slice.
+/// written for an empty slice. A single packet that itself starts with
+/// U+FFFD (never a valid packet) is framed, so that [`decode_payload`] gives
+/// it back instead of mistaking it for framing.
 ///
 /// ```
 /// use socketio_sansio::wire::legacy::encode_payload;
@@ -655,8 +659,11 @@ pub fn decode_payload(body: &str) -> Result<Vec<&str>, DecodeError> {
 /// ```
 pub fn encode_payload<S: AsRef<str>>(packets: &[S], out: &mut String) {
     if let [single] = packets {
-        out.push_str(single.as_ref());
-        return;
+        let single = single.as_ref();
+        if !single.starts_with(FRAME_SEP) {
+            out.push_str(single);
+            return;
+        }
     }
     for p in packets {
         let p = p.as_ref();
@@ -929,6 +936,19 @@ mod tests {
         );
         // A trailing separator with nothing after it.
         assert_eq!(k("\u{fffd}3\u{fffd}2::\u{fffd}"), err(InvalidFraming, 13));
+    }
+
+    /// Fuzz finding: `\u{fffd}3\u{fffd}\u{fffd}6\u{fffd}` is one frame
+    /// holding `\u{fffd}6\u{fffd}`; written bare it was read back as framing.
+    #[test]
+    fn lone_packet_starting_with_separator_is_framed() {
+        let body = "\u{fffd}3\u{fffd}\u{fffd}6\u{fffd}";
+        let frames = decode_payload(body).unwrap();
+        assert_eq!(frames, ["\u{fffd}6\u{fffd}"]);
+        let mut out = String::new();
+        encode_payload(&frames, &mut out);
+        assert_eq!(out, body);
+        assert_eq!(decode_payload(&out).unwrap(), frames);
     }
 
     #[test]
