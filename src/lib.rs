@@ -99,6 +99,7 @@ mod encoded;
 mod engine;
 mod error;
 mod frame;
+mod http;
 mod query;
 mod rand;
 mod server;
@@ -109,6 +110,10 @@ pub use encoded::EncodedPacket;
 pub use engine::Transmit;
 pub use error::{DisconnectReason, ProtocolError, UsageError};
 pub use frame::{Bytes, Frame, Text};
+pub use http::{
+    HttpRequest, HttpResponse, Method, RequestId, APPLICATION_JSON, OCTET_STREAM, TEXT_HTML,
+    TEXT_PLAIN,
+};
 pub use query::{DuplicateParam, Query};
 #[cfg(feature = "os-rng")]
 pub use rand::OsRandom;

@@ -386,7 +386,9 @@ for (const c of CLIENTS) {
       // Watch for at least INTEROP_HEARTBEAT_MS (1.5 s: ~5 heartbeats at the
       // contract's default 300 ms interval), and for at least 3 intervals when
       // the server was started with a longer --ping-interval.
-      const { pingInterval, pingTimeout } = socket.io.engine;
+      const engine = socket.io.engine; // engine.io-client 6 keeps them private
+      const pingInterval = engine._pingInterval ?? engine.pingInterval;
+      const pingTimeout = engine._pingTimeout ?? engine.pingTimeout;
       assert.ok(pingInterval > 0 && pingTimeout > 0, `handshake has pingInterval/pingTimeout (${pingInterval}/${pingTimeout})`);
       const windowMs = Math.max(HEARTBEAT_WINDOW_MS, 3 * pingInterval + pingTimeout);
       let beats = 0;
