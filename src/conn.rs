@@ -20,12 +20,14 @@ use serde_json::{Map, Value};
 
 use crate::config::Config;
 use crate::encoded::{unicast_frames, EncodedPacket};
-use crate::engine::{Engine, Inbound, Transmit};
+use crate::engine::{CloseMode, Engine, Inbound, Transmit, TransportKind};
 use crate::error::{DisconnectReason, ProtocolError, UsageError};
+use crate::http::{HttpRequest, HttpResponse, RequestId, TEXT_HTML};
 use crate::query::Query;
 use crate::rand::{generate_id, RandomSource};
 use crate::wire::binary;
 use crate::wire::eio::{self, Data, EngineVersion};
+use crate::wire::payload;
 use crate::wire::sio::{self, AckId, Args, Body, Revision};
 
 /// What the client sent when it opened the connection.
@@ -180,7 +182,34 @@ impl Connection {
         rng: Box<dyn RandomSource>,
     ) -> Self {
         let engine = Engine::new_websocket(now, sid, version, config.clone());
-        let revision = match version {
+        Self::with_engine(now, engine, config, handshake, rng)
+    }
+
+    /// A session opened by a polling handshake GET (`req`), answered with the
+    /// open packet (`upgrades: ["websocket"]`) through
+    /// [`Connection::poll_http_response`]. `b64` is the v3 `b64` query flag.
+    pub fn new_polling(
+        now: Instant,
+        version: EngineVersion,
+        sid: String,
+        config: Arc<Config>,
+        handshake: Handshake,
+        rng: Box<dyn RandomSource>,
+        req: RequestId,
+    ) -> Self {
+        let b64 = handshake.query.get("b64").is_some_and(|v| !v.is_empty());
+        let engine = Engine::new_polling(now, sid, version, config.clone(), b64, req);
+        Self::with_engine(now, engine, config, handshake, rng)
+    }
+
+    fn with_engine(
+        now: Instant,
+        engine: Engine,
+        config: Arc<Config>,
+        handshake: Handshake,
+        rng: Box<dyn RandomSource>,
+    ) -> Self {
+        let revision = match engine.version {
             EngineVersion::V3 => Revision::V4,
             EngineVersion::V4 => Revision::V5,
         };
@@ -196,7 +225,12 @@ impl Connection {
             handshake,
             rng,
         };
-        log::debug!("[{}] open over websocket, {:?}", conn.engine.sid, version);
+        log::debug!(
+            "[{}] open over {:?}, {:?}",
+            conn.engine.sid,
+            conn.engine.transport(),
+            conn.engine.version
+        );
         if revision == Revision::V4 {
             conn.on_connect("/".to_owned(), None);
         }
@@ -257,9 +291,26 @@ impl Connection {
             .map(|(n, _)| n.as_str())
     }
 
-    /// Bytes queued for the transport and not yet taken with `poll_transmit`.
+    /// Bytes queued for the transport and not yet taken with `poll_transmit`
+    /// (or by a polling GET).
     pub fn outbound_bytes(&self) -> usize {
         self.engine.outbound_bytes()
+    }
+
+    /// The transport in use.
+    pub fn transport(&self) -> TransportKind {
+        self.engine.transport()
+    }
+
+    /// True once closed and nothing is left to deliver (a host can forget the
+    /// connection then).
+    pub fn is_finished(&self) -> bool {
+        self.engine.is_finished()
+    }
+
+    /// True if WebSocket frames wait for [`Connection::poll_transmit`].
+    pub fn has_transmit(&self) -> bool {
+        self.engine.has_ws_output()
     }
 
     // ---- (B) inputs ----------------------------------------------------
@@ -272,7 +323,14 @@ impl Connection {
         if text.len() > self.config.max_payload {
             return self.message_too_large(now, text.len());
         }
-        match eio::decode_text(self.engine.version, text) {
+        let decoded = eio::decode_text(self.engine.version, text);
+        if self.engine.transport() == TransportKind::Upgrading {
+            return match decoded {
+                Ok(packet) => self.engine.on_upgrade_packet(packet),
+                Err(_) => self.engine.abandon_upgrade(true),
+            };
+        }
+        match decoded {
             Ok(packet) => self.on_engine_packet(now, packet),
             Err(e) => self.protocol_error(ProtocolError::Engine(e)),
         }
@@ -285,6 +343,10 @@ impl Connection {
         }
         if data.len() > self.config.max_payload {
             return self.message_too_large(now, data.len());
+        }
+        if self.engine.transport() == TransportKind::Upgrading {
+            // Only `2probe` and `5` are valid on the candidate.
+            return self.engine.abandon_upgrade(true);
         }
         match self.engine.version {
             EngineVersion::V4 => self.on_sio_binary(data),
@@ -302,29 +364,119 @@ impl Connection {
         }
     }
 
-    /// The transport closed (the peer went away).
+    /// The WebSocket closed (the peer went away). During an upgrade this
+    /// abandons the upgrade only; on a polling session without WebSocket it
+    /// does nothing.
     pub fn handle_transport_closed(&mut self, now: Instant) {
         let _ = now;
-        self.close_with(DisconnectReason::TransportClose, true);
+        match self.engine.transport() {
+            TransportKind::WebSocket => {
+                self.close_with(DisconnectReason::TransportClose, CloseMode::Discard)
+            }
+            TransportKind::Upgrading => self.engine.abandon_upgrade(false),
+            TransportKind::Polling => {}
+        }
     }
 
-    /// The transport failed (an I/O error, an invalid WebSocket frame...).
+    /// The WebSocket failed (an I/O error, an invalid WebSocket frame...).
     pub fn handle_transport_error(&mut self, now: Instant, why: impl Into<String>) {
         let _ = now;
-        self.close_with(DisconnectReason::TransportError(why.into()), true);
+        match self.engine.transport() {
+            TransportKind::WebSocket => self.close_with(
+                DisconnectReason::TransportError(why.into()),
+                CloseMode::Discard,
+            ),
+            TransportKind::Upgrading => self.engine.abandon_upgrade(false),
+            TransportKind::Polling => {}
+        }
+    }
+
+    /// A WebSocket arrived with this session's sid: starts the upgrade.
+    /// `false` (refuse the WebSocket) when the session is not on polling, is
+    /// already upgrading, or closed.
+    pub fn handle_ws_upgrade(&mut self, now: Instant) -> bool {
+        self.engine.start_upgrade(now)
+    }
+
+    /// A long-poll GET for this session; answered through
+    /// [`Connection::poll_http_response`] when data is queued.
+    pub fn handle_poll_get(&mut self, now: Instant, req: RequestId) {
+        if let Err(reason) = self.engine.handle_poll_get(now, req) {
+            self.close_with(reason, CloseMode::Discard);
+        }
+    }
+
+    /// A polling POST for this session: its body holds packets. Answered
+    /// 200 `ok` (even when the packets are invalid, as the reference: the
+    /// session closes then); 413 when the body was too large (the session
+    /// stays); 400 for a v4 binary body (the session closes).
+    pub fn handle_poll_post(&mut self, now: Instant, req: RequestId, request: &HttpRequest) {
+        if self.engine.is_closed() {
+            return self.engine.answer_post(
+                req,
+                crate::server::Rejection::SESSION_ID_UNKNOWN.to_response(),
+            );
+        }
+        if request.body_too_large || request.body.len() > self.config.max_payload {
+            return self.engine.answer_post(
+                req,
+                HttpResponse::empty(413).with_header("Connection", "close"),
+            );
+        }
+        let binary = request
+            .header("content-type")
+            .is_some_and(|t| t.trim().starts_with("application/octet-stream"));
+        if binary && self.engine.version == EngineVersion::V4 {
+            self.engine.answer_post(req, HttpResponse::empty(400));
+            return self.close_with(
+                DisconnectReason::TransportError("invalid content".into()),
+                CloseMode::Discard,
+            );
+        }
+        self.engine.answer_post(
+            req,
+            HttpResponse::new(200, TEXT_HTML, "ok").with_header("Cache-Control", "no-store"),
+        );
+        match payload::decode(self.engine.version, &request.body, binary) {
+            Ok(packets) => {
+                for packet in packets {
+                    if self.engine.is_closed() {
+                        break;
+                    }
+                    if packet.kind == eio::PacketType::Close {
+                        // The client closes: a held GET is released with a noop.
+                        return self
+                            .close_with(DisconnectReason::TransportClose, CloseMode::ClientClosed);
+                    }
+                    self.on_engine_packet(now, packet);
+                }
+            }
+            Err(e) => self.protocol_error(ProtocolError::Engine(e)),
+        }
+    }
+
+    /// The host lost a held GET (its HTTP connection closed early): the
+    /// reference treats it as a transport error and closes the session.
+    pub fn handle_poll_aborted(&mut self, now: Instant) {
+        let _ = now;
+        self.close_with(
+            DisconnectReason::TransportError("poll connection closed prematurely".into()),
+            CloseMode::Discard,
+        );
     }
 
     /// Fires every timer due at `now`. Calling it early or twice is harmless.
     pub fn handle_timeout(&mut self, now: Instant) {
         if self.engine.is_closed() {
+            let _ = self.engine.handle_timeout(now);
             return;
         }
         if let Some(reason) = self.engine.handle_timeout(now) {
-            return self.close_with(reason, true);
+            return self.close_with(reason, CloseMode::Discard);
         }
         if self.connect_deadline.is_some_and(|d| now >= d) {
             log::debug!("[{}] no namespace joined in time", self.engine.sid);
-            return self.close_with(DisconnectReason::ConnectTimeout, false);
+            return self.close_with(DisconnectReason::ConnectTimeout, CloseMode::Graceful(now));
         }
         while let Some(first) = self.ack_deadlines.first() {
             if first.0 > now {
@@ -525,14 +677,17 @@ impl Connection {
         for nsp in joined {
             let _ = self.disconnect(now, &nsp);
         }
-        self.close_with(DisconnectReason::ForcedServerClose, false);
+        self.close_with(
+            DisconnectReason::ForcedServerClose,
+            CloseMode::Graceful(now),
+        );
     }
 
     /// Closes the transport without DISCONNECT packets, so clients reconnect
     /// later (what the reference does when the server shuts down).
     pub fn shutdown(&mut self, now: Instant) {
         let _ = now;
-        self.close_with(DisconnectReason::ServerShuttingDown, false);
+        self.close_with(DisconnectReason::ServerShuttingDown, CloseMode::Discard);
     }
 
     // ---- (D) outputs ---------------------------------------------------
@@ -541,6 +696,12 @@ impl Connection {
     #[must_use]
     pub fn poll_transmit(&mut self) -> Option<Transmit> {
         self.engine.poll_transmit()
+    }
+
+    /// The next HTTP response (polling), with the id of its request.
+    #[must_use]
+    pub fn poll_http_response(&mut self) -> Option<(RequestId, HttpResponse)> {
+        self.engine.poll_http_response()
     }
 
     /// The next application event.
@@ -553,7 +714,7 @@ impl Connection {
     #[must_use]
     pub fn poll_timeout(&self) -> Option<Instant> {
         if self.engine.is_closed() {
-            return None;
+            return self.engine.poll_timeout();
         }
         [
             self.engine.poll_timeout(),
@@ -621,7 +782,7 @@ impl Connection {
                     self.engine.sid,
                     self.config.max_outbound_bytes
                 );
-                self.close_with(reason, true);
+                self.close_with(reason, CloseMode::Discard);
                 false
             }
         }
@@ -635,13 +796,13 @@ impl Connection {
         );
         self.close_with(
             DisconnectReason::TransportError(format!("message of {len} bytes exceeds max_payload")),
-            true,
+            CloseMode::Discard,
         );
     }
 
     fn protocol_error(&mut self, error: ProtocolError) {
         log::warn!("[{}] protocol violation: {error}", self.engine.sid);
-        self.close_with(DisconnectReason::Protocol(error), true);
+        self.close_with(DisconnectReason::Protocol(error), CloseMode::Discard);
     }
 
     fn on_engine_packet(&mut self, now: Instant, packet: eio::Packet<'_>) {
@@ -649,7 +810,7 @@ impl Connection {
             Inbound::Nothing => {}
             Inbound::Close(reason) => {
                 log::debug!("[{}] engine closes: {reason}", self.engine.sid);
-                self.close_with(reason, true)
+                self.close_with(reason, CloseMode::Discard)
             }
             Inbound::Message(Data::Text(text)) => self.on_sio_text(&text),
             Inbound::Message(Data::Binary(bytes)) => self.on_sio_binary(bytes.into_owned()),
@@ -786,11 +947,11 @@ impl Connection {
         }
     }
 
-    fn close_with(&mut self, reason: DisconnectReason, discard: bool) {
+    fn close_with(&mut self, reason: DisconnectReason, mode: CloseMode) {
         if self.engine.is_closed() {
             return;
         }
-        self.engine.close(discard);
+        self.engine.close(mode);
         for (nsp, socket) in std::mem::take(&mut self.sockets) {
             if socket.state == SocketState::Connected {
                 self.events.push_back(Event::Disconnected {

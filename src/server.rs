@@ -19,8 +19,9 @@ use serde_json::{Map, Value};
 use crate::config::Config;
 use crate::conn::{Connection, Event, Handshake};
 use crate::encoded::EncodedPacket;
-use crate::engine::Transmit;
+use crate::engine::{Transmit, TransportKind};
 use crate::error::UsageError;
+use crate::http::{HttpRequest, HttpResponse, Method, RequestId, APPLICATION_JSON};
 use crate::rand::{generate_id, RandomSource};
 use crate::wire::eio::EngineVersion;
 use crate::wire::sio::{self, AckId, Args};
@@ -99,6 +100,11 @@ impl Rejection {
             "{{\"code\":{},\"message\":\"{}\"}}",
             self.code, self.message
         )
+    }
+
+    /// The whole HTTP response.
+    pub fn to_response(&self) -> HttpResponse {
+        HttpResponse::new(self.status, APPLICATION_JSON, self.json_body())
     }
 }
 
@@ -207,6 +213,9 @@ pub struct Server {
     deadlines: BinaryHeap<Reverse<(Instant, ConnId)>>,
     ready: VecDeque<ConnId>,
     events: VecDeque<ServerEvent>,
+    http_out: VecDeque<(RequestId, HttpResponse)>,
+    /// Long-poll GETs held by a connection, to find it when the host aborts one.
+    held: HashMap<RequestId, ConnId>,
     stats: Stats,
 }
 
@@ -240,6 +249,8 @@ impl Server {
             deadlines: BinaryHeap::new(),
             ready: VecDeque::new(),
             events: VecDeque::new(),
+            http_out: VecDeque::new(),
+            held: HashMap::new(),
             stats: Stats::default(),
         }
     }
@@ -312,9 +323,21 @@ impl Server {
             Some("polling") => return Err(Rejection::BAD_REQUEST),
             _ => return Err(Rejection::TRANSPORT_UNKNOWN),
         }
-        if sid.is_some_and(|s| !s.is_empty()) {
-            // Upgrades from polling arrive with the polling transport.
-            return Err(Rejection::SESSION_ID_UNKNOWN);
+        if let Some(sid) = sid.filter(|s| !s.is_empty()) {
+            // An upgrade of a polling session.
+            let id = self.find_sid(sid).ok_or(Rejection::SESSION_ID_UNKNOWN)?;
+            let now_ok = match self.entry_mut(id) {
+                Some(entry) if session_version_matches(entry.conn.version(), eio) => {
+                    entry.conn.handle_ws_upgrade(now)
+                }
+                _ => false,
+            };
+            self.after(id);
+            return if now_ok {
+                Ok(id)
+            } else {
+                Err(Rejection::BAD_REQUEST)
+            };
         }
         let version = match eio.and_then(EngineVersion::from_query) {
             Some(EngineVersion::V3) if !self.config.allow_eio3 => {
@@ -340,6 +363,105 @@ impl Server {
         Ok(id)
     }
 
+    /// An HTTP long-polling request (`transport=polling`): the handshake GET,
+    /// a long-poll GET or a POST of packets. The answer comes out of
+    /// [`Server::poll_http_response`] with `req` — at once, or when data is
+    /// queued for a held GET. Checks and error codes are the reference's
+    /// (PROTOCOL.md §1.9); JSONP polling (`j=`) is not supported (400 code 3).
+    pub fn handle_http(&mut self, now: Instant, req: RequestId, request: HttpRequest) {
+        let q = crate::query::Query::parse(request.query_str());
+        let (Ok(transport), Ok(sid), Ok(eio)) = (
+            q.get_unique("transport"),
+            q.get_unique("sid"),
+            q.get_unique("EIO"),
+        ) else {
+            return self.respond(req, Rejection::BAD_REQUEST.to_response());
+        };
+        match transport {
+            Some("polling") => {}
+            // A plain GET on the WebSocket transport (no upgrade headers).
+            Some("websocket") => return self.respond(req, Rejection::BAD_REQUEST.to_response()),
+            _ => return self.respond(req, Rejection::TRANSPORT_UNKNOWN.to_response()),
+        }
+        if q.get("j").is_some() {
+            return self.respond(req, Rejection::BAD_REQUEST.to_response());
+        }
+        let Some(sid) = sid.filter(|s| !s.is_empty()) else {
+            return self.handshake_polling(now, req, request, eio);
+        };
+        let Some(id) = self.find_sid(sid) else {
+            return self.respond(req, Rejection::SESSION_ID_UNKNOWN.to_response());
+        };
+        let Some(entry) = self.entry_mut(id) else {
+            return self.respond(req, Rejection::SESSION_ID_UNKNOWN.to_response());
+        };
+        if !session_version_matches(entry.conn.version(), eio)
+            || entry.conn.transport() == TransportKind::WebSocket
+        {
+            return self.respond(req, Rejection::BAD_REQUEST.to_response());
+        }
+        match request.method {
+            Method::Get => {
+                entry.conn.handle_poll_get(now, req);
+                self.held.insert(req, id);
+            }
+            Method::Post => entry.conn.handle_poll_post(now, req, &request),
+            // Without a CORS layer the reference answers these with 500.
+            Method::Options | Method::Other => {
+                self.http_out.push_back((req, HttpResponse::empty(500)))
+            }
+        }
+        self.after(id);
+    }
+
+    fn handshake_polling(
+        &mut self,
+        now: Instant,
+        req: RequestId,
+        request: HttpRequest,
+        eio: Option<&str>,
+    ) {
+        if request.method != Method::Get {
+            return self.respond(req, Rejection::BAD_HANDSHAKE_METHOD.to_response());
+        }
+        let version = match eio.and_then(EngineVersion::from_query) {
+            Some(EngineVersion::V3) if !self.config.allow_eio3 => None,
+            other => other,
+        };
+        let Some(version) = version else {
+            return self.respond(req, Rejection::UNSUPPORTED_PROTOCOL_VERSION.to_response());
+        };
+        let sid = self.new_sid();
+        let rng = self.rng.fork();
+        let handshake = Handshake::new(request.url, request.headers);
+        let conn = Connection::new_polling(
+            now,
+            version,
+            sid.clone(),
+            self.config.clone(),
+            handshake,
+            rng,
+            req,
+        );
+        let id = self.insert(conn);
+        self.by_sid.insert(sid, id);
+        self.stats.connections_opened += 1;
+        self.after(id);
+    }
+
+    /// The host lost the HTTP connection of request `req` before answering
+    /// it. For a held long-poll GET the session closes (reference:
+    /// "poll connection closed prematurely"); otherwise nothing happens.
+    pub fn handle_http_aborted(&mut self, now: Instant, req: RequestId) {
+        if let Some(id) = self.held.remove(&req) {
+            self.with_conn(id, |c| c.handle_poll_aborted(now));
+        }
+    }
+
+    fn respond(&mut self, req: RequestId, response: HttpResponse) {
+        self.http_out.push_back((req, response));
+    }
+
     /// A WebSocket text message for `id`.
     pub fn handle_ws_text(&mut self, now: Instant, id: ConnId, text: &str) {
         self.with_conn(id, |c| c.handle_text(now, text));
@@ -352,10 +474,15 @@ impl Server {
 
     /// The transport of `id` closed.
     pub fn handle_ws_closed(&mut self, now: Instant, id: ConnId) {
+        let was_websocket = self
+            .entry(id)
+            .is_some_and(|e| e.conn.transport() == TransportKind::WebSocket);
         self.with_conn(id, |c| c.handle_transport_closed(now));
-        // Nothing more can be sent: drop what is still queued.
-        if let Some(entry) = self.entry_mut(id) {
-            while entry.conn.poll_transmit().is_some() {}
+        if was_websocket {
+            // Nothing more can be sent: drop what is still queued.
+            if let Some(entry) = self.entry_mut(id) {
+                while entry.conn.poll_transmit().is_some() {}
+            }
         }
         self.release_if_done(id);
     }
@@ -552,6 +679,7 @@ impl Server {
             match entry.conn.poll_transmit() {
                 Some(t) => {
                     if t == Transmit::Close {
+                        // Closing an abandoned upgrade candidate leaves the session.
                         self.release_if_done(id);
                     }
                     return Some((id, t));
@@ -563,6 +691,14 @@ impl Server {
             }
         }
         None
+    }
+
+    /// The next HTTP response and the id of the request it answers.
+    #[must_use]
+    pub fn poll_http_response(&mut self) -> Option<(RequestId, HttpResponse)> {
+        let (req, response) = self.http_out.pop_front()?;
+        self.held.remove(&req);
+        Some((req, response))
     }
 
     /// The next application event.
@@ -653,8 +789,9 @@ impl Server {
         result
     }
 
-    /// After any change to a connection: collect its events, keep rooms in
-    /// step, mark it ready to transmit and schedule its next deadline.
+    /// After any change to a connection: collect its events and HTTP
+    /// responses, keep rooms in step, mark it ready to transmit, schedule its
+    /// next deadline, and free it once it has nothing left to deliver.
     fn after(&mut self, id: ConnId) {
         let Some(entry) = self.entry_mut(id) else {
             return;
@@ -665,19 +802,15 @@ impl Server {
             if let Event::Disconnected { nsp, .. } = &event {
                 left.push((nsp.clone(), entry.rooms.remove(nsp).unwrap_or_default()));
             }
-            if let Event::Closed { .. } = &event {
-                let sid = entry.conn.sid().to_owned();
-                events.push(event);
-                self.by_sid.remove(&sid);
-                // Re-borrow after touching other fields.
-                return self.after_closed(id, left, events);
-            }
             events.push(event);
         }
-        let wants_transmit = entry.conn.outbound_bytes() > 0 || entry.conn.is_closed();
-        let timeout = entry.conn.poll_timeout();
+        let mut responses = Vec::new();
+        while let Some(r) = entry.conn.poll_http_response() {
+            responses.push(r);
+        }
+        let wants_transmit = entry.conn.has_transmit();
         let mut schedule = None;
-        if let Some(t) = timeout {
+        if let Some(t) = entry.conn.poll_timeout() {
             if entry.scheduled.map_or(true, |s| t < s) {
                 entry.scheduled = Some(t);
                 schedule = Some(t);
@@ -690,33 +823,6 @@ impl Server {
         if let Some(t) = schedule {
             self.deadlines.push(Reverse((t, id)));
         }
-        self.finish_events(id, left, events);
-    }
-
-    fn after_closed(
-        &mut self,
-        id: ConnId,
-        left: Vec<(String, BTreeSet<String>)>,
-        mut events: Vec<Event>,
-    ) {
-        if let Some(entry) = self.entry_mut(id) {
-            while let Some(event) = entry.conn.poll_event() {
-                events.push(event);
-            }
-            if !entry.in_ready {
-                entry.in_ready = true;
-                self.ready.push_back(id);
-            }
-        }
-        self.finish_events(id, left, events);
-    }
-
-    fn finish_events(
-        &mut self,
-        id: ConnId,
-        left: Vec<(String, BTreeSet<String>)>,
-        events: Vec<Event>,
-    ) {
         for (nsp, rooms) in left {
             for room in rooms {
                 self.remove_member(&nsp, &room, id);
@@ -728,11 +834,16 @@ impl Server {
                 }
             }
         }
+        for (req, _) in &responses {
+            self.held.remove(req);
+        }
+        self.http_out.extend(responses);
         self.events.extend(
             events
                 .into_iter()
                 .map(|event| ServerEvent { conn: id, event }),
         );
+        self.release_if_done(id);
     }
 
     fn remove_member(&mut self, nsp: &str, room: &str, id: ConnId) {
@@ -752,14 +863,14 @@ impl Server {
     /// Frees the slot of a closed connection once everything queued for it
     /// was taken.
     fn release_if_done(&mut self, id: ConnId) {
-        let done = self
-            .entry(id)
-            .is_some_and(|e| e.conn.is_closed() && e.conn.outbound_bytes() == 0);
+        let done = self.entry(id).is_some_and(|e| e.conn.is_finished());
         if !done {
             return;
         }
         let slot = &mut self.slots[id.index as usize];
-        slot.entry = None;
+        if let Some(entry) = slot.entry.take() {
+            self.by_sid.remove(entry.conn.sid());
+        }
         slot.generation = slot.generation.wrapping_add(1);
         self.free.push(id.index);
     }
@@ -787,4 +898,15 @@ impl Server {
         }
         set
     }
+}
+
+/// True if a request's `EIO` selects the session's version. Like the
+/// reference, anything but `4` means v3.
+fn session_version_matches(version: EngineVersion, eio: Option<&str>) -> bool {
+    let requested = if eio == Some("4") {
+        EngineVersion::V4
+    } else {
+        EngineVersion::V3
+    };
+    requested == version
 }
