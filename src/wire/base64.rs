@@ -49,7 +49,23 @@ fn sextet(n: u32, shift: u32) -> char {
 /// Appends the padded base64 form of `data` to `out`.
 pub fn encode(data: &[u8], out: &mut String) {
     out.reserve(encoded_len(data.len()));
-    let mut chunks = data.chunks_exact(3);
+    // 48 input bytes → 64 characters per block, written through a stack
+    // buffer (pushing one `char` at a time is about twice as slow).
+    let mut blocks = data.chunks_exact(48);
+    let mut buf = [0u8; 64];
+    for block in &mut blocks {
+        for (src, dst) in block.chunks_exact(3).zip(buf.chunks_exact_mut(4)) {
+            let n = (u32::from(src[0]) << 16) | (u32::from(src[1]) << 8) | u32::from(src[2]);
+            dst[0] = ALPHABET[((n >> 18) & 0x3F) as usize];
+            dst[1] = ALPHABET[((n >> 12) & 0x3F) as usize];
+            dst[2] = ALPHABET[((n >> 6) & 0x3F) as usize];
+            dst[3] = ALPHABET[(n & 0x3F) as usize];
+        }
+        // Always ASCII, so always valid UTF-8.
+        out.push_str(std::str::from_utf8(&buf).unwrap_or_default());
+    }
+    let rest = blocks.remainder();
+    let mut chunks = rest.chunks_exact(3);
     for c in &mut chunks {
         let n = (u32::from(c[0]) << 16) | (u32::from(c[1]) << 8) | u32::from(c[2]);
         out.push(sextet(n, 18));
@@ -100,11 +116,13 @@ pub fn decode(input: &str) -> Result<Vec<u8>, DecodeError> {
         bytes
     };
     let tail_len = body.len() % 4;
-    let mut out = Vec::with_capacity(body.len() / 4 * 3 + tail_len.saturating_sub(1));
+    let full = body.len() / 4 * 3;
+    let mut out = Vec::with_capacity(full + tail_len.saturating_sub(1));
+    out.resize(full, 0);
 
     let mut chunks = body.chunks_exact(4);
     let mut offset = 0;
-    for c in &mut chunks {
+    for (c, dst) in (&mut chunks).zip(out.chunks_exact_mut(3)) {
         let (a, b, x, y) = (
             DECODE[usize::from(c[0])],
             DECODE[usize::from(c[1])],
@@ -115,7 +133,9 @@ pub fn decode(input: &str) -> Result<Vec<u8>, DecodeError> {
             return Err(first_invalid(c, offset));
         }
         let n = (u32::from(a) << 18) | (u32::from(b) << 12) | (u32::from(x) << 6) | u32::from(y);
-        out.extend_from_slice(&[(n >> 16) as u8, (n >> 8) as u8, n as u8]);
+        dst[0] = (n >> 16) as u8;
+        dst[1] = (n >> 8) as u8;
+        dst[2] = n as u8;
         offset += 4;
     }
     match *chunks.remainder() {

@@ -60,17 +60,23 @@ fn err(kind: DecodeErrorKind, offset: usize) -> DecodeError {
 /// assert!(decode_v4("4hello\x1e").is_err());
 /// ```
 pub fn decode_v4(body: &str) -> Result<Vec<Packet<'_>>, DecodeError> {
-    let count = body.bytes().filter(|&b| b == SEPARATOR as u8).count() + 1;
-    let mut packets = Vec::with_capacity(count);
+    let mut packets = Vec::new();
     let mut start = 0;
-    for piece in body.split(SEPARATOR) {
+    loop {
+        let rest = body.get(start..).unwrap_or("");
+        let (piece, last) = match rest.find(SEPARATOR) {
+            Some(end) => (rest.get(..end).unwrap_or(""), false),
+            None => (rest, true),
+        };
         if piece.is_empty() {
             return Err(err(DecodeErrorKind::EmptyPacket, start));
         }
         packets.push(eio::decode_text(EngineVersion::V4, piece).map_err(shifted(start))?);
+        if last {
+            return Ok(packets);
+        }
         start += piece.len() + 1;
     }
-    Ok(packets)
 }
 
 /// Appends the v4 body for `packets` to `out` (binary as `b<base64>`).
@@ -185,6 +191,13 @@ pub fn decode_v3_text(body: &str) -> Result<Vec<Packet<'_>>, DecodeError> {
         // Every UTF-16 unit takes at least one UTF-8 byte.
         if len > bytes.len() - pos {
             return Err(err(DecodeErrorKind::InvalidFraming, prefix_start));
+        }
+        // Fast path: `len` ASCII bytes are exactly `len` units, and the
+        // byte after them (if any) starts a new char.
+        if let Some(text) = body.get(pos..pos + len).filter(|t| t.is_ascii()) {
+            pos += len;
+            packets.push(eio::decode_text(EngineVersion::V3, text).map_err(shifted(packet_start))?);
+            continue;
         }
         // Walk `len` UTF-16 units, then the continuation bytes of the last char.
         let mut units = 0;
