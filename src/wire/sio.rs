@@ -257,7 +257,8 @@ pub fn encode_event(
     args: &[Value],
     attachments: usize,
 ) {
-    out.reserve(8 + nsp.len() + name.len());
+    // One allocation up front for typical packets (serde_json starts at 128 too).
+    out.reserve(128 + nsp.len() + name.len());
     push_header(out, b'2', attachments, nsp, id);
     out.push('[');
     push_json_str(out, name);
@@ -278,7 +279,7 @@ pub fn encode_event(
 /// assert_eq!(out, r#"3456[1,"2"]"#);
 /// ```
 pub fn encode_ack(out: &mut String, nsp: &str, id: AckId, args: &[Value], attachments: usize) {
-    out.reserve(8 + nsp.len());
+    out.reserve(128 + nsp.len());
     push_header(out, b'3', attachments, nsp, Some(id));
     out.push('[');
     let mut first = true;
@@ -677,7 +678,14 @@ fn parse(input: &str, config: &DecoderConfig) -> Result<(Packet, usize), DecodeE
             if values.is_empty() {
                 return Err(invalid("EVENT payload must be a non-empty array"));
             }
-            let name = match values.remove(0) {
+            // Non-empty (checked above). With at most one argument,
+            // `swap_remove` keeps the order and avoids a memmove call.
+            let first = if values.len() <= 2 {
+                values.swap_remove(0)
+            } else {
+                values.remove(0)
+            };
+            let name = match first {
                 Value::String(name) if is_reserved_event(&name) => {
                     return err(ReservedEventName, pos)
                 }
@@ -733,6 +741,7 @@ fn parse(input: &str, config: &DecoderConfig) -> Result<(Packet, usize), DecodeE
 }
 
 /// `attachments` was checked against `max_attachments` before this allocation.
+#[inline]
 fn args_with_capacity(values: Vec<Value>, attachments: usize) -> Args {
     Args {
         values,
@@ -928,6 +937,25 @@ mod tests {
                 panic!()
             };
             assert_eq!(e.name, name);
+        }
+    }
+
+    #[test]
+    fn event_args_keep_their_order() {
+        for n in 0..5 {
+            let args: Vec<Value> = (0..n).map(Value::from).collect();
+            let input = format!(
+                "2{}",
+                Value::Array([vec![json!("e")], args.clone()].concat())
+            );
+            let Some(Packet {
+                body: Body::Event(e),
+                ..
+            }) = decode(&input).unwrap()
+            else {
+                panic!()
+            };
+            assert_eq!((e.name.as_str(), e.args.values), ("e", args));
         }
     }
 
