@@ -308,6 +308,11 @@ impl Connection {
         self.engine.is_finished()
     }
 
+    /// True if an HTTP response waits for [`Connection::poll_http_response`].
+    pub fn has_http_response(&self) -> bool {
+        self.engine.has_http_output()
+    }
+
     /// True if WebSocket frames wait for [`Connection::poll_transmit`].
     pub fn has_transmit(&self) -> bool {
         self.engine.has_ws_output()

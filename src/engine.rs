@@ -245,6 +245,12 @@ impl Engine {
         self.outbound_bytes
     }
 
+    /// True if an HTTP response is ready (or a held GET can be answered).
+    pub(crate) fn has_http_output(&self) -> bool {
+        !self.http_out.is_empty()
+            || matches!(&self.transport, Transport::Polling { held_get: Some(_), .. } if !self.packets.is_empty())
+    }
+
     /// True if WebSocket frames are waiting for `poll_transmit`.
     pub(crate) fn has_ws_output(&self) -> bool {
         !self.ws_out.is_empty()

@@ -178,6 +178,7 @@ struct Entry {
     /// The deadline currently in the heap for this connection.
     scheduled: Option<Instant>,
     in_ready: bool,
+    in_http_ready: bool,
 }
 
 struct Slot {
@@ -212,6 +213,9 @@ pub struct Server {
     rooms: BTreeMap<String, BTreeMap<String, BTreeSet<ConnId>>>,
     deadlines: BinaryHeap<Reverse<(Instant, ConnId)>>,
     ready: VecDeque<ConnId>,
+    /// Connections with an HTTP response to take (polled lazily, so a held
+    /// GET carries everything the handlers produced in one drain).
+    http_ready: VecDeque<ConnId>,
     events: VecDeque<ServerEvent>,
     http_out: VecDeque<(RequestId, HttpResponse)>,
     /// Long-poll GETs held by a connection, to find it when the host aborts one.
@@ -248,6 +252,7 @@ impl Server {
             rooms: BTreeMap::new(),
             deadlines: BinaryHeap::new(),
             ready: VecDeque::new(),
+            http_ready: VecDeque::new(),
             events: VecDeque::new(),
             http_out: VecDeque::new(),
             held: HashMap::new(),
@@ -696,9 +701,27 @@ impl Server {
     /// The next HTTP response and the id of the request it answers.
     #[must_use]
     pub fn poll_http_response(&mut self) -> Option<(RequestId, HttpResponse)> {
-        let (req, response) = self.http_out.pop_front()?;
-        self.held.remove(&req);
-        Some((req, response))
+        if let Some(r) = self.http_out.pop_front() {
+            return Some(r);
+        }
+        while let Some(&id) = self.http_ready.front() {
+            let Some(entry) = self.entry_mut(id) else {
+                self.http_ready.pop_front();
+                continue;
+            };
+            match entry.conn.poll_http_response() {
+                Some((req, response)) => {
+                    self.held.remove(&req);
+                    self.release_if_done(id);
+                    return Some((req, response));
+                }
+                None => {
+                    entry.in_http_ready = false;
+                    self.http_ready.pop_front();
+                }
+            }
+        }
+        None
     }
 
     /// The next application event.
@@ -731,6 +754,7 @@ impl Server {
             rooms: BTreeMap::new(),
             scheduled: None,
             in_ready: false,
+            in_http_ready: false,
         };
         match self.free.pop() {
             Some(index) => {
@@ -804,9 +828,9 @@ impl Server {
             }
             events.push(event);
         }
-        let mut responses = Vec::new();
-        while let Some(r) = entry.conn.poll_http_response() {
-            responses.push(r);
+        let wants_http = entry.conn.has_http_response() && !entry.in_http_ready;
+        if wants_http {
+            entry.in_http_ready = true;
         }
         let wants_transmit = entry.conn.has_transmit();
         let mut schedule = None;
@@ -823,6 +847,9 @@ impl Server {
         if let Some(t) = schedule {
             self.deadlines.push(Reverse((t, id)));
         }
+        if wants_http {
+            self.http_ready.push_back(id);
+        }
         for (nsp, rooms) in left {
             for room in rooms {
                 self.remove_member(&nsp, &room, id);
@@ -834,10 +861,6 @@ impl Server {
                 }
             }
         }
-        for (req, _) in &responses {
-            self.held.remove(req);
-        }
-        self.http_out.extend(responses);
         self.events.extend(
             events
                 .into_iter()

@@ -9,7 +9,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use socketio_sansio::{
-    Args, Config, ConnId, Event, Frame, Handshake, SeededRandom, Server, ServerEvent, Transmit,
+    Args, Config, ConnId, Event, Frame, Handshake, HttpRequest, HttpResponse, Method, RequestId,
+    SeededRandom, Server, ServerEvent, Transmit,
 };
 
 /// What a client saw on its transport, in order.
@@ -37,6 +38,9 @@ pub struct Harness {
     pub events: Vec<ServerEvent>,
     /// Answer events like the conformance server.
     pub echo_app: bool,
+    /// HTTP responses by request id.
+    pub responses: BTreeMap<RequestId, HttpResponse>,
+    next_req: RequestId,
 }
 
 pub fn test_config() -> std::sync::Arc<Config> {
@@ -59,6 +63,8 @@ impl Harness {
             out: BTreeMap::new(),
             events: Vec::new(),
             echo_app: true,
+            responses: BTreeMap::new(),
+            next_req: 1,
         }
     }
 
@@ -107,9 +113,67 @@ impl Harness {
         self.now = target;
     }
 
+    /// Starts an HTTP request; returns its id (see [`Harness::response`]).
+    pub fn request(
+        &mut self,
+        method: Method,
+        url: &str,
+        body: &[u8],
+        headers: &[(&str, &str)],
+    ) -> RequestId {
+        let id = self.next_req;
+        self.next_req += 1;
+        let mut req = HttpRequest::new(
+            method,
+            url,
+            headers
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        );
+        req.body = body.to_vec();
+        self.server.handle_http(self.now, id, req);
+        self.drain();
+        id
+    }
+
+    /// The response to request `id`, if it was answered.
+    pub fn response(&mut self, id: RequestId) -> Option<HttpResponse> {
+        self.responses.remove(&id)
+    }
+
+    /// A GET that must be answered at once.
+    pub fn get_now(&mut self, url: &str) -> HttpResponse {
+        let id = self.request(Method::Get, url, b"", &[]);
+        self.response(id)
+            .unwrap_or_else(|| panic!("GET {url} was not answered at once"))
+    }
+
+    /// A POST that must be answered at once.
+    pub fn post_now(&mut self, url: &str, body: &[u8]) -> HttpResponse {
+        let id = self.request(Method::Post, url, body, &[]);
+        self.response(id)
+            .unwrap_or_else(|| panic!("POST {url} was not answered at once"))
+    }
+
+    /// Opens a polling session with `EIO=<eio>` (extra query appended);
+    /// returns the sid and the handshake body.
+    pub fn poll_handshake(&mut self, eio: u8, extra: &str) -> (String, String) {
+        let r = self.get_now(&format!("/socket.io/?EIO={eio}&transport=polling{extra}"));
+        assert_eq!(r.status, 200, "{}", r.body_text());
+        let body = r.body_text();
+        let json_start = body.find('{').expect("open packet JSON");
+        let json_end = body.find('}').expect("open packet JSON end") + 1;
+        let open: Value = serde_json::from_str(&body[json_start..json_end]).expect("open JSON");
+        (open["sid"].as_str().expect("sid").to_owned(), body)
+    }
+
     /// Drains transmits and events; runs the echo application if enabled.
     pub fn drain(&mut self) {
         loop {
+            while let Some((id, r)) = self.server.poll_http_response() {
+                self.responses.insert(id, r);
+            }
             while let Some((id, t)) = self.server.poll_transmit() {
                 let out = match t {
                     Transmit::Frame(Frame::Text(t)) => Out::Text(t.to_string()),
@@ -117,6 +181,9 @@ impl Harness {
                     Transmit::Close => Out::Close,
                 };
                 self.out.entry(id).or_default().push(out);
+            }
+            while let Some((id, r)) = self.server.poll_http_response() {
+                self.responses.insert(id, r);
             }
             let mut handled_any = false;
             while let Some(ev) = self.server.poll_event() {
