@@ -384,8 +384,18 @@ impl Server {
         };
         match transport {
             Some("polling") => {}
-            // A plain GET on the WebSocket transport (no upgrade headers).
-            Some("websocket") => return self.respond(req, Rejection::BAD_REQUEST.to_response()),
+            // A plain GET on the WebSocket transport (no upgrade headers); a
+            // missing or unsupported version is reported first.
+            Some("websocket") => {
+                let supported =
+                    matches!(eio, Some("4")) || (eio == Some("3") && self.config.allow_eio3);
+                let rejection = if supported {
+                    Rejection::BAD_REQUEST
+                } else {
+                    Rejection::UNSUPPORTED_PROTOCOL_VERSION
+                };
+                return self.respond(req, rejection.to_response());
+            }
             _ => return self.respond(req, Rejection::TRANSPORT_UNKNOWN.to_response()),
         }
         if q.get("j").is_some() {

@@ -21,7 +21,12 @@ use tungstenite::protocol::frame::coding::CloseCode;
 use tungstenite::protocol::{CloseFrame, Role, WebSocketConfig};
 use tungstenite::{Bytes, Message, WebSocket};
 
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use socketio_sansio::{HttpRequest, Method};
+
 use crate::api::Msg;
+use crate::cors::Cors;
 use crate::driver::{Net, WriterMsg};
 use crate::http::{self, HeadError, RequestHead};
 
@@ -32,6 +37,14 @@ pub(crate) struct ConnContext {
     pub(crate) path: Arc<str>,
     pub(crate) max_payload: usize,
     pub(crate) stack_size: usize,
+    pub(crate) cors: Option<Arc<Cors>>,
+}
+
+static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+
+/// A fresh id for an HTTP request or a WebSocket.
+fn next_id() -> u64 {
+    NEXT_ID.fetch_add(1, Ordering::Relaxed)
 }
 
 /// A stream for the reader's `WebSocket`: reads from the socket, discards
@@ -65,59 +78,128 @@ pub(crate) fn serve(stream: TcpStream, ctx: ConnContext) {
 }
 
 fn serve_stream(mut stream: TcpStream, ctx: ConnContext) {
-    let _ = stream.set_nodelay(true);
-    let (head, leftover) = match http::read_head(&mut stream) {
-        Ok(v) => v,
-        Err(HeadError::TooLarge) => {
-            let _ = http::write_response(
-                &mut stream,
-                431,
-                "text/plain",
-                &[],
-                b"Request Header Fields Too Large",
+    let mut carried = Vec::new();
+    loop {
+        let (head, leftover) =
+            match http::read_head_after(&mut stream, std::mem::take(&mut carried)) {
+                Ok(v) => v,
+                Err(HeadError::TooLarge) => {
+                    let _ = http::write_response(
+                        &mut stream,
+                        431,
+                        "text/plain",
+                        &[],
+                        b"Request Header Fields Too Large",
+                    );
+                    return;
+                }
+                Err(HeadError::Malformed) => {
+                    let _ =
+                        http::write_response(&mut stream, 400, "text/plain", &[], b"Bad Request");
+                    return;
+                }
+                Err(HeadError::Eof) => return,
+                Err(HeadError::Io(e)) => {
+                    log::debug!("reading a request head failed: {e}");
+                    return;
+                }
+            };
+        if !head.path().starts_with(&*ctx.path) {
+            let _ = http::write_response(&mut stream, 404, "text/plain", &[], b"Not Found");
+            return;
+        }
+        if head.header_has_token("upgrade", "websocket") {
+            return serve_websocket(stream, head, leftover, ctx);
+        }
+        match serve_polling(&mut stream, head, leftover, &ctx) {
+            Some(rest) => carried = rest,
+            None => return,
+        }
+    }
+}
+
+/// Serves one plain HTTP request (long-polling); returns the bytes read past
+/// it when the connection stays open.
+fn serve_polling(
+    stream: &mut TcpStream,
+    head: RequestHead,
+    leftover: Vec<u8>,
+    ctx: &ConnContext,
+) -> Option<Vec<u8>> {
+    let origin = head.header("origin").map(str::to_owned);
+    let cors = ctx
+        .cors
+        .as_ref()
+        .map(|c| c.headers(origin.as_deref()))
+        .unwrap_or_default();
+    let keep_alive = head.http11 && !head.header_has_token("connection", "close");
+    if head.method == "OPTIONS" {
+        if let Some(cors) = &ctx.cors {
+            let headers = cors.preflight(
+                origin.as_deref(),
+                head.header("access-control-request-headers"),
             );
-            return;
+            let status = if headers.is_some() { 204 } else { 403 };
+            let headers = headers.unwrap_or_default();
+            http::write_full_response(stream, status, None, &headers, b"", keep_alive).ok()?;
+            return keep_alive.then_some(leftover);
         }
-        Err(HeadError::Malformed) => {
-            let _ = http::write_response(&mut stream, 400, "text/plain", &[], b"Bad Request");
-            return;
-        }
-        Err(HeadError::Eof) => return,
-        Err(HeadError::Io(e)) => {
-            log::debug!("reading a request head failed: {e}");
-            return;
+    }
+    if head.header("transfer-encoding").is_some() {
+        let _ = http::write_full_response(stream, 411, None, &cors, b"", false);
+        return None;
+    }
+    let len = match head
+        .header("content-length")
+        .map(|v| v.trim().parse::<usize>())
+    {
+        None => 0,
+        Some(Ok(n)) => n,
+        Some(Err(_)) => {
+            let _ = http::write_full_response(stream, 400, None, &cors, b"", false);
+            return None;
         }
     };
-    if !head.path().starts_with(&*ctx.path) {
-        let _ = http::write_response(&mut stream, 404, "text/plain", &[], b"Not Found");
-        return;
+    if len > ctx.max_payload {
+        // The reference answers 413 and closes the connection; the session stays.
+        let _ = http::write_full_response(stream, 413, None, &cors, b"", false);
+        return None;
     }
-    if head.header_has_token("upgrade", "websocket") {
-        serve_websocket(stream, head, leftover, ctx);
-    } else {
-        // Plain HTTP (long-polling) is not served yet: answer as the
-        // reference does for a transport it does not offer.
-        let rejection = socketio_sansio::Rejection::TRANSPORT_UNKNOWN;
-        let query =
-            socketio_sansio::Query::parse(head.target.split_once('?').map_or("", |(_, q)| q));
-        let rejection = match query.get("EIO") {
-            Some("3") | Some("4") => rejection,
-            _ if query
-                .get("transport")
-                .is_some_and(|t| t == "polling" || t == "websocket") =>
-            {
-                socketio_sansio::Rejection::UNSUPPORTED_PROTOCOL_VERSION
-            }
-            _ => rejection,
-        };
-        let _ = http::write_response(
-            &mut stream,
-            rejection.status,
-            "application/json",
-            &[],
-            rejection.json_body().as_bytes(),
-        );
-    }
+    let (body, rest) = http::read_body(stream, leftover, len).ok()?;
+    let mut request = HttpRequest::new(Method::from_name(&head.method), head.target, head.headers);
+    request.body = body;
+    let (reply_tx, reply_rx) = mpsc::channel();
+    let req = next_id();
+    ctx.driver
+        .send(Msg::Net(Net::Http {
+            req,
+            request,
+            reply: reply_tx,
+        }))
+        .ok()?;
+    // A long-poll GET waits here, without any timer, until data is queued.
+    let response = reply_rx.recv().ok()?;
+    let mut headers: Vec<(&str, String)> = response
+        .headers
+        .iter()
+        .map(|(k, v)| (*k, v.clone()))
+        .collect();
+    headers.extend(cors);
+    let keep_alive = keep_alive
+        && !response
+            .headers
+            .iter()
+            .any(|(k, v)| k.eq_ignore_ascii_case("connection") && v == "close");
+    http::write_full_response(
+        stream,
+        response.status,
+        response.content_type,
+        &headers,
+        &response.body,
+        keep_alive,
+    )
+    .ok()?;
+    keep_alive.then_some(rest)
 }
 
 fn serve_websocket(mut stream: TcpStream, head: RequestHead, leftover: Vec<u8>, ctx: ConnContext) {
@@ -141,10 +223,12 @@ fn serve_websocket(mut stream: TcpStream, head: RequestHead, leftover: Vec<u8>, 
     let handshake = Handshake::new(head.target.clone(), head.headers.clone());
     let (writer_tx, writer_rx) = mpsc::channel();
     let (reply_tx, reply_rx) = mpsc::channel();
+    let token = next_id();
     if ctx
         .driver
         .send(Msg::Net(Net::Open {
             handshake,
+            token,
             writer: writer_tx,
             reply: reply_tx,
         }))
@@ -176,12 +260,12 @@ fn serve_websocket(mut stream: TcpStream, head: RequestHead, leftover: Vec<u8>, 
     let write_half = match stream.try_clone() {
         Ok(s) => s,
         Err(_) => {
-            let _ = ctx.driver.send(Msg::Net(Net::Closed(id)));
+            let _ = ctx.driver.send(Msg::Net(Net::Closed(id, token)));
             return;
         }
     };
     if stream.write_all(response.as_bytes()).is_err() {
-        let _ = ctx.driver.send(Msg::Net(Net::Closed(id)));
+        let _ = ctx.driver.send(Msg::Net(Net::Closed(id, token)));
         return;
     }
     let writer_ws = WebSocket::from_raw_socket(write_half, Role::Server, Some(config));
@@ -190,7 +274,7 @@ fn serve_websocket(mut stream: TcpStream, head: RequestHead, leftover: Vec<u8>, 
         .stack_size(ctx.stack_size)
         .spawn(move || write_loop(writer_ws, writer_rx));
     let Ok(writer) = writer else {
-        let _ = ctx.driver.send(Msg::Net(Net::Closed(id)));
+        let _ = ctx.driver.send(Msg::Net(Net::Closed(id, token)));
         return;
     };
     let mut reader =
@@ -215,20 +299,22 @@ fn serve_websocket(mut stream: TcpStream, head: RequestHead, leftover: Vec<u8>, 
             Ok(Message::Ping(data)) => {
                 // The writer answers; it is reached through the driver's
                 // writer table, so send it directly via a frame-less request.
-                let _ = pong_tx.send(Msg::Net(Net::Pong(id, data)));
+                let _ = pong_tx.send(Msg::Net(Net::Pong(id, token, data)));
             }
             Ok(Message::Pong(_)) | Ok(Message::Frame(_)) => {}
             Ok(Message::Close(_)) => {
-                let _ = ctx.driver.send(Msg::Net(Net::Closed(id)));
+                let _ = ctx.driver.send(Msg::Net(Net::Closed(id, token)));
                 break;
             }
             Err(tungstenite::Error::Capacity(e)) => {
-                let _ = ctx.driver.send(Msg::Net(Net::Error(id, e.to_string())));
+                let _ = ctx
+                    .driver
+                    .send(Msg::Net(Net::Error(id, token, e.to_string())));
                 break;
             }
             Err(e) => {
                 log::debug!("{id}: read ended: {e}");
-                let _ = ctx.driver.send(Msg::Net(Net::Closed(id)));
+                let _ = ctx.driver.send(Msg::Net(Net::Closed(id, token)));
                 break;
             }
         }

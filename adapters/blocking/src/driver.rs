@@ -13,7 +13,8 @@ use std::time::Instant;
 
 use serde_json::Value;
 use socketio_sansio::{
-    AckId, ConnId, Event, Frame, Handshake, Rejection, Server, ServerEvent, Transmit,
+    AckId, ConnId, Event, Frame, Handshake, HttpRequest, HttpResponse, Rejection, RequestId,
+    Server, ServerEvent, Transmit,
 };
 use tungstenite::protocol::frame::Utf8Bytes;
 
@@ -31,19 +32,29 @@ pub(crate) enum WriterMsg {
     Close(Option<u16>),
 }
 
+/// Identifies one WebSocket (a session may see several: upgrade candidates).
+pub(crate) type WsToken = u64;
+
 /// Network input from connection threads.
 pub(crate) enum Net {
     Open {
         handshake: Handshake,
+        token: WsToken,
         writer: mpsc::Sender<WriterMsg>,
         reply: mpsc::Sender<Result<ConnId, Rejection>>,
     },
     Text(ConnId, Utf8Bytes),
     Binary(ConnId, Vec<u8>),
     /// A WebSocket ping to answer.
-    Pong(ConnId, tungstenite::Bytes),
-    Closed(ConnId),
-    Error(ConnId, String),
+    Pong(ConnId, WsToken, tungstenite::Bytes),
+    Closed(ConnId, WsToken),
+    Error(ConnId, WsToken, String),
+    /// A polling request; the answer goes to `reply`.
+    Http {
+        req: RequestId,
+        request: HttpRequest,
+        reply: mpsc::Sender<HttpResponse>,
+    },
 }
 
 pub(crate) struct Namespaces {
@@ -78,8 +89,9 @@ pub(crate) struct Driver {
     server: Server,
     namespaces: Namespaces,
     cmd: CommandSender,
-    writers: HashMap<ConnId, mpsc::Sender<WriterMsg>>,
-    handshakes: HashMap<ConnId, Arc<Handshake>>,
+    writers: HashMap<ConnId, (WsToken, mpsc::Sender<WriterMsg>)>,
+    /// Who waits for the answer to each HTTP request.
+    http_waiting: HashMap<RequestId, mpsc::Sender<HttpResponse>>,
     sockets: HashMap<(ConnId, Arc<str>), SocketEntry>,
     pending_acks: HashMap<(ConnId, Arc<str>, AckId), AckReply>,
     shutting_down: bool,
@@ -92,7 +104,7 @@ impl Driver {
             namespaces,
             cmd,
             writers: HashMap::new(),
-            handshakes: HashMap::new(),
+            http_waiting: HashMap::new(),
             sockets: HashMap::new(),
             pending_acks: HashMap::new(),
             shutting_down: false,
@@ -158,6 +170,7 @@ impl Driver {
         match net {
             Net::Open {
                 handshake,
+                token,
                 writer,
                 reply,
             } => {
@@ -165,39 +178,54 @@ impl Driver {
                     let _ = reply.send(Err(Rejection::BAD_REQUEST));
                     return;
                 }
-                let shared = Arc::new(handshake.clone());
                 let result = self.server.handle_ws_open(now, handshake);
                 if let Ok(id) = result {
-                    self.writers.insert(id, writer);
-                    self.handshakes.insert(id, shared);
+                    self.writers.insert(id, (token, writer));
                 }
                 let _ = reply.send(result);
             }
             Net::Text(id, text) => self.server.handle_ws_text(now, id, &text),
             Net::Binary(id, data) => self.server.handle_ws_binary(now, id, data),
-            Net::Pong(id, data) => {
-                if let Some(w) = self.writers.get(&id) {
-                    let _ = w.send(WriterMsg::Pong(data));
+            Net::Pong(id, token, data) => {
+                if let Some((t, w)) = self.writers.get(&id) {
+                    if *t == token {
+                        let _ = w.send(WriterMsg::Pong(data));
+                    }
                 }
             }
-            Net::Closed(id) => {
-                self.server.handle_ws_closed(now, id);
-                self.forget(id);
-            }
-            Net::Error(id, why) => {
-                if let Some(w) = self.writers.get(&id) {
-                    let _ = w.send(WriterMsg::Close(Some(1009)));
+            Net::Closed(id, token) => {
+                if self.writers.get(&id).is_some_and(|(t, _)| *t == token) {
+                    self.server.handle_ws_closed(now, id);
                 }
-                self.server.handle_ws_closed(now, id);
+                self.forget(id, token);
+            }
+            Net::Error(id, token, why) => {
+                if let Some((t, w)) = self.writers.get(&id) {
+                    if *t == token {
+                        let _ = w.send(WriterMsg::Close(Some(1009)));
+                        self.server.handle_ws_closed(now, id);
+                    }
+                }
                 log::debug!("{id}: transport error: {why}");
-                self.forget(id);
+                self.forget(id, token);
+            }
+            Net::Http {
+                req,
+                request,
+                reply,
+            } => {
+                self.http_waiting.insert(req, reply);
+                self.server.handle_http(now, req, request);
             }
         }
     }
 
-    fn forget(&mut self, id: ConnId) {
-        self.writers.remove(&id);
-        self.handshakes.remove(&id);
+    /// Drops the writer of WebSocket `token` (not a newer one of the same
+    /// session, e.g. after an abandoned upgrade).
+    fn forget(&mut self, id: ConnId, token: WsToken) {
+        if self.writers.get(&id).is_some_and(|(t, _)| *t == token) {
+            self.writers.remove(&id);
+        }
     }
 
     fn apply_cmd(&mut self, now: Instant, cmd: Command) {
@@ -286,16 +314,21 @@ impl Driver {
                 progressed = true;
                 match t {
                     Transmit::Frame(frame) => {
-                        if let Some(w) = self.writers.get(&id) {
+                        if let Some((_, w)) = self.writers.get(&id) {
                             let _ = w.send(WriterMsg::Frame(frame));
                         }
                     }
                     Transmit::Close => {
-                        if let Some(w) = self.writers.remove(&id) {
+                        if let Some((_, w)) = self.writers.remove(&id) {
                             let _ = w.send(WriterMsg::Close(None));
                         }
-                        self.handshakes.remove(&id);
                     }
+                }
+            }
+            while let Some((req, response)) = self.server.poll_http_response() {
+                progressed = true;
+                if let Some(reply) = self.http_waiting.remove(&req) {
+                    let _ = reply.send(response);
                 }
             }
             while let Some(ev) = self.server.poll_event() {
@@ -394,7 +427,11 @@ impl Driver {
         else {
             return;
         };
-        let handshake = self.handshakes.get(&conn).cloned().unwrap_or_default();
+        let handshake = self
+            .server
+            .connection(conn)
+            .map(|c| Arc::new(c.handshake().clone()))
+            .unwrap_or_default();
         let nsp: Arc<str> = Arc::from(nsp);
         let socket = Socket {
             inner: Arc::new(SocketInner {

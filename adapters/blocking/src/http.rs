@@ -13,6 +13,8 @@ pub(crate) struct RequestHead {
     pub(crate) method: String,
     pub(crate) target: String,
     pub(crate) headers: Vec<(String, String)>,
+    /// HTTP/1.1 (true) or 1.0.
+    pub(crate) http11: bool,
 }
 
 impl RequestHead {
@@ -51,20 +53,35 @@ pub(crate) enum HeadError {
 }
 
 /// Reads one request head; returns it and any bytes read past it.
+#[cfg(test)]
 pub(crate) fn read_head(stream: &mut impl Read) -> Result<(RequestHead, Vec<u8>), HeadError> {
-    let mut buf = Vec::with_capacity(1024);
+    read_head_after(stream, Vec::new())
+}
+
+/// Reads one request head that may have started in `carried` (bytes read
+/// past the previous request on a keep-alive connection).
+pub(crate) fn read_head_after(
+    stream: &mut impl Read,
+    carried: Vec<u8>,
+) -> Result<(RequestHead, Vec<u8>), HeadError> {
+    let mut buf = carried;
     let mut chunk = [0u8; 2048];
+    let mut first = true;
     loop {
-        let n = stream.read(&mut chunk).map_err(HeadError::Io)?;
-        if n == 0 {
-            return Err(HeadError::Eof);
+        if !(first && !buf.is_empty()) {
+            let n = stream.read(&mut chunk).map_err(HeadError::Io)?;
+            if n == 0 {
+                return Err(HeadError::Eof);
+            }
+            buf.extend_from_slice(&chunk[..n]);
         }
-        buf.extend_from_slice(&chunk[..n]);
+        first = false;
         let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
         let mut req = httparse::Request::new(&mut headers);
         match req.parse(&buf) {
             Ok(httparse::Status::Complete(len)) => {
                 let head = RequestHead {
+                    http11: req.version == Some(1),
                     method: req.method.unwrap_or("").to_owned(),
                     target: req.path.unwrap_or("").to_owned(),
                     headers: req
@@ -95,11 +112,59 @@ pub(crate) fn write_response(
     extra_headers: &[(&str, &str)],
     body: &[u8],
 ) -> io::Result<()> {
-    let mut head = format!(
-        "HTTP/1.1 {status} {}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n",
-        reason(status),
-        body.len()
-    );
+    let headers: Vec<(&str, String)> = extra_headers
+        .iter()
+        .map(|(k, v)| (*k, v.to_string()))
+        .collect();
+    write_full_response(stream, status, Some(content_type), &headers, body, false)
+}
+
+/// Reads exactly `len` body bytes, starting with `carried`; returns the body
+/// and whatever was read past it.
+pub(crate) fn read_body(
+    stream: &mut impl Read,
+    mut carried: Vec<u8>,
+    len: usize,
+) -> io::Result<(Vec<u8>, Vec<u8>)> {
+    if carried.len() >= len {
+        let rest = carried.split_off(len);
+        return Ok((carried, rest));
+    }
+    let mut body = carried;
+    body.reserve(len - body.len());
+    let mut chunk = [0u8; 8192];
+    while body.len() < len {
+        let want = (len - body.len()).min(chunk.len());
+        let n = stream.read(&mut chunk[..want])?;
+        if n == 0 {
+            return Err(io::ErrorKind::UnexpectedEof.into());
+        }
+        body.extend_from_slice(&chunk[..n]);
+    }
+    Ok((body, Vec::new()))
+}
+
+/// Writes a complete response; `keep_alive` decides the `Connection` header.
+pub(crate) fn write_full_response(
+    stream: &mut impl Write,
+    status: u16,
+    content_type: Option<&str>,
+    extra_headers: &[(&str, String)],
+    body: &[u8],
+    keep_alive: bool,
+) -> io::Result<()> {
+    let mut head = format!("HTTP/1.1 {status} {}\r\n", reason(status));
+    if let Some(ct) = content_type {
+        head.push_str("Content-Type: ");
+        head.push_str(ct);
+        head.push_str("\r\n");
+    }
+    head.push_str(&format!("Content-Length: {}\r\n", body.len()));
+    head.push_str(if keep_alive {
+        "Connection: keep-alive\r\n"
+    } else {
+        "Connection: close\r\n"
+    });
     for (k, v) in extra_headers {
         head.push_str(k);
         head.push_str(": ");
@@ -107,8 +172,15 @@ pub(crate) fn write_response(
         head.push_str("\r\n");
     }
     head.push_str("\r\n");
-    stream.write_all(head.as_bytes())?;
-    stream.write_all(body)?;
+    // One write for small responses (the common long-poll answer).
+    if body.len() <= 16 * 1024 {
+        let mut all = head.into_bytes();
+        all.extend_from_slice(body);
+        stream.write_all(&all)?;
+    } else {
+        stream.write_all(head.as_bytes())?;
+        stream.write_all(body)?;
+    }
     stream.flush()
 }
 
@@ -120,6 +192,8 @@ fn reason(status: u16) -> &'static str {
         400 => "Bad Request",
         403 => "Forbidden",
         404 => "Not Found",
+        405 => "Method Not Allowed",
+        411 => "Length Required",
         413 => "Payload Too Large",
         431 => "Request Header Fields Too Large",
         500 => "Internal Server Error",

@@ -45,6 +45,7 @@
 
 mod api;
 mod conn;
+mod cors;
 mod driver;
 mod http;
 
@@ -60,6 +61,7 @@ pub use socketio_sansio::{Args, Config, ConfigBuilder, DisconnectReason, Handsha
 
 pub use api::{AckError, AckResult, AckSender, Broadcaster, ConnectError, Io, Socket};
 use api::{Command, CommandSender, ConnectHandler, Msg, NamespaceFilter};
+pub use cors::Cors;
 
 /// Every accepted stream (a clone, to shut it down) and its thread.
 type Streams = Arc<Mutex<Vec<(TcpStream, JoinHandle<()>)>>>;
@@ -80,6 +82,7 @@ impl SocketIo {
             namespaces: HashMap::new(),
             dynamic: None,
             stack_size: 128 * 1024,
+            cors: None,
         }
     }
 }
@@ -92,6 +95,7 @@ pub struct Builder {
     namespaces: HashMap<String, ConnectHandler>,
     dynamic: Option<(NamespaceFilter, ConnectHandler)>,
     stack_size: usize,
+    cors: Option<Cors>,
 }
 
 impl Builder {
@@ -108,6 +112,13 @@ impl Builder {
             path.push('/');
         }
         self.path = path;
+        self
+    }
+
+    /// Answers cross-origin polling requests from these origins (default:
+    /// no CORS headers, so browsers refuse cross-origin polling).
+    pub fn cors(mut self, cors: Cors) -> Self {
+        self.cors = Some(cors);
         self
     }
 
@@ -179,6 +190,7 @@ impl Builder {
             path: Arc::from(self.path),
             max_payload: config.max_payload,
             stack_size: self.stack_size,
+            cors: self.cors.map(Arc::new),
         };
         let acceptor = {
             let stop = stop.clone();
