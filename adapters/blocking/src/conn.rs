@@ -14,6 +14,7 @@
 
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, TcpStream};
+use std::path::Path;
 use std::sync::{mpsc, Arc};
 
 use socketio_sansio::{Frame, Handshake, Text};
@@ -32,6 +33,8 @@ pub(crate) struct ConnContext {
     pub(crate) path: Arc<str>,
     pub(crate) max_payload: usize,
     pub(crate) stack_size: usize,
+    /// The canonical directory served outside `path`, if any.
+    pub(crate) static_dir: Option<Arc<Path>>,
 }
 
 /// A stream for the reader's `WebSocket`: reads from the socket, discards
@@ -89,7 +92,12 @@ fn serve_stream(mut stream: TcpStream, ctx: ConnContext) {
         }
     };
     if !head.path().starts_with(&*ctx.path) {
-        let _ = http::write_response(&mut stream, 404, "text/plain", &[], b"Not Found");
+        match &ctx.static_dir {
+            Some(dir) => crate::static_files::serve(&mut stream, &head, dir),
+            None => {
+                let _ = http::write_response(&mut stream, 404, "text/plain", &[], b"Not Found");
+            }
+        }
         return;
     }
     if head.header_has_token("upgrade", "websocket") {
