@@ -116,7 +116,9 @@ fn now_ms() -> u64 {
 
 /// A nickname or room name: trimmed, 1..=32 characters, printable.
 fn valid_name(raw: Option<&Value>, what: &str) -> Result<String, String> {
-    let name = raw.and_then(Value::as_str).map(str::trim).unwrap_or("");
+    let Some(name) = raw.and_then(Value::as_str).map(str::trim) else {
+        return Err(format!("the {what} must be a string"));
+    };
     if name.is_empty() {
         return Err(format!("the {what} must not be empty"));
     }
