@@ -14,16 +14,14 @@
 
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, TcpStream};
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{mpsc, Arc};
 
-use socketio_sansio::{Frame, Handshake, Text};
+use socketio_sansio::{Frame, Handshake, HttpRequest, Method, Text};
 use tungstenite::protocol::frame::coding::CloseCode;
 use tungstenite::protocol::{CloseFrame, Role, WebSocketConfig};
 use tungstenite::{Bytes, Message, WebSocket};
-
-use std::sync::atomic::{AtomicU64, Ordering};
-
-use socketio_sansio::{HttpRequest, Method};
 
 use crate::api::Msg;
 use crate::cors::Cors;
@@ -38,6 +36,8 @@ pub(crate) struct ConnContext {
     pub(crate) max_payload: usize,
     pub(crate) stack_size: usize,
     pub(crate) cors: Option<Arc<Cors>>,
+    /// The canonical directory served outside `path`, if any.
+    pub(crate) static_dir: Option<Arc<Path>>,
 }
 
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
@@ -105,7 +105,12 @@ fn serve_stream(mut stream: TcpStream, ctx: ConnContext) {
                 }
             };
         if !head.path().starts_with(&*ctx.path) {
-            let _ = http::write_response(&mut stream, 404, "text/plain", &[], b"Not Found");
+            match &ctx.static_dir {
+                Some(dir) => crate::static_files::serve(&mut stream, &head, dir),
+                None => {
+                    let _ = http::write_response(&mut stream, 404, "text/plain", &[], b"Not Found");
+                }
+            }
             return;
         }
         if head.header_has_token("upgrade", "websocket") {

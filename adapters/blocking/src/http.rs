@@ -68,7 +68,7 @@ pub(crate) fn read_head_after(
     let mut chunk = [0u8; 2048];
     let mut first = true;
     loop {
-        if !(first && !buf.is_empty()) {
+        if !first || buf.is_empty() {
             let n = stream.read(&mut chunk).map_err(HeadError::Io)?;
             if n == 0 {
                 return Err(HeadError::Eof);

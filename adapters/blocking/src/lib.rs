@@ -48,10 +48,12 @@ mod conn;
 mod cors;
 mod driver;
 mod http;
+mod static_files;
 
 use std::collections::HashMap;
 use std::io;
 use std::net::{SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
 use std::thread::JoinHandle;
@@ -83,6 +85,7 @@ impl SocketIo {
             dynamic: None,
             stack_size: 128 * 1024,
             cors: None,
+            static_dir: None,
         }
     }
 }
@@ -96,6 +99,7 @@ pub struct Builder {
     dynamic: Option<(NamespaceFilter, ConnectHandler)>,
     stack_size: usize,
     cors: Option<Cors>,
+    static_dir: Option<PathBuf>,
 }
 
 impl Builder {
@@ -125,6 +129,17 @@ impl Builder {
     /// Stack size of connection threads (default 128 KiB).
     pub fn thread_stack_size(mut self, bytes: usize) -> Self {
         self.stack_size = bytes;
+        self
+    }
+
+    /// Also serves the files of `dir` (for examples): a `GET` or `HEAD` for a
+    /// path outside the Socket.IO path is answered from it, `/` and
+    /// directories with their `index.html`. Paths that would leave `dir`
+    /// (`..`, symlinks pointing out...) are refused; other methods get 405.
+    /// Without this, such requests get 404. [`Builder::bind`] fails if `dir`
+    /// does not exist.
+    pub fn serve_static(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.static_dir = Some(dir.into());
         self
     }
 
@@ -161,6 +176,21 @@ impl Builder {
             .config
             .build()
             .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
+        let static_dir: Option<Arc<Path>> = match &self.static_dir {
+            Some(dir) => {
+                let canonical = dir.canonicalize().map_err(|e| {
+                    io::Error::new(e.kind(), format!("static directory {}: {e}", dir.display()))
+                })?;
+                if !canonical.is_dir() {
+                    return Err(io::Error::new(
+                        io::ErrorKind::InvalidInput,
+                        format!("static directory {} is not a directory", dir.display()),
+                    ));
+                }
+                Some(Arc::from(canonical))
+            }
+            None => None,
+        };
         let listener = TcpListener::bind(addr)?;
         let local_addr = listener.local_addr()?;
         let server_id = NEXT_SERVER_ID.fetch_add(1, Ordering::Relaxed);
@@ -191,6 +221,7 @@ impl Builder {
             max_payload: config.max_payload,
             stack_size: self.stack_size,
             cors: self.cors.map(Arc::new),
+            static_dir,
         };
         let acceptor = {
             let stop = stop.clone();
