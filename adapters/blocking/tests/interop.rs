@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 /// Transport variants to run (the suite's `TRANSPORTS`), one server and one
 /// suite run each. Polling variants are wired (see `server_args`) but not
 /// enabled yet: `&["websocket", "polling", "polling,websocket"]`.
-const TRANSPORTS: &[&str] = &["websocket"];
+const TRANSPORTS: &[&str] = &["websocket", "polling", "polling,websocket"];
 
 /// The suite's test files (as in `tests/interop/package.json`).
 const TEST_FILES: &[&str] = &["interop.test.js", "http.test.js"];
