@@ -6,6 +6,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::legacy::LegacyConfig;
 use crate::wire::sio::DecoderConfig;
 
 /// A predicate deciding whether a namespace that was not configured up front
@@ -44,6 +45,8 @@ pub struct Config {
     /// Send `maxPayload` in the open packet of v3 sessions too (what the
     /// reference 4.x server does; engine.io 3.x did not).
     pub max_payload_in_v3_handshake: bool,
+    /// Timers and transports of legacy Socket.IO 0.9 sessions.
+    pub legacy: LegacyConfig,
     namespaces: BTreeSet<String>,
     dynamic_namespaces: Option<NamespacePredicate>,
 }
@@ -90,6 +93,7 @@ impl Default for Config {
             max_namespaces: 64,
             allow_eio3: true,
             max_payload_in_v3_handshake: true,
+            legacy: LegacyConfig::default(),
             namespaces: BTreeSet::from(["/".to_owned()]),
             dynamic_namespaces: None,
         }
@@ -109,6 +113,7 @@ impl fmt::Debug for Config {
             .field("max_outbound_bytes", &self.max_outbound_bytes)
             .field("max_namespaces", &self.max_namespaces)
             .field("allow_eio3", &self.allow_eio3)
+            .field("legacy", &self.legacy)
             .field("namespaces", &self.namespaces)
             .field("dynamic_namespaces", &self.dynamic_namespaces.is_some())
             .finish()
@@ -203,6 +208,11 @@ impl ConfigBuilder {
         self.config.max_payload_in_v3_handshake = send;
         self
     }
+    /// Sets [`Config::legacy`].
+    pub fn legacy(mut self, legacy: LegacyConfig) -> Self {
+        self.config.legacy = legacy;
+        self
+    }
     /// Adds a namespace clients may join (`/` is configured by default).
     pub fn namespace(mut self, nsp: impl Into<String>) -> Self {
         self.config.namespaces.insert(nsp.into());
@@ -234,6 +244,7 @@ impl ConfigBuilder {
                 "max_outbound_bytes must be greater than zero".into(),
             ));
         }
+        c.legacy.validate().map_err(ConfigError)?;
         if let Some(bad) = c
             .namespaces
             .iter()

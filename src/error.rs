@@ -121,6 +121,8 @@ pub enum UsageError {
     TooManyPendingAcks,
     /// The packet references a binary attachment that does not exist.
     InvalidAttachments,
+    /// Binary attachments for a legacy 0.9 client, whose protocol has none.
+    BinaryNotSupported,
 }
 
 impl fmt::Display for UsageError {
@@ -140,6 +142,9 @@ impl fmt::Display for UsageError {
             ),
             UsageError::InvalidAttachments => {
                 f.write_str("a placeholder references a missing attachment")
+            }
+            UsageError::BinaryNotSupported => {
+                f.write_str("the legacy 0.9 protocol cannot carry binary attachments")
             }
         }
     }
