@@ -16,8 +16,8 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 /// Transport variants to run (the suite's `TRANSPORTS`), one server and one
-/// suite run each. Polling variants are wired (see `server_args`) but not
-/// enabled yet: `&["websocket", "polling", "polling,websocket"]`.
+/// suite run each: WebSocket only, long-polling only, and the clients'
+/// default (polling, then the upgrade to WebSocket).
 const TRANSPORTS: &[&str] = &["websocket", "polling", "polling,websocket"];
 
 /// The suite's test files (as in `tests/interop/package.json`).
