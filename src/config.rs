@@ -47,6 +47,13 @@ pub struct Config {
     pub max_payload_in_v3_handshake: bool,
     /// Timers and transports of legacy Socket.IO 0.9 sessions.
     pub legacy: LegacyConfig,
+    /// Serve Socket.IO 0.9 clients (`/socket.io/1/...`) beside the modern
+    /// protocols. On by default.
+    pub serve_legacy: bool,
+    /// The URL path prefix, ending with `/` (reference default `/socket.io/`).
+    /// Modern requests are recognised by their query; 0.9 requests by the
+    /// path after this prefix.
+    pub path: String,
     namespaces: BTreeSet<String>,
     dynamic_namespaces: Option<NamespacePredicate>,
 }
@@ -94,6 +101,8 @@ impl Default for Config {
             allow_eio3: true,
             max_payload_in_v3_handshake: true,
             legacy: LegacyConfig::default(),
+            serve_legacy: true,
+            path: "/socket.io/".to_owned(),
             namespaces: BTreeSet::from(["/".to_owned()]),
             dynamic_namespaces: None,
         }
@@ -208,7 +217,23 @@ impl ConfigBuilder {
         self.config.max_payload_in_v3_handshake = send;
         self
     }
-    /// Sets [`Config::legacy`].
+    /// Sets [`Config::serve_legacy`].
+    pub fn serve_legacy(mut self, serve: bool) -> Self {
+        self.config.serve_legacy = serve;
+        self
+    }
+
+    /// Sets [`Config::path`] (a missing trailing `/` is added).
+    pub fn path(mut self, path: impl Into<String>) -> Self {
+        let mut path = path.into();
+        if !path.ends_with('/') {
+            path.push('/');
+        }
+        self.config.path = path;
+        self
+    }
+
+    /// Sets [`Config::legacy`] (the 0.9 timeouts and transports).
     pub fn legacy(mut self, legacy: LegacyConfig) -> Self {
         self.config.legacy = legacy;
         self

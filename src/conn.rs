@@ -90,6 +90,8 @@ pub enum Event {
         /// Present when the client wants an acknowledgement: answer once with
         /// [`Connection::ack`].
         ack: Option<AckId>,
+        /// An event, or (0.9 clients) a plain `message` / `json` packet.
+        kind: MessageKind,
     },
     /// The client acknowledged one of our emits.
     AckReceived {
@@ -121,6 +123,18 @@ pub enum Event {
         /// Why.
         reason: DisconnectReason,
     },
+}
+
+/// What kind of packet an [`Event::Message`] came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum MessageKind {
+    /// An EVENT (`name` is its name).
+    Event,
+    /// A 0.9 `message` packet (3): `name` is `"message"`, the one argument is
+    /// the text.
+    LegacyMessage,
+    /// A 0.9 `json` packet (4): `name` is `"json"`, the one argument is the value.
+    LegacyJson,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -859,6 +873,7 @@ impl Connection {
                 name: e.name,
                 args: e.args,
                 ack: e.id,
+                kind: MessageKind::Event,
             }),
             Body::Ack(a) => {
                 let pending = self

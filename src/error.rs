@@ -121,6 +121,9 @@ pub enum UsageError {
     TooManyPendingAcks,
     /// The packet references a binary attachment that does not exist.
     InvalidAttachments,
+    /// A 0.9-only packet (`message`, `json`) for a modern client: emit an
+    /// event instead.
+    NotLegacy,
     /// Binary attachments for a legacy 0.9 client, whose protocol has none.
     BinaryNotSupported,
 }
@@ -143,6 +146,9 @@ impl fmt::Display for UsageError {
             UsageError::InvalidAttachments => {
                 f.write_str("a placeholder references a missing attachment")
             }
+            UsageError::NotLegacy => f.write_str(
+                "message/json packets exist only for Socket.IO 0.9 clients; emit an event instead",
+            ),
             UsageError::BinaryNotSupported => {
                 f.write_str("the legacy 0.9 protocol cannot carry binary attachments")
             }

@@ -58,7 +58,7 @@
 //!             Event::Connect { nsp, .. } => {
 //!                 server.accept(now, ev.conn, &nsp, None).unwrap();
 //!             }
-//!             Event::Message { nsp, name, args, ack: Some(id) } if name == "hello" => {
+//!             Event::Message { nsp, name, args, ack: Some(id), .. } if name == "hello" => {
 //!                 server.ack(now, ev.conn, &nsp, id, args).unwrap();
 //!             }
 //!             _ => {}
@@ -93,6 +93,7 @@
 pub mod legacy;
 pub mod wire;
 
+mod any_conn;
 mod args;
 mod config;
 mod conn;
@@ -105,8 +106,9 @@ mod query;
 mod rand;
 mod server;
 
+pub use any_conn::AnyConnection;
 pub use config::{Config, ConfigBuilder, ConfigError, NamespacePredicate};
-pub use conn::{Connection, Event, Handshake};
+pub use conn::{Connection, Event, Handshake, MessageKind};
 pub use encoded::EncodedPacket;
 pub use engine::Transmit;
 pub use error::{DisconnectReason, ProtocolError, UsageError};

@@ -16,12 +16,14 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Map, Value};
 
+use crate::any_conn::AnyConnection;
 use crate::config::Config;
 use crate::conn::{Connection, Event, Handshake};
 use crate::encoded::EncodedPacket;
 use crate::engine::{Transmit, TransportKind};
 use crate::error::UsageError;
 use crate::http::{HttpRequest, HttpResponse, Method, RequestId, APPLICATION_JSON};
+use crate::legacy::{self, LegacyConnection, LegacyRoute, LegacyTransport};
 use crate::rand::{generate_id, RandomSource};
 use crate::wire::eio::EngineVersion;
 use crate::wire::sio::{self, AckId, Args};
@@ -172,7 +174,7 @@ impl Broadcast {
 }
 
 struct Entry {
-    conn: Connection,
+    conn: AnyConnection,
     /// Rooms joined, per namespace.
     rooms: BTreeMap<String, BTreeSet<String>>,
     /// The deadline currently in the heap for this connection.
@@ -269,7 +271,25 @@ impl Server {
 
     /// The connection behind `id`, while it exists.
     pub fn connection(&self, id: ConnId) -> Option<&Connection> {
+        match self.entry(id).map(|e| &e.conn) {
+            Some(AnyConnection::Modern(c)) => Some(c),
+            _ => None,
+        }
+    }
+
+    /// The connection behind `id`, whatever its protocol generation.
+    pub fn any_connection(&self, id: ConnId) -> Option<&AnyConnection> {
         self.entry(id).map(|e| &e.conn)
+    }
+
+    /// The socket id of `id`'s socket in `nsp` (any protocol generation).
+    pub fn socket_id(&self, id: ConnId, nsp: &str) -> Option<&str> {
+        self.entry(id).and_then(|e| e.conn.socket_id(nsp))
+    }
+
+    /// The handshake request of `id` (any protocol generation).
+    pub fn handshake(&self, id: ConnId) -> Option<&Handshake> {
+        self.entry(id).map(|e| e.conn.handshake())
     }
 
     /// The connection with Engine.IO session id `sid`, if open.
@@ -314,6 +334,28 @@ impl Server {
         now: Instant,
         handshake: Handshake,
     ) -> Result<ConnId, Rejection> {
+        if self.config.serve_legacy {
+            match legacy::route(&self.config.path, &handshake.url) {
+                LegacyRoute::NotLegacy => {}
+                LegacyRoute::Transport {
+                    transport: LegacyTransport::WebSocket,
+                    sid,
+                } if self.config.legacy.allows(LegacyTransport::WebSocket) => {
+                    let id = self.find_sid(sid).ok_or(Rejection::SESSION_ID_UNKNOWN)?;
+                    let Some(AnyConnection::Legacy(conn)) = self.entry_mut(id).map(|e| &mut e.conn)
+                    else {
+                        return Err(Rejection::BAD_REQUEST);
+                    };
+                    if conn.is_closed() {
+                        return Err(Rejection::SESSION_ID_UNKNOWN);
+                    }
+                    conn.handle_ws_open(now);
+                    self.after(id);
+                    return Ok(id);
+                }
+                _ => return Err(Rejection::BAD_REQUEST),
+            }
+        }
         let q = &handshake.query;
         let (Ok(transport), Ok(sid), Ok(eio)) = (
             q.get_unique("transport"),
@@ -331,9 +373,9 @@ impl Server {
         if let Some(sid) = sid.filter(|s| !s.is_empty()) {
             // An upgrade of a polling session.
             let id = self.find_sid(sid).ok_or(Rejection::SESSION_ID_UNKNOWN)?;
-            let now_ok = match self.entry_mut(id) {
-                Some(entry) if session_version_matches(entry.conn.version(), eio) => {
-                    entry.conn.handle_ws_upgrade(now)
+            let now_ok = match self.entry_mut(id).map(|e| &mut e.conn) {
+                Some(AnyConnection::Modern(c)) if session_version_matches(c.version(), eio) => {
+                    c.handle_ws_upgrade(now)
                 }
                 _ => false,
             };
@@ -361,7 +403,7 @@ impl Server {
             handshake,
             rng,
         );
-        let id = self.insert(conn);
+        let id = self.insert(AnyConnection::Modern(conn));
         self.by_sid.insert(sid, id);
         self.stats.connections_opened += 1;
         self.after(id);
@@ -374,6 +416,12 @@ impl Server {
     /// queued for a held GET. Checks and error codes are the reference's
     /// (PROTOCOL.md §1.9); JSONP polling (`j=`) is not supported (400 code 3).
     pub fn handle_http(&mut self, now: Instant, req: RequestId, request: HttpRequest) {
+        if self.config.serve_legacy {
+            match legacy::route(&self.config.path, &request.url) {
+                LegacyRoute::NotLegacy => {}
+                route => return self.handle_legacy_http(now, req, &request, route),
+            }
+        }
         let q = crate::query::Query::parse(request.query_str());
         let (Ok(transport), Ok(sid), Ok(eio)) = (
             q.get_unique("transport"),
@@ -407,20 +455,20 @@ impl Server {
         let Some(id) = self.find_sid(sid) else {
             return self.respond(req, Rejection::SESSION_ID_UNKNOWN.to_response());
         };
-        let Some(entry) = self.entry_mut(id) else {
-            return self.respond(req, Rejection::SESSION_ID_UNKNOWN.to_response());
+        let Some(AnyConnection::Modern(conn)) = self.entry_mut(id).map(|e| &mut e.conn) else {
+            return self.respond(req, Rejection::BAD_REQUEST.to_response());
         };
-        if !session_version_matches(entry.conn.version(), eio)
-            || entry.conn.transport() == TransportKind::WebSocket
+        if !session_version_matches(conn.version(), eio)
+            || conn.transport() == TransportKind::WebSocket
         {
             return self.respond(req, Rejection::BAD_REQUEST.to_response());
         }
         match request.method {
             Method::Get => {
-                entry.conn.handle_poll_get(now, req);
+                conn.handle_poll_get(now, req);
                 self.held.insert(req, id);
             }
-            Method::Post => entry.conn.handle_poll_post(now, req, &request),
+            Method::Post => conn.handle_poll_post(now, req, &request),
             // Without a CORS layer the reference answers these with 500.
             Method::Options | Method::Other => {
                 self.http_out.push_back((req, HttpResponse::empty(500)))
@@ -458,10 +506,87 @@ impl Server {
             rng,
             req,
         );
-        let id = self.insert(conn);
+        let id = self.insert(AnyConnection::Modern(conn));
         self.by_sid.insert(sid, id);
         self.stats.connections_opened += 1;
         self.after(id);
+    }
+
+    /// A 0.9 request (`/socket.io/1/...`).
+    fn handle_legacy_http(
+        &mut self,
+        now: Instant,
+        req: RequestId,
+        request: &HttpRequest,
+        route: LegacyRoute<'_>,
+    ) {
+        match route {
+            LegacyRoute::Handshake => {
+                let sid = self.new_sid();
+                let response = legacy::handshake_response(&sid, &self.config.legacy);
+                let handshake = Handshake::new(request.url.clone(), request.headers.clone());
+                let conn = LegacyConnection::new(now, sid.clone(), self.config.clone(), handshake);
+                let id = self.insert(AnyConnection::Legacy(conn));
+                self.by_sid.insert(sid, id);
+                self.stats.connections_opened += 1;
+                self.respond(req, response);
+                self.after(id);
+            }
+            LegacyRoute::Transport {
+                transport: LegacyTransport::XhrPolling,
+                sid,
+            } if self.config.legacy.allows(LegacyTransport::XhrPolling) => {
+                let found = self.find_sid(sid);
+                let Some((id, AnyConnection::Legacy(conn))) =
+                    found.and_then(|id| self.entry_mut(id).map(|e| (id, &mut e.conn)))
+                else {
+                    return self.respond(req, legacy::unknown_session_response());
+                };
+                match request.method {
+                    Method::Get => {
+                        conn.handle_poll_get(now, req);
+                        self.held.insert(req, id);
+                    }
+                    Method::Post if request.body_too_large => {
+                        self.http_out.push_back((req, HttpResponse::empty(413)));
+                    }
+                    Method::Post => conn.handle_poll_post(now, req, &request.body),
+                    Method::Options | Method::Other => {
+                        self.http_out.push_back((req, HttpResponse::empty(405)))
+                    }
+                }
+                self.after(id);
+            }
+            LegacyRoute::ForcedDisconnect { sid } => {
+                let found = self.find_sid(sid);
+                match found.and_then(|id| self.entry_mut(id).map(|e| (id, &mut e.conn))) {
+                    Some((id, AnyConnection::Legacy(conn))) => {
+                        conn.handle_forced_disconnect(now, req);
+                        self.after(id);
+                    }
+                    _ => self.respond(req, legacy::unknown_session_response()),
+                }
+            }
+            // The WebSocket transport needs an upgrade; a disabled or
+            // unknown transport gets the "transport not supported" error.
+            LegacyRoute::Transport {
+                transport: LegacyTransport::WebSocket,
+                ..
+            } => self.respond(req, HttpResponse::empty(400)),
+            LegacyRoute::Transport { sid, .. } => {
+                let unsupported = LegacyRoute::UnsupportedTransport { name: "", sid };
+                let response = unsupported
+                    .immediate_response()
+                    .unwrap_or_else(|| HttpResponse::empty(400));
+                self.respond(req, response)
+            }
+            other => {
+                let response = other
+                    .immediate_response()
+                    .unwrap_or_else(|| HttpResponse::empty(400));
+                self.respond(req, response)
+            }
+        }
     }
 
     /// The host lost the HTTP connection of request `req` before answering
@@ -469,7 +594,10 @@ impl Server {
     /// "poll connection closed prematurely"); otherwise nothing happens.
     pub fn handle_http_aborted(&mut self, now: Instant, req: RequestId) {
         if let Some(id) = self.held.remove(&req) {
-            self.with_conn(id, |c| c.handle_poll_aborted(now));
+            self.with_conn(id, |c| match c {
+                AnyConnection::Modern(c) => c.handle_poll_aborted(now),
+                AnyConnection::Legacy(c) => c.handle_transport_closed(now),
+            });
         }
     }
 
@@ -489,9 +617,10 @@ impl Server {
 
     /// The transport of `id` closed.
     pub fn handle_ws_closed(&mut self, now: Instant, id: ConnId) {
-        let was_websocket = self
-            .entry(id)
-            .is_some_and(|e| e.conn.transport() == TransportKind::WebSocket);
+        let was_websocket = self.entry(id).is_some_and(|e| match &e.conn {
+            AnyConnection::Modern(c) => c.transport() == TransportKind::WebSocket,
+            AnyConnection::Legacy(_) => true,
+        });
         self.with_conn(id, |c| c.handle_transport_closed(now));
         if was_websocket {
             // Nothing more can be sent: drop what is still queued.
@@ -585,6 +714,40 @@ impl Server {
         self.try_with_conn(id, |c| c.ack(now, nsp, ack, args))
     }
 
+    /// Sends a 0.9 `message` packet (3) with `text` to a legacy client;
+    /// `ack` asks for a receipt or data acknowledgement (its id is
+    /// returned; the answer arrives as [`Event::AckReceived`]). Modern
+    /// clients have no such packet: [`UsageError::NotLegacy`].
+    pub fn send_legacy_message(
+        &mut self,
+        now: Instant,
+        id: ConnId,
+        nsp: &str,
+        text: &str,
+        ack: legacy::LegacyAck,
+    ) -> Result<Option<AckId>, UsageError> {
+        self.try_with_conn(id, |c| match c {
+            AnyConnection::Legacy(c) => c.send_message(now, nsp, text, ack),
+            AnyConnection::Modern(_) => Err(UsageError::NotLegacy),
+        })
+    }
+
+    /// Sends a 0.9 `json` packet (4) with `value` to a legacy client (see
+    /// [`Server::send_legacy_message`]).
+    pub fn send_legacy_json(
+        &mut self,
+        now: Instant,
+        id: ConnId,
+        nsp: &str,
+        value: Value,
+        ack: legacy::LegacyAck,
+    ) -> Result<Option<AckId>, UsageError> {
+        self.try_with_conn(id, |c| match c {
+            AnyConnection::Legacy(c) => c.send_json(now, nsp, value, ack),
+            AnyConnection::Modern(_) => Err(UsageError::NotLegacy),
+        })
+    }
+
     /// Disconnects the socket of `nsp` (see [`Connection::disconnect`]).
     pub fn disconnect(&mut self, now: Instant, id: ConnId, nsp: &str) -> Result<(), UsageError> {
         self.try_with_conn(id, |c| c.disconnect(now, nsp))
@@ -666,11 +829,40 @@ impl Server {
         }
         let packet = EncodedPacket::event(&op.nsp, event, args, None);
         self.stats.broadcasts_encoded += 1;
+        // The 0.9 form, built on the first legacy recipient (0.9 has no binary).
+        let mut legacy_text: Option<Option<Arc<str>>> = None;
+        let mut make_legacy = || {
+            legacy_text
+                .get_or_insert_with(|| {
+                    if !args.binaries.is_empty() {
+                        log::debug!("broadcast {event:?} carries binary: skipped for 0.9 clients");
+                        return None;
+                    }
+                    let endpoint = if op.nsp == "/" { "" } else { op.nsp.as_str() };
+                    let p = crate::wire::legacy::Packet::Event {
+                        id: None,
+                        endpoint: endpoint.to_owned(),
+                        name: event.to_owned(),
+                        args: args.values.clone(),
+                    };
+                    let mut text = String::with_capacity(64);
+                    p.encode(&mut text);
+                    Some(Arc::from(text))
+                })
+                .clone()
+        };
         let mut sent = 0;
         for id in recipients {
-            let queued = match self.entry_mut(id) {
-                Some(entry) => entry.conn.send_encoded(&packet, op.volatile),
-                None => false,
+            let queued = match self.slots.get_mut(id.index as usize) {
+                Some(Slot {
+                    generation,
+                    entry: Some(entry),
+                }) if *generation == id.generation => {
+                    entry
+                        .conn
+                        .send_broadcast(&packet, &mut make_legacy, op.volatile)
+                }
+                _ => false,
             };
             if queued {
                 sent += 1;
@@ -758,7 +950,7 @@ impl Server {
         }
     }
 
-    fn insert(&mut self, conn: Connection) -> ConnId {
+    fn insert(&mut self, conn: AnyConnection) -> ConnId {
         let entry = Entry {
             conn,
             rooms: BTreeMap::new(),
@@ -805,7 +997,7 @@ impl Server {
         slot.entry.as_mut()
     }
 
-    fn with_conn(&mut self, id: ConnId, f: impl FnOnce(&mut Connection)) {
+    fn with_conn(&mut self, id: ConnId, f: impl FnOnce(&mut AnyConnection)) {
         if let Some(entry) = self.entry_mut(id) {
             f(&mut entry.conn);
             self.after(id);
@@ -815,7 +1007,7 @@ impl Server {
     fn try_with_conn<T>(
         &mut self,
         id: ConnId,
-        f: impl FnOnce(&mut Connection) -> Result<T, UsageError>,
+        f: impl FnOnce(&mut AnyConnection) -> Result<T, UsageError>,
     ) -> Result<T, UsageError> {
         let entry = self.entry_mut(id).ok_or(UsageError::UnknownConnection)?;
         let result = f(&mut entry.conn);

@@ -205,11 +205,17 @@ impl H {
 }
 
 fn message(nsp: &str, name: &str, args: Vec<Value>, ack: Option<u64>) -> Event {
+    let kind = match name {
+        "message" => socketio_sansio::MessageKind::LegacyMessage,
+        "json" => socketio_sansio::MessageKind::LegacyJson,
+        _ => socketio_sansio::MessageKind::Event,
+    };
     Event::Message {
         nsp: nsp.into(),
         name: name.into(),
         args: Args::json(args),
         ack,
+        kind,
     }
 }
 

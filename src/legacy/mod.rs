@@ -78,7 +78,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Map, Value};
 
 use crate::config::Config;
-use crate::conn::{Event, Handshake};
+use crate::conn::{Event, Handshake, MessageKind};
 use crate::engine::Transmit;
 use crate::error::{DisconnectReason, ProtocolError, UsageError};
 use crate::frame::{Frame, Text};
@@ -173,7 +173,7 @@ struct PendingAck {
 ///
 /// // An event asking for a data ack reaches the handler of `hello`...
 /// conn.handle_text(epoch, r#"5:1+::{"name":"hello","args":["world"]}"#);
-/// let Some(Event::Message { nsp, name, args, ack: Some(id) }) = conn.poll_event() else {
+/// let Some(Event::Message { nsp, name, args, ack: Some(id), .. }) = conn.poll_event() else {
 ///     panic!()
 /// };
 /// assert_eq!((nsp.as_str(), name.as_str()), ("/", "hello"));
@@ -335,6 +335,24 @@ impl LegacyConnection {
     /// True once the connection has closed.
     pub fn is_closed(&self) -> bool {
         self.closed
+    }
+
+    /// True if WebSocket frames (or the close) wait for `poll_transmit`.
+    pub fn has_transmit(&self) -> bool {
+        self.link == Link::WebSocket && (!self.queue.is_empty() || self.close_pending)
+    }
+
+    /// True if an HTTP response waits for `poll_http_response`.
+    pub fn has_http_response(&self) -> bool {
+        !self.responses.is_empty()
+    }
+
+    /// True once closed and nothing is left to deliver.
+    pub fn is_finished(&self) -> bool {
+        self.closed
+            && !self.has_transmit()
+            && self.responses.is_empty()
+            && !matches!(self.link, Link::Poll { .. })
     }
 
     // ---- (B) inputs ----------------------------------------------------
@@ -1032,16 +1050,21 @@ impl LegacyConnection {
                 &endpoint,
                 "message".to_owned(),
                 vec![Value::String(data)],
+                MessageKind::LegacyMessage,
             ),
-            Packet::Json { id, endpoint, data } => {
-                self.on_message(id, &endpoint, "json".to_owned(), vec![data])
-            }
+            Packet::Json { id, endpoint, data } => self.on_message(
+                id,
+                &endpoint,
+                "json".to_owned(),
+                vec![data],
+                MessageKind::LegacyJson,
+            ),
             Packet::Event {
                 id,
                 endpoint,
                 name,
                 args,
-            } => self.on_message(id, &endpoint, name, args),
+            } => self.on_message(id, &endpoint, name, args, MessageKind::Event),
             Packet::Ack { ack_id, args, .. } => self.on_ack(ack_id, args),
             Packet::Error {
                 endpoint,
@@ -1098,6 +1121,7 @@ impl LegacyConnection {
         endpoint: &str,
         name: String,
         args: Vec<Value>,
+        kind: MessageKind,
     ) {
         let nsp = nsp_of(endpoint);
         if !self.sockets.contains_key(&nsp) {
@@ -1128,6 +1152,7 @@ impl LegacyConnection {
             name,
             args: Args::json(args),
             ack,
+            kind,
         };
         let Some(socket) = self.sockets.get_mut(&nsp) else {
             return;

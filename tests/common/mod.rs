@@ -214,6 +214,7 @@ impl Harness {
                 name,
                 args,
                 ack,
+                ..
             } => match (name.as_str(), ack) {
                 ("message", _) => self
                     .server

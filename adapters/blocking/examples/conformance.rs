@@ -14,6 +14,14 @@
 //!   arguments asking for an ack, then emits `emit-with-ack-result` with the
 //!   client's ack arguments;
 //! * `disconnect-me` → the server disconnects that socket;
+//! * Socket.IO 0.9 clients on the same port (`/socket.io/1/`, WebSocket and
+//!   xhr-polling): endpoints `""` and `/custom`; `auth` carries the connect
+//!   query as an object; the events above work the same (a data-ack request
+//!   on `message-with-ack` is answered with the same args); a `message`
+//!   packet (3) is echoed as a `message` packet, a `json` packet (4) as a
+//!   `json` packet; `broadcast` reaches the 0.9, 2.x and 4.x sockets of `/`;
+//!   heartbeat interval = ping interval, heartbeat and close timeouts = ping
+//!   interval + ping timeout;
 //! * a request with a missing or unsupported `EIO` gets HTTP 400
 //!   `{"code":5,"message":"Unsupported protocol version"}`; an unknown
 //!   transport 400 code 0. Stops on SIGTERM; prints nothing per message.
@@ -21,6 +29,7 @@
 use std::time::Duration;
 
 use socketio_blocking::{Socket, SocketIo};
+use socketio_sansio::legacy::{LegacyAck, LegacyConfig};
 
 fn usage() -> ! {
     eprintln!("usage: conformance --port PORT [--ping-interval MS] [--ping-timeout MS]");
@@ -69,6 +78,19 @@ fn main() {
             );
         });
         socket.on("disconnect-me", |socket, _, _| socket.disconnect());
+        // 0.9 `message` (3) and `json` (4) packets are echoed in kind.
+        socket.on_message_packet(|socket, args, _| {
+            let text = args
+                .values
+                .first()
+                .and_then(|v| v.as_str())
+                .unwrap_or_default();
+            socket.send_message_packet(text, LegacyAck::None, None);
+        });
+        socket.on_json_packet(|socket, args, _| {
+            let value = args.values.into_iter().next().unwrap_or_default();
+            socket.send_json_packet(value, LegacyAck::None, None);
+        });
         Ok(())
     };
     let server = SocketIo::builder()
@@ -76,6 +98,12 @@ fn main() {
             c.ping_interval(Duration::from_millis(ping_interval))
                 .ping_timeout(Duration::from_millis(ping_timeout))
                 .max_payload(1_000_000)
+                .legacy(LegacyConfig {
+                    heartbeat_interval: Duration::from_millis(ping_interval),
+                    heartbeat_timeout: Duration::from_millis(ping_interval + ping_timeout),
+                    close_timeout: Duration::from_millis(ping_interval + ping_timeout),
+                    ..LegacyConfig::default()
+                })
         })
         .ns("/", on_connect)
         .ns("/custom", on_connect)

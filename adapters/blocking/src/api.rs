@@ -8,6 +8,7 @@ use std::sync::{mpsc, Arc, Mutex};
 use std::time::Duration;
 
 use serde_json::Value;
+use socketio_sansio::legacy::LegacyAck;
 use socketio_sansio::{AckId, Args, Broadcast, ConnId, DisconnectReason, Handshake};
 
 /// Why an acknowledgement did not arrive.
@@ -77,6 +78,12 @@ pub(crate) type ConnectHandler =
 pub(crate) type EventHandler = Arc<dyn Fn(&Socket, Args, Option<AckSender>) + Send + Sync>;
 pub(crate) type AnyHandler = Arc<dyn Fn(&Socket, &str, Args, Option<AckSender>) + Send + Sync>;
 pub(crate) type DisconnectHandler = Arc<dyn Fn(&Socket, &DisconnectReason) + Send + Sync>;
+
+/// What a 0.9 `message` / `json` packet carries.
+pub(crate) enum LegacyPayload {
+    Message(String),
+    Json(Value),
+}
 
 pub(crate) enum AckReply {
     Channel(mpsc::Sender<AckResult>),
@@ -153,6 +160,19 @@ pub(crate) enum Command {
         nsp: Arc<str>,
         handler: DisconnectHandler,
     },
+    OnLegacy {
+        conn: ConnId,
+        nsp: Arc<str>,
+        json: bool,
+        handler: EventHandler,
+    },
+    SendLegacy {
+        conn: ConnId,
+        nsp: Arc<str>,
+        payload: LegacyPayload,
+        ack: LegacyAck,
+        reply: Option<AckReply>,
+    },
     Shutdown,
 }
 
@@ -213,6 +233,7 @@ pub(crate) struct SocketInner {
     pub(crate) auth: Value,
     pub(crate) rooms: Mutex<BTreeSet<String>>,
     pub(crate) cmd: CommandSender,
+    pub(crate) legacy: bool,
 }
 
 /// One client's socket in one namespace. Cheap to clone, `Send + Sync`:
@@ -402,6 +423,75 @@ impl Socket {
             op: Broadcast::to(self.nsp()).except(self.id()),
             cmd: self.inner.cmd.clone(),
         }
+    }
+
+    /// True for a Socket.IO 0.9 client.
+    pub fn is_legacy(&self) -> bool {
+        self.inner.legacy
+    }
+
+    /// Registers the handler for 0.9 `message` packets (type 3): the one
+    /// argument is the text. Without it, such packets go to the `message`
+    /// event handler (`on("message", ..)`).
+    pub fn on_message_packet(
+        &self,
+        handler: impl Fn(&Socket, Args, Option<AckSender>) + Send + Sync + 'static,
+    ) {
+        self.send(Command::OnLegacy {
+            conn: self.inner.conn,
+            nsp: self.inner.nsp.clone(),
+            json: false,
+            handler: Arc::new(handler),
+        });
+    }
+
+    /// Registers the handler for 0.9 `json` packets (type 4): the one
+    /// argument is the value. Without it, they go to `on("json", ..)`.
+    pub fn on_json_packet(
+        &self,
+        handler: impl Fn(&Socket, Args, Option<AckSender>) + Send + Sync + 'static,
+    ) {
+        self.send(Command::OnLegacy {
+            conn: self.inner.conn,
+            nsp: self.inner.nsp.clone(),
+            json: true,
+            handler: Arc::new(handler),
+        });
+    }
+
+    /// Sends a 0.9 `message` packet (3) with `text` (0.9 clients only).
+    /// `ack` asks for a receipt (`Auto`) or data (`Data`) acknowledgement;
+    /// `then` is called with it on the driver thread.
+    pub fn send_message_packet(
+        &self,
+        text: impl Into<String>,
+        ack: LegacyAck,
+        then: Option<Box<dyn FnOnce(AckResult) + Send>>,
+    ) {
+        self.send(Command::SendLegacy {
+            conn: self.inner.conn,
+            nsp: self.inner.nsp.clone(),
+            payload: LegacyPayload::Message(text.into()),
+            ack,
+            reply: then.map(AckReply::Callback),
+        });
+    }
+
+    /// Sends a 0.9 `json` packet (4) with `value` (0.9 clients only); see
+    /// [`Socket::send_message_packet`].
+    pub fn send_json_packet(
+        &self,
+        value: Value,
+        ack: LegacyAck,
+        then: Option<Box<dyn FnOnce(AckResult) + Send>>,
+    ) {
+        self.send(Command::SendLegacy {
+            conn: self.inner.conn,
+            nsp: self.inner.nsp.clone(),
+            payload: LegacyPayload::Json(value),
+            ack,
+            reply: then.map(AckReply::Callback),
+        });
     }
 
     /// Server-wide operations (e.g. `socket.io().of("/").emit(...)` reaches

@@ -13,14 +13,14 @@ use std::time::Instant;
 
 use serde_json::Value;
 use socketio_sansio::{
-    AckId, ConnId, Event, Frame, Handshake, HttpRequest, HttpResponse, Rejection, RequestId,
-    Server, ServerEvent, Transmit,
+    AckId, ConnId, Event, Frame, Handshake, HttpRequest, HttpResponse, MessageKind, Rejection,
+    RequestId, Server, ServerEvent, Transmit,
 };
 use tungstenite::protocol::frame::Utf8Bytes;
 
 use crate::api::{
     self, AckError, AckReply, AckSender, AnyHandler, Command, CommandSender, ConnectHandler,
-    DisconnectHandler, EventHandler, Msg, NamespaceFilter, Socket, SocketInner,
+    DisconnectHandler, EventHandler, LegacyPayload, Msg, NamespaceFilter, Socket, SocketInner,
 };
 
 /// What a connection's writer thread is asked to do.
@@ -76,6 +76,9 @@ impl Namespaces {
 #[derive(Default)]
 struct Handlers {
     events: HashMap<String, EventHandler>,
+    /// 0.9 `message` / `json` packet handlers.
+    legacy_message: Option<EventHandler>,
+    legacy_json: Option<EventHandler>,
     any: Option<AnyHandler>,
     disconnect: Vec<DisconnectHandler>,
 }
@@ -289,6 +292,44 @@ impl Driver {
                 }
                 Ok(())
             }
+            Command::OnLegacy {
+                conn,
+                nsp,
+                json,
+                handler,
+            } => {
+                if let Some(entry) = self.sockets.get_mut(&(conn, nsp)) {
+                    if json {
+                        entry.handlers.legacy_json = Some(handler);
+                    } else {
+                        entry.handlers.legacy_message = Some(handler);
+                    }
+                }
+                Ok(())
+            }
+            Command::SendLegacy {
+                conn,
+                nsp,
+                payload,
+                ack,
+                reply,
+            } => {
+                let sent = match payload {
+                    LegacyPayload::Message(text) => {
+                        s.send_legacy_message(now, conn, &nsp, &text, ack)
+                    }
+                    LegacyPayload::Json(value) => s.send_legacy_json(now, conn, &nsp, value, ack),
+                };
+                match (sent, reply) {
+                    (Ok(Some(id)), Some(reply)) => {
+                        self.pending_acks.insert((conn, nsp, id), reply);
+                    }
+                    (Err(e), Some(reply)) => reply.resolve(Err(AckError::NotSent(e.to_string()))),
+                    (Err(e), None) => log::debug!("legacy send failed: {e}"),
+                    (Ok(_), _) => {}
+                }
+                Ok(())
+            }
             Command::Shutdown => {
                 self.shutting_down = true;
                 s.shutdown(now);
@@ -351,6 +392,7 @@ impl Driver {
                 name,
                 args,
                 ack,
+                kind,
             } => {
                 let key = (conn, Arc::<str>::from(nsp.as_str()));
                 let Some(entry) = self.sockets.get(&key) else {
@@ -363,7 +405,12 @@ impl Driver {
                     id,
                     cmd: self.cmd.clone(),
                 });
-                if let Some(h) = entry.handlers.events.get(&name).cloned() {
+                let special = match kind {
+                    MessageKind::LegacyMessage => entry.handlers.legacy_message.clone(),
+                    MessageKind::LegacyJson => entry.handlers.legacy_json.clone(),
+                    _ => None,
+                };
+                if let Some(h) = special.or_else(|| entry.handlers.events.get(&name).cloned()) {
                     h(&socket, args, ack);
                 } else if let Some(h) = entry.handlers.any.clone() {
                     h(&socket, &name, args, ack);
@@ -419,19 +466,18 @@ impl Driver {
                 .reject(now, conn, &nsp, "Invalid namespace", None);
             return;
         };
-        let Some(id) = self
-            .server
-            .connection(conn)
-            .and_then(|c| c.socket_id(&nsp))
-            .map(str::to_owned)
-        else {
+        let Some(id) = self.server.socket_id(conn, &nsp).map(str::to_owned) else {
             return;
         };
         let handshake = self
             .server
-            .connection(conn)
-            .map(|c| Arc::new(c.handshake().clone()))
+            .handshake(conn)
+            .map(|h| Arc::new(h.clone()))
             .unwrap_or_default();
+        let legacy = self
+            .server
+            .any_connection(conn)
+            .is_some_and(|c| c.is_legacy());
         let nsp: Arc<str> = Arc::from(nsp);
         let socket = Socket {
             inner: Arc::new(SocketInner {
@@ -442,6 +488,7 @@ impl Driver {
                 auth: auth.clone(),
                 rooms: Mutex::new([id].into_iter().collect()),
                 cmd: self.cmd.clone(),
+                legacy,
             }),
         };
         // The socket is registered before the handler runs, so the handlers

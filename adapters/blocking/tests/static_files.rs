@@ -51,7 +51,7 @@ fn serves_a_directory_beside_socketio() {
     // The Socket.IO path is not shadowed by the directory.
     let sio = request(
         addr,
-        "GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: x\r\n\r\n",
+        "GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
     );
     assert!(!sio.starts_with("HTTP/1.1 200 OK"), "{sio}");
 
