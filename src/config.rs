@@ -54,6 +54,9 @@ pub struct Config {
     /// Modern requests are recognised by their query; 0.9 requests by the
     /// path after this prefix.
     pub path: String,
+    /// A second path prefix (e.g. `/engine.io/`) where sessions are bare
+    /// Engine.IO, without Socket.IO on top (as the `engine.io` npm package).
+    pub engine_path: Option<String>,
     namespaces: BTreeSet<String>,
     dynamic_namespaces: Option<NamespacePredicate>,
 }
@@ -75,6 +78,14 @@ impl Config {
     /// The namespaces configured up front.
     pub fn namespaces(&self) -> impl Iterator<Item = &str> {
         self.namespaces.iter().map(String::as_str)
+    }
+
+    /// True if `url` (a request target) is under [`Config::engine_path`].
+    pub fn is_engine_path(&self, url: &str) -> bool {
+        let path = url.split_once('?').map_or(url, |(p, _)| p);
+        self.engine_path
+            .as_deref()
+            .is_some_and(|e| path.starts_with(e) || path == e.trim_end_matches('/'))
     }
 
     /// The limits for the Socket.IO decoder.
@@ -103,6 +114,7 @@ impl Default for Config {
             legacy: LegacyConfig::default(),
             serve_legacy: true,
             path: "/socket.io/".to_owned(),
+            engine_path: None,
             namespaces: BTreeSet::from(["/".to_owned()]),
             dynamic_namespaces: None,
         }
@@ -230,6 +242,16 @@ impl ConfigBuilder {
             path.push('/');
         }
         self.config.path = path;
+        self
+    }
+
+    /// Sets [`Config::engine_path`] (a missing trailing `/` is added).
+    pub fn engine_path(mut self, path: impl Into<String>) -> Self {
+        let mut path = path.into();
+        if !path.ends_with('/') {
+            path.push('/');
+        }
+        self.config.engine_path = Some(path);
         self
     }
 

@@ -118,11 +118,25 @@ pub enum Event {
         /// Why.
         reason: DisconnectReason,
     },
+    /// A message on a bare Engine.IO session (no Socket.IO layer).
+    EngineMessage {
+        /// The message.
+        data: EngineData,
+    },
     /// The whole connection ended (after the `Disconnected` of its sockets).
     Closed {
         /// Why.
         reason: DisconnectReason,
     },
+}
+
+/// The data of an Engine.IO message (bare Engine.IO sessions).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EngineData {
+    /// A text message.
+    Text(String),
+    /// A binary message.
+    Binary(Vec<u8>),
 }
 
 /// What kind of packet an [`Event::Message`] came from.
@@ -170,6 +184,8 @@ pub struct Connection {
     events: VecDeque<Event>,
     handshake: Handshake,
     rng: Box<dyn RandomSource>,
+    /// A bare Engine.IO session: no Socket.IO decoding.
+    engine_only: bool,
 }
 
 impl std::fmt::Debug for Connection {
@@ -196,7 +212,7 @@ impl Connection {
         rng: Box<dyn RandomSource>,
     ) -> Self {
         let engine = Engine::new_websocket(now, sid, version, config.clone());
-        Self::with_engine(now, engine, config, handshake, rng)
+        Self::with_engine(now, engine, config, handshake, rng, false)
     }
 
     /// A session opened by a polling handshake GET (`req`), answered with the
@@ -213,7 +229,7 @@ impl Connection {
     ) -> Self {
         let b64 = handshake.query.get("b64").is_some_and(|v| !v.is_empty());
         let engine = Engine::new_polling(now, sid, version, config.clone(), b64, req);
-        Self::with_engine(now, engine, config, handshake, rng)
+        Self::with_engine(now, engine, config, handshake, rng, false)
     }
 
     fn with_engine(
@@ -222,6 +238,7 @@ impl Connection {
         config: Arc<Config>,
         handshake: Handshake,
         rng: Box<dyn RandomSource>,
+        engine_only: bool,
     ) -> Self {
         let revision = match engine.version {
             EngineVersion::V3 => Revision::V4,
@@ -231,7 +248,8 @@ impl Connection {
             engine,
             revision,
             decoder: sio::Decoder::new(config.decoder_config()),
-            connect_deadline: Some(now + config.connect_timeout),
+            connect_deadline: (!engine_only).then(|| now + config.connect_timeout),
+            engine_only,
             config,
             sockets: BTreeMap::new(),
             ack_deadlines: BTreeSet::new(),
@@ -245,10 +263,53 @@ impl Connection {
             conn.engine.transport(),
             conn.engine.version
         );
-        if revision == Revision::V4 {
+        if revision == Revision::V4 && !engine_only {
             conn.on_connect("/".to_owned(), None);
         }
         conn
+    }
+
+    /// A bare Engine.IO session over WebSocket (no Socket.IO on top, as the
+    /// `engine.io` npm package): messages arrive as [`Event::EngineMessage`]
+    /// and go out with [`Connection::send_engine_message`].
+    pub fn new_engine_websocket(
+        now: Instant,
+        version: EngineVersion,
+        sid: String,
+        config: Arc<Config>,
+        handshake: Handshake,
+    ) -> Self {
+        let engine = Engine::new_websocket(now, sid, version, config.clone());
+        Self::with_engine(
+            now,
+            engine,
+            config,
+            handshake,
+            Box::new(crate::rand::SeededRandom::new(0)),
+            true,
+        )
+    }
+
+    /// A bare Engine.IO session opened by a polling handshake GET (see
+    /// [`Connection::new_engine_websocket`] and [`Connection::new_polling`]).
+    pub fn new_engine_polling(
+        now: Instant,
+        version: EngineVersion,
+        sid: String,
+        config: Arc<Config>,
+        handshake: Handshake,
+        req: RequestId,
+    ) -> Self {
+        let b64 = handshake.query.get("b64").is_some_and(|v| !v.is_empty());
+        let engine = Engine::new_polling(now, sid, version, config.clone(), b64, req);
+        Self::with_engine(
+            now,
+            engine,
+            config,
+            handshake,
+            Box::new(crate::rand::SeededRandom::new(0)),
+            true,
+        )
     }
 
     // ---- (A) getters ---------------------------------------------------
@@ -368,10 +429,10 @@ impl Connection {
             return self.engine.abandon_upgrade(true);
         }
         match self.engine.version {
-            EngineVersion::V4 => self.on_sio_binary(data),
+            EngineVersion::V4 => self.on_binary_message(data),
             EngineVersion::V3 if data.first() == Some(&(eio::PacketType::Message as u8)) => {
                 data.remove(0);
-                self.on_sio_binary(data)
+                self.on_binary_message(data)
             }
             EngineVersion::V3 => match eio::decode_binary(EngineVersion::V3, &data) {
                 Ok(packet) => {
@@ -665,6 +726,35 @@ impl Connection {
         Ok(())
     }
 
+    /// Sends a message on a bare Engine.IO session (see
+    /// [`Connection::new_engine_websocket`]); on a Socket.IO session the
+    /// data would corrupt the Socket.IO stream, so it is refused there.
+    pub fn send_engine_message(
+        &mut self,
+        now: Instant,
+        data: EngineData,
+    ) -> Result<(), UsageError> {
+        let _ = now;
+        self.check_open()?;
+        if !self.engine_only {
+            return Err(UsageError::NotEngineOnly);
+        }
+        let frames = match data {
+            EngineData::Text(t) => {
+                let mut text = String::with_capacity(t.len() + 1);
+                text.push('4');
+                text.push_str(&t);
+                vec![crate::frame::Frame::text(text)]
+            }
+            // The binary frame of a message, without any text frame before it.
+            EngineData::Binary(b) => {
+                unicast_frames(self.engine.version, String::new(), vec![b]).split_off(1)
+            }
+        };
+        self.queue_frames(frames);
+        Ok(())
+    }
+
     /// Queues an already encoded packet (a broadcast): shares its frames.
     /// With `volatile`, drops it when the transport is busy. Returns whether
     /// it was queued.
@@ -831,8 +921,28 @@ impl Connection {
                 log::debug!("[{}] engine closes: {reason}", self.engine.sid);
                 self.close_with(reason, CloseMode::Discard)
             }
+            Inbound::Message(Data::Text(text)) if self.engine_only => {
+                self.events.push_back(Event::EngineMessage {
+                    data: EngineData::Text(text.into_owned()),
+                })
+            }
+            Inbound::Message(Data::Binary(bytes)) if self.engine_only => {
+                self.events.push_back(Event::EngineMessage {
+                    data: EngineData::Binary(bytes.into_owned()),
+                })
+            }
             Inbound::Message(Data::Text(text)) => self.on_sio_text(&text),
             Inbound::Message(Data::Binary(bytes)) => self.on_sio_binary(bytes.into_owned()),
+        }
+    }
+
+    fn on_binary_message(&mut self, data: Vec<u8>) {
+        if self.engine_only {
+            self.events.push_back(Event::EngineMessage {
+                data: EngineData::Binary(data),
+            });
+        } else {
+            self.on_sio_binary(data);
         }
     }
 

@@ -331,6 +331,16 @@ impl Engine {
             self.http_out.push_back((req, bad_request()));
             return Ok(());
         };
+        if self.closed && self.packets.is_empty() {
+            // Nothing left to deliver (e.g. a GET racing the client's close
+            // packet): the session is gone, as for a POST. Holding the GET
+            // would leave it unanswered and the session never released.
+            self.http_out.push_back((
+                req,
+                crate::server::Rejection::SESSION_ID_UNKNOWN.to_response(),
+            ));
+            return Ok(());
+        }
         if held_get.is_some() {
             self.http_out.push_back((req, HttpResponse::empty(400)));
             return Err(DisconnectReason::TransportError(

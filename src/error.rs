@@ -124,6 +124,8 @@ pub enum UsageError {
     /// A 0.9-only packet (`message`, `json`) for a modern client: emit an
     /// event instead.
     NotLegacy,
+    /// A raw Engine.IO message for a Socket.IO session.
+    NotEngineOnly,
     /// Binary attachments for a legacy 0.9 client, whose protocol has none.
     BinaryNotSupported,
 }
@@ -146,6 +148,9 @@ impl fmt::Display for UsageError {
             UsageError::InvalidAttachments => {
                 f.write_str("a placeholder references a missing attachment")
             }
+            UsageError::NotEngineOnly => f.write_str(
+                "raw Engine.IO messages go only to bare Engine.IO sessions; emit a Socket.IO event instead",
+            ),
             UsageError::NotLegacy => f.write_str(
                 "message/json packets exist only for Socket.IO 0.9 clients; emit an event instead",
             ),

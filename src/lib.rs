@@ -108,7 +108,7 @@ mod server;
 
 pub use any_conn::AnyConnection;
 pub use config::{Config, ConfigBuilder, ConfigError, NamespacePredicate};
-pub use conn::{Connection, Event, Handshake, MessageKind};
+pub use conn::{Connection, EngineData, Event, Handshake, MessageKind};
 pub use encoded::EncodedPacket;
 pub use engine::Transmit;
 pub use error::{DisconnectReason, ProtocolError, UsageError};

@@ -334,7 +334,7 @@ impl Server {
         now: Instant,
         handshake: Handshake,
     ) -> Result<ConnId, Rejection> {
-        if self.config.serve_legacy {
+        if self.config.serve_legacy && !self.config.is_engine_path(&handshake.url) {
             match legacy::route(&self.config.path, &handshake.url) {
                 LegacyRoute::NotLegacy => {}
                 LegacyRoute::Transport {
@@ -395,14 +395,24 @@ impl Server {
         };
         let sid = self.new_sid();
         let rng = self.rng.fork();
-        let conn = Connection::new_websocket(
-            now,
-            version,
-            sid.clone(),
-            self.config.clone(),
-            handshake,
-            rng,
-        );
+        let conn = if self.config.is_engine_path(&handshake.url) {
+            Connection::new_engine_websocket(
+                now,
+                version,
+                sid.clone(),
+                self.config.clone(),
+                handshake,
+            )
+        } else {
+            Connection::new_websocket(
+                now,
+                version,
+                sid.clone(),
+                self.config.clone(),
+                handshake,
+                rng,
+            )
+        };
         let id = self.insert(AnyConnection::Modern(conn));
         self.by_sid.insert(sid, id);
         self.stats.connections_opened += 1;
@@ -416,7 +426,7 @@ impl Server {
     /// queued for a held GET. Checks and error codes are the reference's
     /// (PROTOCOL.md §1.9); JSONP polling (`j=`) is not supported (400 code 3).
     pub fn handle_http(&mut self, now: Instant, req: RequestId, request: HttpRequest) {
-        if self.config.serve_legacy {
+        if self.config.serve_legacy && !self.config.is_engine_path(&request.url) {
             match legacy::route(&self.config.path, &request.url) {
                 LegacyRoute::NotLegacy => {}
                 route => return self.handle_legacy_http(now, req, &request, route),
@@ -497,15 +507,26 @@ impl Server {
         let sid = self.new_sid();
         let rng = self.rng.fork();
         let handshake = Handshake::new(request.url, request.headers);
-        let conn = Connection::new_polling(
-            now,
-            version,
-            sid.clone(),
-            self.config.clone(),
-            handshake,
-            rng,
-            req,
-        );
+        let conn = if self.config.is_engine_path(&handshake.url) {
+            Connection::new_engine_polling(
+                now,
+                version,
+                sid.clone(),
+                self.config.clone(),
+                handshake,
+                req,
+            )
+        } else {
+            Connection::new_polling(
+                now,
+                version,
+                sid.clone(),
+                self.config.clone(),
+                handshake,
+                rng,
+                req,
+            )
+        };
         let id = self.insert(AnyConnection::Modern(conn));
         self.by_sid.insert(sid, id);
         self.stats.connections_opened += 1;
@@ -712,6 +733,20 @@ impl Server {
         args: Args,
     ) -> Result<(), UsageError> {
         self.try_with_conn(id, |c| c.ack(now, nsp, ack, args))
+    }
+
+    /// Sends a raw message on a bare Engine.IO session (one opened under
+    /// [`crate::Config::engine_path`]).
+    pub fn send_engine_message(
+        &mut self,
+        now: Instant,
+        id: ConnId,
+        data: crate::conn::EngineData,
+    ) -> Result<(), UsageError> {
+        self.try_with_conn(id, |c| match c {
+            AnyConnection::Modern(c) => c.send_engine_message(now, data),
+            AnyConnection::Legacy(_) => Err(UsageError::NotEngineOnly),
+        })
     }
 
     /// Sends a 0.9 `message` packet (3) with `text` to a legacy client;

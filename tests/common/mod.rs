@@ -49,6 +49,7 @@ pub fn test_config() -> std::sync::Arc<Config> {
         .ping_timeout(Duration::from_millis(200))
         .connect_timeout(Duration::from_millis(1000))
         .namespace("/custom")
+        .engine_path("/engine.io/")
         .build()
         .expect("valid test configuration")
 }
@@ -159,7 +160,12 @@ impl Harness {
     /// Opens a polling session with `EIO=<eio>` (extra query appended);
     /// returns the sid and the handshake body.
     pub fn poll_handshake(&mut self, eio: u8, extra: &str) -> (String, String) {
-        let r = self.get_now(&format!("/socket.io/?EIO={eio}&transport=polling{extra}"));
+        self.poll_handshake_at("/socket.io/", eio, extra)
+    }
+
+    /// [`Harness::poll_handshake`] under another path.
+    pub fn poll_handshake_at(&mut self, path: &str, eio: u8, extra: &str) -> (String, String) {
+        let r = self.get_now(&format!("{path}?EIO={eio}&transport=polling{extra}"));
         assert_eq!(r.status, 200, "{}", r.body_text());
         let body = r.body_text();
         let json_start = body.find('{').expect("open packet JSON");
@@ -203,6 +209,11 @@ impl Harness {
         let now = self.now;
         let id = ev.conn;
         match &ev.event {
+            Event::EngineMessage { data } => {
+                self.server
+                    .send_engine_message(now, id, data.clone())
+                    .expect("engine echo");
+            }
             Event::Connect { nsp, auth } => {
                 self.server.accept(now, id, nsp, None).expect("accept");
                 self.server

@@ -22,6 +22,8 @@
 //!   `json` packet; `broadcast` reaches the 0.9, 2.x and 4.x sockets of `/`;
 //!   heartbeat interval = ping interval, heartbeat and close timeouts = ping
 //!   interval + ping timeout;
+//! * a bare Engine.IO endpoint at `/engine.io/` (same ping settings and
+//!   `maxPayload`) that echoes every message, text or binary, unchanged;
 //! * a request with a missing or unsupported `EIO` gets HTTP 400
 //!   `{"code":5,"message":"Unsupported protocol version"}`; an unknown
 //!   transport 400 code 0. Stops on SIGTERM; prints nothing per message.
@@ -107,6 +109,7 @@ fn main() {
         })
         .ns("/", on_connect)
         .ns("/custom", on_connect)
+        .engine_io("/engine.io/", |socket, data| socket.send(data))
         .bind(("127.0.0.1", port))
         .unwrap_or_else(|e| {
             eprintln!("conformance: cannot listen on 127.0.0.1:{port}: {e}");

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 use socketio_sansio::legacy::LegacyAck;
-use socketio_sansio::{AckId, Args, Broadcast, ConnId, DisconnectReason, Handshake};
+use socketio_sansio::{AckId, Args, Broadcast, ConnId, DisconnectReason, EngineData, Handshake};
 
 /// Why an acknowledgement did not arrive.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -72,6 +72,7 @@ impl ConnectError {
     }
 }
 
+pub(crate) type EngineHandler = Arc<dyn Fn(&EngineSocket, EngineData) + Send + Sync>;
 pub(crate) type NamespaceFilter = Arc<dyn Fn(&str) -> bool + Send + Sync>;
 pub(crate) type ConnectHandler =
     Arc<dyn Fn(&Socket, &Value) -> Result<(), ConnectError> + Send + Sync>;
@@ -172,6 +173,10 @@ pub(crate) enum Command {
         payload: LegacyPayload,
         ack: LegacyAck,
         reply: Option<AckReply>,
+    },
+    EngineSend {
+        conn: ConnId,
+        data: EngineData,
     },
     Shutdown,
 }
@@ -620,5 +625,35 @@ impl Io {
     /// Emits to every socket of the default namespace `/`.
     pub fn emit(&self, event: impl Into<String>, args: impl Into<Args>) {
         self.of("/").emit(event, args)
+    }
+}
+
+/// One bare Engine.IO session (see [`crate::Builder::engine_io`]).
+#[derive(Clone)]
+pub struct EngineSocket {
+    pub(crate) conn: ConnId,
+    pub(crate) cmd: CommandSender,
+}
+
+impl fmt::Debug for EngineSocket {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("EngineSocket")
+            .field("conn", &self.conn)
+            .finish()
+    }
+}
+
+impl EngineSocket {
+    /// Sends a message (text or binary).
+    pub fn send(&self, data: EngineData) {
+        let _ = self.cmd.send(Command::EngineSend {
+            conn: self.conn,
+            data,
+        });
+    }
+
+    /// Closes the session.
+    pub fn close(&self) {
+        let _ = self.cmd.send(Command::Close { conn: self.conn });
     }
 }

@@ -33,6 +33,8 @@ use crate::http::{self, HeadError, RequestHead};
 pub(crate) struct ConnContext {
     pub(crate) driver: mpsc::Sender<Msg>,
     pub(crate) path: Arc<str>,
+    /// The bare Engine.IO path, if served.
+    pub(crate) engine_path: Option<Arc<str>>,
     pub(crate) max_payload: usize,
     pub(crate) stack_size: usize,
     pub(crate) cors: Option<Arc<Cors>>,
@@ -104,7 +106,12 @@ fn serve_stream(mut stream: TcpStream, ctx: ConnContext) {
                     return;
                 }
             };
-        if !head.path().starts_with(&*ctx.path) {
+        let ours = head.path().starts_with(&*ctx.path)
+            || ctx
+                .engine_path
+                .as_deref()
+                .is_some_and(|p| head.path().starts_with(p));
+        if !ours {
             match &ctx.static_dir {
                 Some(dir) => crate::static_files::serve(&mut stream, &head, dir),
                 None => {

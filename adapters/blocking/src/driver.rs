@@ -20,7 +20,8 @@ use tungstenite::protocol::frame::Utf8Bytes;
 
 use crate::api::{
     self, AckError, AckReply, AckSender, AnyHandler, Command, CommandSender, ConnectHandler,
-    DisconnectHandler, EventHandler, LegacyPayload, Msg, NamespaceFilter, Socket, SocketInner,
+    DisconnectHandler, EngineHandler, EngineSocket, EventHandler, LegacyPayload, Msg,
+    NamespaceFilter, Socket, SocketInner,
 };
 
 /// What a connection's writer thread is asked to do.
@@ -60,6 +61,8 @@ pub(crate) enum Net {
 pub(crate) struct Namespaces {
     pub(crate) fixed: HashMap<String, ConnectHandler>,
     pub(crate) dynamic: Option<(NamespaceFilter, ConnectHandler)>,
+    /// Messages of bare Engine.IO sessions.
+    pub(crate) engine: Option<EngineHandler>,
 }
 
 impl Namespaces {
@@ -330,6 +333,7 @@ impl Driver {
                 }
                 Ok(())
             }
+            Command::EngineSend { conn, data } => s.send_engine_message(now, conn, data),
             Command::Shutdown => {
                 self.shutting_down = true;
                 s.shutdown(now);
@@ -452,6 +456,17 @@ impl Driver {
                         h(&entry.socket, &reason);
                         self.apply_local(now);
                     }
+                }
+            }
+            Event::EngineMessage { data } => {
+                if let Some(h) = self.namespaces.engine.clone() {
+                    h(
+                        &EngineSocket {
+                            conn,
+                            cmd: self.cmd.clone(),
+                        },
+                        data,
+                    );
                 }
             }
             Event::Closed { reason } => log::debug!("{conn}: closed ({reason})"),

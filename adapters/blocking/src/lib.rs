@@ -59,10 +59,12 @@ use std::sync::{mpsc, Arc, Mutex};
 use std::thread::JoinHandle;
 
 use serde_json::Value;
-pub use socketio_sansio::{Args, Config, ConfigBuilder, DisconnectReason, Handshake};
+pub use socketio_sansio::{Args, Config, ConfigBuilder, DisconnectReason, EngineData, Handshake};
 
-pub use api::{AckError, AckResult, AckSender, Broadcaster, ConnectError, Io, Socket};
-use api::{Command, CommandSender, ConnectHandler, Msg, NamespaceFilter};
+pub use api::{
+    AckError, AckResult, AckSender, Broadcaster, ConnectError, EngineSocket, Io, Socket,
+};
+use api::{Command, CommandSender, ConnectHandler, EngineHandler, Msg, NamespaceFilter};
 pub use cors::Cors;
 
 /// Every accepted stream (a clone, to shut it down) and its thread.
@@ -84,6 +86,7 @@ impl SocketIo {
             namespaces: HashMap::new(),
             dynamic: None,
             stack_size: 128 * 1024,
+            engine_handler: None,
             cors: None,
             static_dir: None,
         }
@@ -98,6 +101,7 @@ pub struct Builder {
     namespaces: HashMap<String, ConnectHandler>,
     dynamic: Option<(NamespaceFilter, ConnectHandler)>,
     stack_size: usize,
+    engine_handler: Option<EngineHandler>,
     cors: Option<Cors>,
     static_dir: Option<PathBuf>,
 }
@@ -115,7 +119,21 @@ impl Builder {
         if !path.ends_with('/') {
             path.push('/');
         }
+        self.config = self.config.path(path.clone());
         self.path = path;
+        self
+    }
+
+    /// Also serves bare Engine.IO (no Socket.IO on top, as the `engine.io`
+    /// npm package) under `path` (e.g. `/engine.io/`), on the same port:
+    /// `on_message` runs on the driver thread for every message.
+    pub fn engine_io(
+        mut self,
+        path: impl Into<String>,
+        on_message: impl Fn(&EngineSocket, EngineData) + Send + Sync + 'static,
+    ) -> Self {
+        self.config = self.config.engine_path(path);
+        self.engine_handler = Some(Arc::new(on_message));
         self
     }
 
@@ -205,6 +223,7 @@ impl Builder {
             Namespaces {
                 fixed: self.namespaces,
                 dynamic: self.dynamic,
+                engine: self.engine_handler,
             },
             cmd.clone(),
         );
@@ -218,6 +237,7 @@ impl Builder {
         let ctx = ConnContext {
             driver: tx,
             path: Arc::from(self.path),
+            engine_path: config.engine_path.as_deref().map(Arc::from),
             max_payload: config.max_payload,
             stack_size: self.stack_size,
             cors: self.cors.map(Arc::new),

@@ -40,6 +40,7 @@ fn start() -> ServerHandle {
         })
         .ns("/", on_connect)
         .ns("/custom", on_connect)
+        .engine_io("/engine.io/", |socket, data| socket.send(data))
         .bind("127.0.0.1:0")
         .expect("bind")
 }
@@ -106,7 +107,11 @@ fn http_get(addr: SocketAddr, target: &str, upgrade: bool) -> String {
     } else {
         ""
     };
-    write!(s, "GET {target} HTTP/1.1\r\nHost: x\r\n{extra}\r\n").unwrap();
+    write!(
+        s,
+        "GET {target} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n{extra}\r\n"
+    )
+    .unwrap();
     let mut out = String::new();
     let _ = s.read_to_string(&mut out);
     out
@@ -297,4 +302,31 @@ fn shutdown_closes_sessions_and_returns() {
             Ok(_) => continue,
         }
     }
+}
+
+#[test]
+fn bare_engine_io_echo_beside_socketio() {
+    let server = start();
+    let addr = server.local_addr();
+    let stream = TcpStream::connect(addr).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    let (mut ws, _) = tungstenite::client(
+        format!("ws://{addr}/engine.io/?EIO=4&transport=websocket"),
+        stream,
+    )
+    .unwrap();
+    assert!(recv_text(&mut ws).starts_with("0{\"sid\":"));
+    ws.send(Message::text("4hello")).unwrap();
+    assert_eq!(recv_text(&mut ws), "4hello");
+    ws.send(Message::binary(vec![1, 2, 3])).unwrap();
+    assert_eq!(recv_text(&mut ws), "<bin [1, 2, 3]>");
+    // Polling on the same path.
+    let r = http_get(addr, "/engine.io/?EIO=4&transport=polling", false);
+    assert!(
+        r.starts_with("HTTP/1.1 200") && r.contains(r#""upgrades":["websocket"]"#),
+        "{r}"
+    );
+    server.shutdown();
 }
