@@ -8,15 +8,11 @@
 //! message, unless `CI` is set: then it fails.
 //!
 //! `CHAT_E2E_QUERY=transports=websocket` appends a query to the page's URL
-//! (the page then uses only those transports).
-//!
-//! Until the adapter serves HTTP long-polling, the page's default options
-//! (polling first) cannot connect: when a polling handshake is answered with
-//! "Transport unknown", the test says so and runs the page WebSocket-only,
-//! which does not check the upgrade. Remove [`polling_offered`]'s fallback
-//! once polling has landed.
+//! (the page then uses only those transports). By default the page uses the
+//! client's default transports, and the test checks that both pages end on
+//! WebSocket after starting on polling (the upgrade).
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufRead, BufReader};
 use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -150,23 +146,6 @@ fn wait_until_accepting(addr: SocketAddr) {
     }
 }
 
-/// Does the server answer an Engine.IO polling handshake? `false` only for
-/// the explicit "Transport unknown" refusal of an adapter without polling.
-fn polling_offered(addr: SocketAddr) -> bool {
-    let answer = (|| -> std::io::Result<String> {
-        let mut s = TcpStream::connect(addr)?;
-        s.set_read_timeout(Some(Duration::from_secs(5)))?;
-        s.write_all(
-            b"GET /socket.io/?EIO=4&transport=polling HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
-        )?;
-        let mut out = Vec::new();
-        let _ = s.read_to_end(&mut out);
-        Ok(String::from_utf8_lossy(&out).into_owned())
-    })()
-    .unwrap_or_default();
-    !(answer.starts_with("HTTP/1.1 400") && answer.contains("Transport unknown"))
-}
-
 #[test]
 fn chat_page_in_headless_chromium() {
     if let Some(why) = missing_prerequisite() {
@@ -184,14 +163,7 @@ fn chat_page_in_headless_chromium() {
     let addr = addr_of(&url);
     wait_until_accepting(addr);
 
-    let mut query = std::env::var("CHAT_E2E_QUERY").unwrap_or_default();
-    if query.is_empty() && !polling_offered(addr) {
-        eprintln!(
-            "browser: the server does not offer HTTP long-polling yet: running the page \
-             with transports=websocket (the polling -> websocket upgrade is NOT checked)"
-        );
-        query = "transports=websocket".into();
-    }
+    let query = std::env::var("CHAT_E2E_QUERY").unwrap_or_default();
     let page = if query.is_empty() {
         url
     } else {
