@@ -539,3 +539,31 @@ fn broadcast_reaches_polling_and_websocket_clients_with_one_encoding() {
     );
     assert_eq!(h.server.stats().broadcasts_encoded - before, 1);
 }
+
+#[test]
+fn a_get_racing_the_clients_close_post_is_refused_not_held() {
+    // Found by python-socketio on polling: the POST with the close packet and
+    // the next GET are handled back to back before anything is drained.
+    let mut h = Harness::conformance();
+    let (sid, _) = h.poll_handshake(4, "");
+    h.post_now(&url(4, &sid), b"40");
+    h.get_now(&url(4, &sid));
+    // Both requests reach the server before any output is taken.
+    let mut post = socketio_sansio::HttpRequest::new(Method::Post, url(4, &sid), vec![]);
+    post.body = b"41\x1e1".to_vec();
+    h.server.handle_http(h.now, 9001, post);
+    h.server.handle_http(
+        h.now,
+        9002,
+        socketio_sansio::HttpRequest::new(Method::Get, url(4, &sid), vec![]),
+    );
+    h.drain();
+    let (post, get) = (9001, 9002);
+    assert_eq!(h.response(post).unwrap().body_text(), "ok");
+    let r = h.response(get).expect("the GET is answered, not held");
+    assert_eq!(
+        (r.status, r.body_text()),
+        (400, r#"{"code":1,"message":"Session ID unknown"}"#.into())
+    );
+    assert!(h.server.find_sid(&sid).is_none(), "the session is released");
+}

@@ -266,7 +266,10 @@ fn serve_websocket(mut stream: TcpStream, head: RequestHead, leftover: Vec<u8>, 
     let response = format!(
         "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {accept}\r\n\r\n"
     );
+    // 4 KiB read buffer: tungstenite zero-fills its default 128 KiB buffer,
+    // which made every idle connection cost ~170 kB of RSS (PERF_NOTES.md).
     let config = WebSocketConfig::default()
+        .read_buffer_size(4096)
         .max_message_size(Some(ctx.max_payload))
         .max_frame_size(Some(ctx.max_payload));
     let write_half = match stream.try_clone() {
