@@ -300,57 +300,14 @@ pub fn encode_binary_frame(
     }
 }
 
-/// Appends `s` as a JSON string literal, escaped exactly like JavaScript's
-/// `JSON.stringify` (`\"`, `\\`, `\b\f\n\r\t`, other controls as `\u00xx`;
-/// everything else, `/` and non-ASCII included, verbatim).
+/// Appends `s` as a JSON string literal (see [`super::json`]).
 pub(crate) fn push_json_string(s: &str, out: &mut String) {
-    out.reserve(s.len() + 2);
-    out.push('"');
-    let mut start = 0;
-    for (i, &b) in s.as_bytes().iter().enumerate() {
-        let escape = match b {
-            b'"' => "\\\"",
-            b'\\' => "\\\\",
-            b'\n' => "\\n",
-            b'\r' => "\\r",
-            b'\t' => "\\t",
-            0x08 => "\\b",
-            0x0C => "\\f",
-            0x00..=0x1F => "",
-            _ => continue,
-        };
-        // `i` and `start` sit next to ASCII bytes: always char boundaries.
-        out.push_str(s.get(start..i).unwrap_or(""));
-        if escape.is_empty() {
-            const HEX: &[u8; 16] = b"0123456789abcdef";
-            out.push_str("\\u00");
-            out.push(char::from(HEX[usize::from(b >> 4)]));
-            out.push(char::from(HEX[usize::from(b & 0xF)]));
-        } else {
-            out.push_str(escape);
-        }
-        start = i + 1;
-    }
-    out.push_str(s.get(start..).unwrap_or(""));
-    out.push('"');
+    super::json::push_json_str(out, s);
 }
 
 /// Appends the decimal digits of `n` to `out`.
 pub(crate) fn push_decimal(n: u64, out: &mut String) {
-    let mut buf = [0u8; 20];
-    let mut i = buf.len();
-    let mut n = n;
-    loop {
-        i -= 1;
-        buf[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    for &d in &buf[i..] {
-        out.push(char::from(d));
-    }
+    super::json::push_u64(out, n);
 }
 
 /// The data of the open packet (`0{...}`), keys written in the reference

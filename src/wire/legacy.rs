@@ -200,38 +200,9 @@ fn parse_json_array(s: &str, offset: usize, what: &'static str) -> Result<Vec<Va
     }
 }
 
-/// Appends `s` as a JSON string literal, escaped exactly like serde_json and
-/// `JSON.stringify` (`\"`, `\\`, `\b\f\n\r\t`, other controls as `\u00xx`).
+/// Appends `s` as a JSON string literal (see [`super::json`]).
 fn write_json_str(s: &str, out: &mut String) {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    out.push('"');
-    let bytes = s.as_bytes();
-    let mut start = 0;
-    for (i, &b) in bytes.iter().enumerate() {
-        let esc: &str = match b {
-            b'"' => "\\\"",
-            b'\\' => "\\\\",
-            b'\n' => "\\n",
-            b'\r' => "\\r",
-            b'\t' => "\\t",
-            0x08 => "\\b",
-            0x0c => "\\f",
-            0x00..=0x1f => "",
-            _ => continue,
-        };
-        // `i` is at an ASCII byte, hence a char boundary.
-        out.push_str(s.get(start..i).unwrap_or_default());
-        if esc.is_empty() {
-            out.push_str("\\u00");
-            out.push(char::from(HEX[usize::from(b >> 4)]));
-            out.push(char::from(HEX[usize::from(b & 0xf)]));
-        } else {
-            out.push_str(esc);
-        }
-        start = i + 1;
-    }
-    out.push_str(s.get(start..).unwrap_or_default());
-    out.push('"');
+    super::json::push_json_str(out, s);
 }
 
 /// Appends `[v1,v2,...]` (compact JSON) without building a `Value::Array`.
@@ -241,8 +212,7 @@ fn write_json_array(values: &[Value], out: &mut String) {
         if i > 0 {
             out.push(',');
         }
-        // Writing into a `String` cannot fail.
-        let _ = write!(out, "{v}");
+        super::json::push_json_value(out, v);
     }
     out.push(']');
 }

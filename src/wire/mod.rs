@@ -21,5 +21,6 @@ pub mod payload;
 pub mod sio;
 
 mod error;
+mod json;
 
 pub use error::{DecodeError, DecodeErrorKind};
