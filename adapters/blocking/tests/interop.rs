@@ -1,6 +1,6 @@
 //! Interop with the official Socket.IO clients: runs the Node.js suite in
-//! `tests/interop/` (socket.io-client 4.x and 2.x, see its README.md) against
-//! the `conformance` example, built in release mode.
+//! `tests/interop/` (socket.io-client 4.x, 2.x and 0.9, see its README.md)
+//! against the `conformance` example, built in release mode.
 //!
 //! Needs `node` (>= 20.10) and `npm`. Without them the test is skipped with a
 //! message, except under `CI` (any non-empty value), where it fails.
@@ -21,7 +21,16 @@ use std::time::{Duration, Instant};
 const TRANSPORTS: &[&str] = &["websocket", "polling", "polling,websocket"];
 
 /// The suite's test files (as in `tests/interop/package.json`).
-const TEST_FILES: &[&str] = &["interop.test.js", "http.test.js"];
+/// `legacy.test.js` drives the 0.9 client (websocket for `websocket`,
+/// xhr-polling for `polling`, the 0.9 client's default, websocket, for
+/// `polling,websocket`); `mixed.test.js` puts 0.9, 2.x and 4.x clients in
+/// one room.
+const TEST_FILES: &[&str] = &[
+    "interop.test.js",
+    "http.test.js",
+    "legacy.test.js",
+    "mixed.test.js",
+];
 
 /// Extra server arguments for a transport variant. Long-polling with the
 /// default 300/200 ms heartbeats and 50 concurrent clients is too tight even

@@ -1,19 +1,20 @@
 #!/usr/bin/env node
 // Run the interop suite against a server command.
 //
-//   node run-against.js [--transports LIST] [--start-timeout MS] [--] SERVER_CMD [ARGS...]
+//   node run-against.js [--transports LIST] [--files LIST] [--start-timeout MS] [--] SERVER_CMD [ARGS...]
 //
 // Picks a free port on 127.0.0.1 and starts SERVER_CMD with `--port PORT`
 // appended (or with every "{port}" argument replaced by the port, if any),
 // waits until the port accepts TCP connections, runs
-// `node --test <test files>` with SERVER_URL=http://127.0.0.1:PORT and
+// `node --test <test files>` (default: all of them; `--files` takes a
+// comma-separated subset) with SERVER_URL=http://127.0.0.1:PORT and
 // TRANSPORTS=LIST (default: $TRANSPORTS or "websocket"), then stops the server
 // (SIGTERM to its process group, SIGKILL after 5 s). Exits with the test
 // runner's status (1 if the server could not be started or died early).
 //
 // Examples:
-//   node run-against.js -- node reference-server.js
-//   node run-against.js --transports polling,websocket -- node reference-server.js --ping-interval 300
+//   node run-against.js --files interop.test.js,http.test.js -- node reference-server.js
+//   node run-against.js --transports polling,websocket --files interop.test.js -- node reference-server.js --ping-interval 300
 //   node run-against.js -- cargo run --release -p socketio-blocking --example conformance --
 //   node run-against.js -- ../../../../target/release/examples/conformance
 "use strict";
@@ -21,16 +22,18 @@
 const { spawn } = require("node:child_process");
 const net = require("node:net");
 
-const TEST_FILES = ["interop.test.js", "http.test.js"];
+// legacy.test.js and mixed.test.js need a server that also speaks Socket.IO
+// 0.9 (the official 4.x reference-server.js does not).
+const TEST_FILES = ["interop.test.js", "http.test.js", "legacy.test.js", "mixed.test.js"];
 
 function usage(msg) {
   if (msg) console.error(`run-against: ${msg}`);
-  console.error("usage: node run-against.js [--transports LIST] [--start-timeout MS] [--] SERVER_CMD [ARGS...]");
+  console.error("usage: node run-against.js [--transports LIST] [--files LIST] [--start-timeout MS] [--] SERVER_CMD [ARGS...]");
   process.exit(2);
 }
 
 function parseArgs(argv) {
-  const o = { transports: process.env.TRANSPORTS || "websocket", startTimeout: 120000, cmd: [] };
+  const o = { transports: process.env.TRANSPORTS || "websocket", files: TEST_FILES, startTimeout: 120000, cmd: [] };
   let i = 0;
   for (; i < argv.length; i++) {
     const a = argv[i];
@@ -38,6 +41,7 @@ function parseArgs(argv) {
       i++;
       break;
     } else if (a === "--transports") o.transports = argv[++i];
+    else if (a === "--files") o.files = (argv[++i] || "").split(",").map((f) => f.trim()).filter(Boolean);
     else if (a === "--start-timeout") o.startTimeout = Number(argv[++i]);
     else if (a.startsWith("--")) usage(`unknown option ${a}`);
     else break;
@@ -45,6 +49,8 @@ function parseArgs(argv) {
   o.cmd = argv.slice(i);
   if (o.cmd.length === 0) usage("missing server command");
   if (!o.transports) usage("--transports needs a value");
+  if (o.files.length === 0) usage("--files needs a value");
+  for (const f of o.files) if (!TEST_FILES.includes(f)) usage(`--files: unknown test file ${f}`);
   if (!(o.startTimeout > 0)) usage("--start-timeout needs a positive number");
   return o;
 }
@@ -138,7 +144,7 @@ async function main() {
 
   const env = { ...process.env, SERVER_URL: `http://127.0.0.1:${port}`, TRANSPORTS: o.transports };
   console.error(`run-against: SERVER_URL=${env.SERVER_URL} TRANSPORTS=${env.TRANSPORTS}`);
-  const runner = spawn(process.execPath, ["--test", "--test-concurrency=1", ...TEST_FILES], {
+  const runner = spawn(process.execPath, ["--test", "--test-concurrency=1", ...o.files], {
     cwd: __dirname,
     stdio: "inherit",
     env,
