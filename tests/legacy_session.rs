@@ -312,7 +312,8 @@ fn websocket_sends_1_first_and_connects_the_global_endpoint_with_the_handshake_q
         h.take_events(),
         [Event::Connect {
             nsp: "/".into(),
-            auth: json!({"t": "123", "user": "ann"})
+            // The client's `t` cache buster is not auth data.
+            auth: json!({"user": "ann"})
         }]
     );
     assert!(!h.conn.is_connected("/"));
@@ -361,13 +362,15 @@ fn endpoint_connect_with_query_in_both_forms_gives_the_query_as_auth() {
             auth: json!({"x": "1"})
         }]
     );
-    // And no query at all.
+    // No query in the connect packet: the handshake's query (what the 0.9
+    // client sends for `io.connect("/chat?user=ann")`), as the reference
+    // authorises every endpoint with the handshake data.
     h.text("1::/chat");
     assert_eq!(
         h.take_events(),
         [Event::Connect {
             nsp: "/chat".into(),
-            auth: json!({})
+            auth: json!({"user": "ann"})
         }]
     );
 }
@@ -1252,4 +1255,33 @@ mod no_panic {
             }
         }
     }
+}
+
+#[test]
+fn server_disconnect_of_an_idle_polling_client_waits_for_its_next_get() {
+    let mut h = H::polling();
+    // No GET is held when the server closes the connection...
+    h.conn.close(h.now);
+    h.drain();
+    assert!(!h.conn.is_finished(), "the `0::` waits for the client");
+    // ...and the client's next GET still learns about it.
+    h.get(2);
+    assert_eq!(h.take_bodies(), [(2, "0::".to_owned())]);
+    assert!(h.conn.is_finished());
+    // A later GET finds the session gone.
+    h.get(3);
+    assert_eq!(h.take_bodies(), [(3, "7:::1+0".to_owned())]);
+}
+
+#[test]
+fn the_last_packets_of_a_closed_polling_session_expire_after_the_close_timeout() {
+    let mut h = H::polling();
+    h.conn.close(h.now);
+    h.drain();
+    let deadline = h.conn.poll_timeout().expect("a deadline for the last GET");
+    h.now = deadline;
+    h.conn.handle_timeout(deadline);
+    assert!(h.conn.is_finished());
+    h.get(2);
+    assert_eq!(h.take_bodies(), [(2, "7:::1+0".to_owned())]);
 }

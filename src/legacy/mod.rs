@@ -75,7 +75,7 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use crate::config::Config;
 use crate::conn::{Event, Handshake, MessageKind};
@@ -168,7 +168,7 @@ struct PendingAck {
 /// conn.handle_ws_open(epoch);
 /// assert_eq!(conn.poll_transmit(), Some(Transmit::Frame(Frame::text("1::".into()))));
 /// let Some(Event::Connect { nsp, auth }) = conn.poll_event() else { panic!() };
-/// assert_eq!((nsp.as_str(), &auth), ("/", &json!({"t": "1", "user": "ann"})));
+/// assert_eq!((nsp.as_str(), &auth), ("/", &json!({"user": "ann"})));
 /// conn.accept(epoch, "/").unwrap();
 ///
 /// // An event asking for a data ack reaches the handler of `hello`...
@@ -212,6 +212,9 @@ pub struct LegacyConnection {
     ack_deadlines: BTreeSet<(Instant, AckId)>,
     next_heartbeat: Option<Instant>,
     heartbeat_deadline: Option<Instant>,
+    /// A server-closed polling session keeps its last packets (`0::`) for
+    /// the next GET until this instant.
+    final_get_deadline: Option<Instant>,
 }
 
 impl std::fmt::Debug for LegacyConnection {
@@ -276,6 +279,7 @@ impl LegacyConnection {
             ack_deadlines: BTreeSet::new(),
             next_heartbeat: None,
             heartbeat_deadline: None,
+            final_get_deadline: None,
         }
     }
 
@@ -353,6 +357,7 @@ impl LegacyConnection {
             && !self.has_transmit()
             && self.responses.is_empty()
             && !matches!(self.link, Link::Poll { .. })
+            && self.final_get_deadline.is_none()
     }
 
     // ---- (B) inputs ----------------------------------------------------
@@ -421,6 +426,11 @@ impl LegacyConnection {
     pub fn handle_poll_get(&mut self, now: Instant, req: RequestId) {
         self.clock = now;
         if self.closed {
+            if self.final_get_deadline.take().is_some() && !self.queue.is_empty() {
+                // The last GET of a session the server closed: it gets `0::`.
+                self.link = Link::Poll { req, deadline: now };
+                return self.flush();
+            }
             return self.responses.push_back((req, unknown_session_response()));
         }
         match self.link {
@@ -518,6 +528,12 @@ impl LegacyConnection {
     pub fn handle_timeout(&mut self, now: Instant) {
         self.clock = now;
         if self.closed {
+            if self.final_get_deadline.is_some_and(|d| now >= d) {
+                // Nobody came for the last packets.
+                self.final_get_deadline = None;
+                self.queue.clear();
+                self.queue_bytes = 0;
+            }
             return;
         }
         if self.heartbeat_deadline.is_some_and(|d| now >= d) {
@@ -814,7 +830,7 @@ impl LegacyConnection {
     #[must_use]
     pub fn poll_timeout(&self) -> Option<Instant> {
         if self.closed {
-            return None;
+            return self.final_get_deadline;
         }
         let link = match self.link {
             Link::Detached { since } => Some(since + self.config.legacy.close_timeout),
@@ -884,7 +900,7 @@ impl LegacyConnection {
         self.queue_bytes += connect.len();
         self.queue.push_front(Text::Owned(connect));
         self.next_heartbeat = Some(now + self.config.legacy.heartbeat_interval);
-        let auth = self.handshake.query.to_json_object();
+        let auth = self.handshake_auth();
         self.sockets.insert(
             "/".to_owned(),
             Socket {
@@ -909,6 +925,16 @@ impl LegacyConnection {
     }
 
     /// Answers a held GET with everything queued.
+    /// The handshake query as an auth object, without the client's `t`
+    /// cache buster.
+    fn handshake_auth(&self) -> Value {
+        let mut auth = self.handshake.query.to_json_object();
+        if let Value::Object(map) = &mut auth {
+            map.remove("t");
+        }
+        auth
+    }
+
     fn flush(&mut self) {
         let Link::Poll { req, .. } = self.link else {
             return;
@@ -1099,9 +1125,12 @@ impl LegacyConnection {
             log::debug!("[{}] refusing endpoint {nsp}", self.sid);
             return self.push_control(unauthorized(&nsp));
         }
+        // The connect packet's query, else the handshake's: the 0.9 client's
+        // `io.connect("/chat?token=x")` puts the query in the handshake and
+        // the reference authorises every endpoint with the handshake data.
         let auth = match qs.as_deref() {
             Some(qs) => Query::parse(qs.strip_prefix('?').unwrap_or(qs)).to_json_object(),
-            None => Value::Object(Map::new()),
+            None => self.handshake_auth(),
         };
         self.sockets.insert(
             nsp.clone(),
@@ -1232,7 +1261,16 @@ impl LegacyConnection {
             }
             Link::Detached { .. } => {}
         }
-        if self.link != Link::WebSocket {
+        let keep_for_next_get = !discard
+            && reason == DisconnectReason::ForcedServerClose
+            && matches!(self.link, Link::Detached { .. })
+            && !self.queue.is_empty();
+        if keep_for_next_get {
+            // Like the modern polling transport: the server's `0::` waits for
+            // the client's next GET (within the close timeout), so the client
+            // learns it was disconnected instead of finding its session gone.
+            self.final_get_deadline = Some(self.clock + self.config.legacy.close_timeout);
+        } else if self.link != Link::WebSocket {
             // Nobody will fetch them.
             self.queue.clear();
             self.queue_bytes = 0;
