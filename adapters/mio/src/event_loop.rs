@@ -4,7 +4,7 @@
 //! (transmits into per-connection output buffers, events into handlers,
 //! HTTP responses); then write each connection that has output once.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr};
 use std::sync::{Arc, Mutex};
@@ -31,6 +31,8 @@ const READS_PER_TURN: usize = 16;
 /// Output buffers kept for reuse, and the largest one kept.
 const POOL_MAX: usize = 256;
 const POOL_BUF_MAX: usize = 256 * 1024;
+/// Connections written per loop turn before polling for input again.
+const FLUSH_PER_TURN: usize = 64;
 /// How long a shutdown waits for goodbyes to be written.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(1);
 
@@ -82,7 +84,9 @@ pub struct MioServer {
     by_conn: HashMap<ConnId, usize>,
     by_req: HashMap<RequestId, usize>,
     next_req: RequestId,
-    flush_list: Vec<usize>,
+    /// Connections with output to write, in order; at most
+    /// [`FLUSH_PER_TURN`] are written per turn.
+    flush_list: VecDeque<usize>,
     /// Connections that still had input when their read budget ran out.
     again: Vec<usize>,
     scratch: Vec<u8>,
@@ -126,7 +130,7 @@ impl MioServer {
             by_conn: HashMap::new(),
             by_req: HashMap::new(),
             next_req: 1,
-            flush_list: Vec::new(),
+            flush_list: VecDeque::new(),
             again: Vec::new(),
             scratch: vec![0; SCRATCH],
             pool: Vec::new(),
@@ -151,7 +155,7 @@ impl MioServer {
         let mut events = Events::with_capacity(1024);
         let mut shutdown_by: Option<Instant> = None;
         loop {
-            let timeout = if !self.again.is_empty() {
+            let timeout = if !self.again.is_empty() || !self.flush_list.is_empty() {
                 Some(Duration::ZERO)
             } else {
                 let deadline = match (self.server.poll_timeout(), shutdown_by) {
@@ -267,7 +271,7 @@ impl MioServer {
         if let Some(Some(c)) = self.conns.get_mut(slot) {
             if c.out_pos < c.out.len() && !c.queued {
                 c.queued = true;
-                self.flush_list.push(slot);
+                self.flush_list.push_back(slot);
             }
         }
     }
@@ -476,7 +480,7 @@ impl MioServer {
         if let Some(Some(c)) = self.conns.get_mut(slot) {
             if !c.queued {
                 c.queued = true;
-                self.flush_list.push(slot);
+                self.flush_list.push_back(slot);
             }
         }
     }
@@ -493,7 +497,7 @@ impl MioServer {
         f(&mut c.out);
         if !c.queued {
             c.queued = true;
-            self.flush_list.push(slot);
+            self.flush_list.push_back(slot);
         }
     }
 
@@ -915,16 +919,16 @@ impl MioServer {
         }
     }
 
-    /// Writes every connection with pending output, once each.
+    /// Writes up to [`FLUSH_PER_TURN`] connections with pending output, in
+    /// order; the rest wait for the next turn, which polls without blocking.
+    /// Input that arrives meanwhile (e.g. more broadcasts) is appended to
+    /// the buffers still waiting, so one write carries several frames.
     fn flush_all(&mut self) {
-        let list = std::mem::take(&mut self.flush_list);
-        for &slot in &list {
+        for _ in 0..FLUSH_PER_TURN {
+            let Some(slot) = self.flush_list.pop_front() else {
+                break;
+            };
             self.flush(slot);
-        }
-        let mut list = list;
-        list.clear();
-        if self.flush_list.is_empty() {
-            self.flush_list = list;
         }
     }
 

@@ -72,10 +72,14 @@ fn namespace() -> Namespace {
 }
 
 fn start() -> TestServer {
+    start_with(300, 200)
+}
+
+fn start_with(ping_interval_ms: u64, ping_timeout_ms: u64) -> TestServer {
     let server = MioServer::builder()
         .config(|c| {
-            c.ping_interval(Duration::from_millis(300))
-                .ping_timeout(Duration::from_millis(200))
+            c.ping_interval(Duration::from_millis(ping_interval_ms))
+                .ping_timeout(Duration::from_millis(ping_timeout_ms))
         })
         .ns("/", namespace())
         .ns("/custom", namespace())
@@ -373,12 +377,14 @@ fn malformed_frames_close_one_connection_and_ten_others_keep_working() {
 
 #[test]
 fn holds_a_thousand_idle_connections() {
-    let server = start();
+    // Joining 1,000 clients one after the other takes longer than the
+    // 300 ms heartbeat of the other tests: a longer ping timeout here.
+    let server = start_with(500, 10_000);
     let addr = server.addr;
     let mut clients: Vec<Ws> = (0..1000).map(|_| joined(addr)).collect();
     assert_eq!(server.connection_count(), 1000);
     // Idle for a few heartbeats: each client answers its pings.
-    let end = std::time::Instant::now() + Duration::from_millis(700);
+    let end = std::time::Instant::now() + Duration::from_millis(1500);
     while std::time::Instant::now() < end {
         for ws in &mut clients {
             ws.get_ref().set_nonblocking(true).unwrap();
