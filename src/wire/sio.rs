@@ -356,6 +356,9 @@ fn next_escape(bytes: &[u8], mut i: usize) -> usize {
     const HIGHS: u64 = 0x8080_8080_8080_8080;
     // 32 bytes at a time with a branch-free test the compiler vectorises.
     while let Some(chunk) = bytes.get(i..i + 32) {
+        let Ok(chunk) = <&[u8; 32]>::try_from(chunk) else {
+            break;
+        };
         let mut special = 0u8;
         for &b in chunk {
             special |= u8::from(b < 0x20) | u8::from(b == b'"') | u8::from(b == b'\\');
