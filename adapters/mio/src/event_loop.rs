@@ -40,6 +40,41 @@ const LIGHT_TURN: usize = 4;
 /// How long a shutdown waits for goodbyes to be written.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(1);
 
+/// A multiplicative hasher for the connection table (looked up once per
+/// outgoing frame; the keys are small integers we made, not attacker input
+/// that could be chosen to collide).
+#[derive(Default, Clone, Copy)]
+struct FastHash;
+
+impl std::hash::BuildHasher for FastHash {
+    type Hasher = FastHasher;
+    fn build_hasher(&self) -> FastHasher {
+        FastHasher(0)
+    }
+}
+
+struct FastHasher(u64);
+
+impl std::hash::Hasher for FastHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.write_u64(u64::from(b));
+        }
+    }
+    fn write_u32(&mut self, n: u32) {
+        self.write_u64(u64::from(n));
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = (self.0.rotate_left(5) ^ n).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+    fn write_usize(&mut self, n: usize) {
+        self.write_u64(n as u64);
+    }
+}
+
 enum Proto {
     /// Reading a request head (and body).
     Http { buf: Vec<u8> },
@@ -85,7 +120,7 @@ pub struct MioServer {
     shared: Arc<Shared>,
     conns: Vec<Option<Conn>>,
     free: Vec<usize>,
-    by_conn: HashMap<ConnId, usize>,
+    by_conn: HashMap<ConnId, usize, FastHash>,
     by_req: HashMap<RequestId, usize>,
     next_req: RequestId,
     /// Connections with output to write, in order; at most
@@ -133,7 +168,7 @@ impl MioServer {
             }),
             conns: Vec::new(),
             free: Vec::new(),
-            by_conn: HashMap::new(),
+            by_conn: HashMap::default(),
             by_req: HashMap::new(),
             next_req: 1,
             flush_list: VecDeque::new(),
