@@ -1,0 +1,1069 @@
+//! The loop: one `mio::Poll` over the listener, a waker and every
+//! connection. Each turn: read every readable connection (edge-triggered,
+//! into one shared scratch buffer) and feed the core; drain the core
+//! (transmits into per-connection output buffers, events into handlers,
+//! HTTP responses); then write each connection that has output once.
+
+use std::collections::{HashMap, VecDeque};
+use std::io::{self, Read, Write};
+use std::net::{Shutdown, SocketAddr};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use mio::net::{TcpListener, TcpStream};
+use mio::{Events, Interest, Poll, Token, Waker};
+use socketio_sansio::{
+    Config, ConnId, Event, Frame, Handshake, HttpRequest, Method, RequestId, Server, ServerEvent,
+    Transmit,
+};
+
+use crate::http::{self, Head, RequestHead};
+use crate::ws;
+use crate::{AckCallbacks, AckTimeout, Command, Cors, Ctx, Handle, Namespace, Shared};
+
+const LISTENER: Token = Token(0);
+const WAKER: Token = Token(1);
+const FIRST_CONN: usize = 2;
+/// The shared read buffer.
+const SCRATCH: usize = 64 * 1024;
+/// Reads per connection per turn before others get their turn.
+const READS_PER_TURN: usize = 16;
+/// Output buffers kept for reuse, and the largest one kept.
+const POOL_MAX: usize = 256;
+const POOL_BUF_MAX: usize = 256 * 1024;
+/// Connections written per loop turn before polling for input again.
+const FLUSH_PER_TURN: usize = 64;
+/// How long the loop polls without blocking before it sleeps.
+const SPIN: Duration = Duration::from_micros(50);
+/// Events plus writes in a turn up to which it counts as light.
+const LIGHT_TURN: usize = 4;
+/// How long a shutdown waits for goodbyes to be written.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(1);
+
+/// A multiplicative hasher for the connection table (looked up once per
+/// outgoing frame; the keys are small integers we made, not attacker input
+/// that could be chosen to collide).
+#[derive(Default, Clone, Copy)]
+struct FastHash;
+
+impl std::hash::BuildHasher for FastHash {
+    type Hasher = FastHasher;
+    fn build_hasher(&self) -> FastHasher {
+        FastHasher(0)
+    }
+}
+
+struct FastHasher(u64);
+
+impl std::hash::Hasher for FastHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.write_u64(u64::from(b));
+        }
+    }
+    fn write_u32(&mut self, n: u32) {
+        self.write_u64(u64::from(n));
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = (self.0.rotate_left(5) ^ n).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+    fn write_usize(&mut self, n: usize) {
+        self.write_u64(n as u64);
+    }
+}
+
+enum Proto {
+    /// Reading a request head (and body).
+    Http { buf: Vec<u8> },
+    /// A request is with the core; input is kept until the answer is written.
+    Waiting {
+        req: RequestId,
+        buf: Vec<u8>,
+        keep_alive: bool,
+        cors: Vec<(&'static str, String)>,
+    },
+    /// A WebSocket session.
+    Ws {
+        id: ConnId,
+        /// An incomplete frame (empty when idle).
+        partial: Vec<u8>,
+        /// A fragmented message being assembled: opcode and data.
+        frag: Option<(u8, Vec<u8>)>,
+    },
+    /// Input is ignored; the socket closes once the output is written.
+    Closing,
+}
+
+struct Conn {
+    stream: TcpStream,
+    proto: Proto,
+    out: Vec<u8>,
+    out_pos: usize,
+    /// In the flush list.
+    queued: bool,
+    close_after_flush: bool,
+}
+
+/// The server: call [`MioServer::run`] on the thread that should serve.
+pub struct MioServer {
+    poll: Poll,
+    listener: Option<TcpListener>,
+    local_addr: SocketAddr,
+    server: Server,
+    config: Arc<Config>,
+    namespaces: HashMap<String, Namespace>,
+    acks: AckCallbacks,
+    cors: Option<Cors>,
+    shared: Arc<Shared>,
+    conns: Vec<Option<Conn>>,
+    free: Vec<usize>,
+    by_conn: HashMap<ConnId, usize, FastHash>,
+    by_req: HashMap<RequestId, usize>,
+    next_req: RequestId,
+    /// Connections with output to write, in order; at most
+    /// [`FLUSH_PER_TURN`] are written per turn.
+    flush_list: VecDeque<usize>,
+    /// Connections that still had input when their read budget ran out.
+    again: Vec<usize>,
+    scratch: Vec<u8>,
+    /// The last turn had little to do: spin briefly before sleeping.
+    light_turn: bool,
+    pool: Vec<Vec<u8>>,
+    now: Instant,
+}
+
+impl MioServer {
+    /// A builder.
+    pub fn builder() -> crate::Builder {
+        crate::Builder::default()
+    }
+
+    pub(crate) fn new(
+        config: Arc<Config>,
+        addr: SocketAddr,
+        namespaces: HashMap<String, Namespace>,
+        cors: Option<Cors>,
+    ) -> io::Result<Self> {
+        let poll = Poll::new()?;
+        let mut listener = TcpListener::bind(addr)?;
+        let local_addr = listener.local_addr()?;
+        poll.registry()
+            .register(&mut listener, LISTENER, Interest::READABLE)?;
+        let waker = Waker::new(poll.registry(), WAKER)?;
+        Ok(MioServer {
+            poll,
+            listener: Some(listener),
+            local_addr,
+            server: Server::new(config.clone()),
+            config,
+            namespaces,
+            acks: HashMap::new(),
+            cors,
+            shared: Arc::new(Shared {
+                waker,
+                queue: Mutex::new(Vec::new()),
+            }),
+            conns: Vec::new(),
+            free: Vec::new(),
+            by_conn: HashMap::default(),
+            by_req: HashMap::new(),
+            next_req: 1,
+            flush_list: VecDeque::new(),
+            again: Vec::new(),
+            scratch: vec![0; SCRATCH],
+            light_turn: false,
+            pool: Vec::new(),
+            now: Instant::now(),
+        })
+    }
+
+    /// The bound address.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// A handle for other threads.
+    pub fn handle(&self) -> Handle {
+        Handle {
+            shared: self.shared.clone(),
+        }
+    }
+
+    /// Serves until [`Handle::shutdown`].
+    pub fn run(mut self) -> io::Result<()> {
+        let mut events = Events::with_capacity(1024);
+        let mut shutdown_by: Option<Instant> = None;
+        loop {
+            let timeout = if !self.again.is_empty() || !self.flush_list.is_empty() {
+                Some(Duration::ZERO)
+            } else {
+                let deadline = match (self.server.poll_timeout(), shutdown_by) {
+                    (Some(a), Some(b)) => Some(a.min(b)),
+                    (a, b) => a.or(b),
+                };
+                deadline.map(|d| d.saturating_duration_since(Instant::now()))
+            };
+            if let Err(e) = self.wait(&mut events, timeout) {
+                if e.kind() == io::ErrorKind::Interrupted {
+                    continue;
+                }
+                return Err(e);
+            }
+            self.now = Instant::now();
+            let mut work = events.iter().count() + self.flush_list.len().min(FLUSH_PER_TURN);
+            for slot in std::mem::take(&mut self.again) {
+                self.on_readable(slot);
+            }
+            for event in events.iter() {
+                match event.token() {
+                    LISTENER => self.accept_all(),
+                    WAKER => {
+                        if self.run_commands() && shutdown_by.is_none() {
+                            shutdown_by = Some(self.now + SHUTDOWN_GRACE);
+                            self.server.shutdown(self.now);
+                            if let Some(mut l) = self.listener.take() {
+                                let _ = self.poll.registry().deregister(&mut l);
+                            }
+                        }
+                    }
+                    Token(t) => {
+                        let slot = t - FIRST_CONN;
+                        if event.is_readable() || event.is_read_closed() || event.is_error() {
+                            self.on_readable(slot);
+                        }
+                        if event.is_writable() {
+                            self.on_writable(slot);
+                        }
+                    }
+                }
+            }
+            if self.server.poll_timeout().is_some_and(|t| t <= self.now) {
+                self.server.handle_timeout(self.now);
+            }
+            self.drain();
+            work += self.flush_list.len().min(FLUSH_PER_TURN);
+            self.light_turn = work <= LIGHT_TURN;
+            self.flush_all();
+            if let Some(by) = shutdown_by {
+                let open = self.conns.iter().filter(|c| c.is_some()).count();
+                if open == 0 || self.now >= by {
+                    return Ok(());
+                }
+            }
+        }
+    }
+
+    /// Waits for events. Before blocking, polls without blocking for up to
+    /// [`SPIN`]: a request that arrives meanwhile (the next message of a
+    /// client waiting for our reply) is served without the cost and latency
+    /// of putting the thread to sleep and waking it up. Only after a light
+    /// turn (a few events, a few writes: a latency-bound exchange); under
+    /// load, waiting longer lets more work pile up per read and per write.
+    fn wait(&mut self, events: &mut Events, timeout: Option<Duration>) -> io::Result<()> {
+        if timeout == Some(Duration::ZERO) || !self.light_turn {
+            return self.poll.poll(events, timeout);
+        }
+        let spin_until = Instant::now() + SPIN;
+        loop {
+            self.poll.poll(events, Some(Duration::ZERO))?;
+            if !events.is_empty() {
+                return Ok(());
+            }
+            let now = Instant::now();
+            if now >= spin_until || timeout.is_some_and(|t| now + t <= spin_until) {
+                break;
+            }
+            std::hint::spin_loop();
+        }
+        self.poll.poll(events, timeout)
+    }
+
+    /// Runs queued commands; true if a shutdown was asked for.
+    fn run_commands(&mut self) -> bool {
+        let cmds = match self.shared.queue.lock() {
+            Ok(mut q) => std::mem::take(&mut *q),
+            Err(_) => return false,
+        };
+        let mut shutdown = false;
+        for cmd in cmds {
+            match cmd {
+                Command::Run(f) => f(&mut self.server, self.now),
+                Command::Shutdown => shutdown = true,
+            }
+        }
+        shutdown
+    }
+
+    fn accept_all(&mut self) {
+        loop {
+            let Some(listener) = &self.listener else {
+                return;
+            };
+            match listener.accept() {
+                Ok((mut stream, _)) => {
+                    let _ = stream.set_nodelay(true);
+                    let slot = self.free.pop().unwrap_or_else(|| {
+                        self.conns.push(None);
+                        self.conns.len() - 1
+                    });
+                    if let Err(e) = self.poll.registry().register(
+                        &mut stream,
+                        Token(slot + FIRST_CONN),
+                        Interest::READABLE | Interest::WRITABLE,
+                    ) {
+                        log::debug!("register: {e}");
+                        self.free.push(slot);
+                        continue;
+                    }
+                    self.conns[slot] = Some(Conn {
+                        stream,
+                        proto: Proto::Http { buf: Vec::new() },
+                        out: Vec::new(),
+                        out_pos: 0,
+                        queued: false,
+                        close_after_flush: false,
+                    });
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => {
+                    // e.g. EMFILE: try again on the next readiness event
+                    log::warn!("accept: {e}");
+                    return;
+                }
+            }
+        }
+    }
+
+    fn on_writable(&mut self, slot: usize) {
+        if let Some(Some(c)) = self.conns.get_mut(slot) {
+            if c.out_pos < c.out.len() && !c.queued {
+                c.queued = true;
+                self.flush_list.push_back(slot);
+            }
+        }
+    }
+
+    /// Reads until the socket is drained (a short read) or the budget is spent.
+    fn on_readable(&mut self, slot: usize) {
+        let mut scratch = std::mem::take(&mut self.scratch);
+        let mut more = false;
+        for i in 0..READS_PER_TURN {
+            let Some(Some(conn)) = self.conns.get_mut(slot) else {
+                break;
+            };
+            let closing = matches!(conn.proto, Proto::Closing);
+            match conn.stream.read(&mut scratch) {
+                Ok(0) => {
+                    // The peer is gone: write what is pending if we can, then close.
+                    self.flush(slot);
+                    self.close_slot(slot);
+                    break;
+                }
+                Ok(n) => {
+                    if !closing {
+                        self.input(slot, &mut scratch[..n]);
+                    }
+                    if n < scratch.len() {
+                        break;
+                    }
+                    more = i + 1 == READS_PER_TURN;
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                Err(e) => {
+                    log::debug!("read: {e}");
+                    self.close_slot(slot);
+                    break;
+                }
+            }
+        }
+        // The budget ran out with possibly more to read: come back next turn
+        // (edge-triggered readiness would not report it again).
+        if more && self.conns.get(slot).is_some_and(|c| c.is_some()) {
+            self.again.push(slot);
+        }
+        self.scratch = scratch;
+    }
+
+    /// Feeds bytes read from a connection.
+    fn input(&mut self, slot: usize, data: &mut [u8]) {
+        let Some(Some(conn)) = self.conns.get_mut(slot) else {
+            return;
+        };
+        match &mut conn.proto {
+            Proto::Http { buf } => {
+                buf.extend_from_slice(data);
+                self.http_input(slot);
+            }
+            Proto::Waiting { buf, .. } => {
+                if buf.len() + data.len() > http::MAX_HEAD + self.config.max_payload {
+                    self.close_slot(slot);
+                } else {
+                    buf.extend_from_slice(data);
+                }
+            }
+            Proto::Ws { partial, .. } => {
+                if partial.is_empty() {
+                    let used = self.ws_input(slot, data);
+                    if let Some(Some(Conn {
+                        proto: Proto::Ws { partial, .. },
+                        ..
+                    })) = self.conns.get_mut(slot)
+                    {
+                        partial.extend_from_slice(&data[used..]);
+                    }
+                } else {
+                    partial.extend_from_slice(data);
+                    let mut buf = std::mem::take(partial);
+                    let used = self.ws_input(slot, &mut buf);
+                    if let Some(Some(Conn {
+                        proto: Proto::Ws { partial, .. },
+                        ..
+                    })) = self.conns.get_mut(slot)
+                    {
+                        buf.drain(..used);
+                        if buf.is_empty() {
+                            buf = Vec::new(); // an idle connection keeps no buffer
+                        }
+                        *partial = buf;
+                    }
+                }
+            }
+            Proto::Closing => {}
+        }
+    }
+
+    /// Parses and delivers every complete frame in `buf`; returns the bytes used.
+    fn ws_input(&mut self, slot: usize, buf: &mut [u8]) -> usize {
+        let max = self.config.max_payload;
+        let now = self.now;
+        let mut pos = 0;
+        loop {
+            let Some(Some(conn)) = self.conns.get_mut(slot) else {
+                return pos;
+            };
+            let Proto::Ws { id, frag, .. } = &mut conn.proto else {
+                return pos;
+            };
+            let id = *id;
+            let (frame, used) = match ws::parse_frame(&mut buf[pos..], max) {
+                Ok(Some(f)) => f,
+                Ok(None) => return pos,
+                Err(code) => {
+                    self.ws_fail(slot, id, code);
+                    return pos;
+                }
+            };
+            pos += used;
+            let message: Option<(u8, &[u8])>;
+            let assembled;
+            match frame.opcode {
+                ws::OP_TEXT | ws::OP_BINARY => {
+                    if frag.is_some() {
+                        self.ws_fail(slot, id, ws::CLOSE_PROTOCOL);
+                        return pos;
+                    }
+                    if frame.fin {
+                        message = Some((frame.opcode, &*frame.payload));
+                    } else {
+                        *frag = Some((frame.opcode, frame.payload.to_vec()));
+                        message = None;
+                    }
+                }
+                ws::OP_CONT => {
+                    let Some((op, data)) = frag else {
+                        self.ws_fail(slot, id, ws::CLOSE_PROTOCOL);
+                        return pos;
+                    };
+                    if data.len() + frame.payload.len() > max {
+                        self.ws_fail(slot, id, ws::CLOSE_TOO_BIG);
+                        return pos;
+                    }
+                    data.extend_from_slice(frame.payload);
+                    if frame.fin {
+                        let op = *op;
+                        assembled = frag.take().map(|(_, d)| d).unwrap_or_default();
+                        message = Some((op, &assembled));
+                    } else {
+                        message = None;
+                    }
+                }
+                ws::OP_PING => {
+                    let payload = frame.payload.to_vec();
+                    self.with_out(slot, |out| ws::put_frame(out, ws::OP_PONG, &payload));
+                    message = None;
+                }
+                ws::OP_PONG => message = None,
+                ws::OP_CLOSE => {
+                    // Echo the code, then close once written.
+                    let code = (frame.payload.len() >= 2)
+                        .then(|| u16::from_be_bytes([frame.payload[0], frame.payload[1]]));
+                    self.with_out(slot, |out| ws::put_close(out, code));
+                    self.end_ws(slot, id);
+                    return pos;
+                }
+                _ => {
+                    self.ws_fail(slot, id, ws::CLOSE_PROTOCOL);
+                    return pos;
+                }
+            }
+            if let Some((op, data)) = message {
+                if op == ws::OP_TEXT {
+                    match std::str::from_utf8(data) {
+                        Ok(text) => self.server.handle_ws_text(now, id, text),
+                        Err(_) => {
+                            self.ws_fail(slot, id, ws::CLOSE_INVALID_DATA);
+                            return pos;
+                        }
+                    }
+                } else {
+                    self.server.handle_ws_binary(now, id, data.to_vec());
+                }
+            }
+        }
+    }
+
+    /// A WebSocket protocol error: send a close with `code`, then close.
+    fn ws_fail(&mut self, slot: usize, id: ConnId, code: u16) {
+        log::debug!("{id}: websocket protocol error, closing with {code}");
+        self.with_out(slot, |out| ws::put_close(out, Some(code)));
+        self.end_ws(slot, id);
+    }
+
+    /// The WebSocket ends: tell the core, close once the output is written.
+    fn end_ws(&mut self, slot: usize, id: ConnId) {
+        if let Some(Some(conn)) = self.conns.get_mut(slot) {
+            conn.proto = Proto::Closing;
+            conn.close_after_flush = true;
+            self.queue_flush(slot);
+        }
+        if self.by_conn.get(&id) == Some(&slot) {
+            self.by_conn.remove(&id);
+            self.server.handle_ws_closed(self.now, id);
+        }
+    }
+
+    fn queue_flush(&mut self, slot: usize) {
+        if let Some(Some(c)) = self.conns.get_mut(slot) {
+            if !c.queued {
+                c.queued = true;
+                self.flush_list.push_back(slot);
+            }
+        }
+    }
+
+    /// Appends to a connection's output (taking a pooled buffer if it has
+    /// none) and schedules a flush.
+    fn with_out(&mut self, slot: usize, f: impl FnOnce(&mut Vec<u8>)) {
+        let Some(Some(c)) = self.conns.get_mut(slot) else {
+            return;
+        };
+        if c.out.capacity() == 0 {
+            c.out = self.pool.pop().unwrap_or_default();
+        }
+        f(&mut c.out);
+        if !c.queued {
+            c.queued = true;
+            self.flush_list.push_back(slot);
+        }
+    }
+
+    /// Handles buffered HTTP input: a WebSocket upgrade or a polling request.
+    fn http_input(&mut self, slot: usize) {
+        let Some(Some(conn)) = self.conns.get_mut(slot) else {
+            return;
+        };
+        let Proto::Http { buf } = &mut conn.proto else {
+            return;
+        };
+        let (head, head_len) = match http::parse_head(buf) {
+            Head::Partial => return,
+            Head::TooLarge => {
+                return self.reply_and_close(slot, 431, b"Request Header Fields Too Large")
+            }
+            Head::Malformed => return self.reply_and_close(slot, 400, b"Bad Request"),
+            Head::Complete(head, len) => (head, len),
+        };
+        let path = head.path();
+        let ours =
+            path.starts_with(self.config.path.as_str()) || self.config.is_engine_path(&head.target);
+        if !ours {
+            return self.reply_and_close(slot, 404, b"Not Found");
+        }
+        if head.header_has_token("upgrade", "websocket") {
+            let rest = buf.split_off(head_len);
+            return self.open_websocket(slot, head, rest);
+        }
+        self.polling_request(slot, head, head_len);
+    }
+
+    fn reply_and_close(&mut self, slot: usize, status: u16, body: &[u8]) {
+        self.with_out(slot, |out| {
+            http::put_response(out, status, Some("text/plain"), &[], body, false)
+        });
+        if let Some(Some(c)) = self.conns.get_mut(slot) {
+            c.proto = Proto::Closing;
+            c.close_after_flush = true;
+        }
+    }
+
+    fn open_websocket(&mut self, slot: usize, head: RequestHead, rest: Vec<u8>) {
+        let key = match (
+            head.method.as_str(),
+            head.header("sec-websocket-key"),
+            head.header("sec-websocket-version"),
+        ) {
+            ("GET", Some(key), Some("13")) => key.to_owned(),
+            _ => return self.reply_and_close(slot, 400, b"Bad WebSocket handshake"),
+        };
+        let handshake = Handshake::new(head.target, head.headers);
+        match self.server.handle_ws_open(self.now, handshake) {
+            Ok(id) => {
+                let accept = tungstenite::handshake::derive_accept_key(key.as_bytes());
+                self.with_out(slot, |out| {
+                    out.extend_from_slice(
+                        b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ",
+                    );
+                    out.extend_from_slice(accept.as_bytes());
+                    out.extend_from_slice(b"\r\n\r\n");
+                });
+                if let Some(old) = self.by_conn.insert(id, slot) {
+                    // An upgrade candidate replaced by another: forget the old one.
+                    if old != slot {
+                        if let Some(Some(c)) = self.conns.get_mut(old) {
+                            c.proto = Proto::Closing;
+                            c.close_after_flush = true;
+                        }
+                        self.queue_flush(old);
+                    }
+                }
+                if let Some(Some(c)) = self.conns.get_mut(slot) {
+                    c.proto = Proto::Ws {
+                        id,
+                        partial: Vec::new(),
+                        frag: None,
+                    };
+                }
+                if !rest.is_empty() {
+                    let mut rest = rest;
+                    self.input(slot, &mut rest);
+                }
+            }
+            Err(rejection) => {
+                let body = rejection.json_body();
+                self.with_out(slot, |out| {
+                    http::put_response(
+                        out,
+                        rejection.status,
+                        Some("application/json"),
+                        &[],
+                        body.as_bytes(),
+                        false,
+                    )
+                });
+                if let Some(Some(c)) = self.conns.get_mut(slot) {
+                    c.proto = Proto::Closing;
+                    c.close_after_flush = true;
+                }
+            }
+        }
+    }
+
+    fn polling_request(&mut self, slot: usize, head: RequestHead, head_len: usize) {
+        let origin = head.header("origin").map(str::to_owned);
+        let cors = self
+            .cors
+            .as_ref()
+            .map(|c| c.headers(origin.as_deref()))
+            .unwrap_or_default();
+        let keep_alive = head.http11 && !head.header_has_token("connection", "close");
+        if head.method == "OPTIONS" {
+            if let Some(c) = &self.cors {
+                let headers = c.preflight(
+                    origin.as_deref(),
+                    head.header("access-control-request-headers"),
+                );
+                let status = if headers.is_some() { 204 } else { 403 };
+                let headers = headers.unwrap_or_default();
+                self.with_out(slot, |out| {
+                    http::put_response(out, status, None, &headers, b"", keep_alive)
+                });
+                return self.after_response(slot, head_len, keep_alive);
+            }
+        }
+        if head.header("transfer-encoding").is_some() {
+            self.with_out(slot, |out| {
+                http::put_response(out, 411, None, &cors, b"", false)
+            });
+            return self.after_response(slot, head_len, false);
+        }
+        let len = match head
+            .header("content-length")
+            .map(|v| v.trim().parse::<usize>())
+        {
+            None => 0,
+            Some(Ok(n)) => n,
+            Some(Err(_)) => {
+                self.with_out(slot, |out| {
+                    http::put_response(out, 400, None, &cors, b"", false)
+                });
+                return self.after_response(slot, head_len, false);
+            }
+        };
+        if len > self.config.max_payload {
+            self.with_out(slot, |out| {
+                http::put_response(out, 413, None, &cors, b"", false)
+            });
+            return self.after_response(slot, head_len, false);
+        }
+        let Some(Some(conn)) = self.conns.get_mut(slot) else {
+            return;
+        };
+        let Proto::Http { buf } = &mut conn.proto else {
+            return;
+        };
+        if buf.len() < head_len + len {
+            return; // the body is still coming
+        }
+        let rest = buf.split_off(head_len + len);
+        let body = buf[head_len..].to_vec();
+        let req = self.next_req;
+        self.next_req += 1;
+        conn.proto = Proto::Waiting {
+            req,
+            buf: rest,
+            keep_alive,
+            cors,
+        };
+        self.by_req.insert(req, slot);
+        let mut request =
+            HttpRequest::new(Method::from_name(&head.method), head.target, head.headers);
+        request.body = body;
+        self.server.handle_http(self.now, req, request);
+    }
+
+    /// After a response written outside the core: next request or close.
+    fn after_response(&mut self, slot: usize, used: usize, keep_alive: bool) {
+        let Some(Some(conn)) = self.conns.get_mut(slot) else {
+            return;
+        };
+        if !keep_alive {
+            conn.proto = Proto::Closing;
+            conn.close_after_flush = true;
+            return;
+        }
+        if let Proto::Http { buf } = &mut conn.proto {
+            buf.drain(..used.min(buf.len()));
+            if !buf.is_empty() {
+                self.http_input(slot);
+            }
+        }
+    }
+
+    /// Moves everything the core produced to connections and handlers,
+    /// until it has nothing more.
+    fn drain(&mut self) {
+        let mut last: Option<(ConnId, usize)> = None;
+        loop {
+            let mut progressed = false;
+            while let Some((id, t)) = self.server.poll_transmit() {
+                progressed = true;
+                let slot = match last {
+                    Some((l, s)) if l == id => s,
+                    _ => match self.by_conn.get(&id) {
+                        Some(&s) => {
+                            last = Some((id, s));
+                            s
+                        }
+                        None => continue,
+                    },
+                };
+                match t {
+                    Transmit::Frame(frame) => {
+                        let limit = self.config.max_outbound_bytes.max(1 << 20);
+                        let Some(Some(c)) = self.conns.get_mut(slot) else {
+                            continue;
+                        };
+                        if c.out.len() - c.out_pos > limit {
+                            // The client does not read: drop it.
+                            log::debug!("{id}: output over {limit} bytes, closing");
+                            last = None;
+                            self.by_conn.remove(&id);
+                            self.server.handle_ws_closed(self.now, id);
+                            self.close_slot(slot);
+                            continue;
+                        }
+                        self.with_out(slot, |out| match &frame {
+                            Frame::Text(t) => ws::put_frame(out, ws::OP_TEXT, t.as_bytes()),
+                            Frame::Binary(b) => ws::put_frame(out, ws::OP_BINARY, b),
+                        });
+                    }
+                    Transmit::Close => {
+                        last = None;
+                        self.by_conn.remove(&id);
+                        self.with_out(slot, |out| ws::put_close(out, None));
+                        if let Some(Some(c)) = self.conns.get_mut(slot) {
+                            c.proto = Proto::Closing;
+                            c.close_after_flush = true;
+                        }
+                    }
+                }
+            }
+            while let Some((req, response)) = self.server.poll_http_response() {
+                progressed = true;
+                if let Some(slot) = self.by_req.remove(&req) {
+                    self.write_http_response(slot, response);
+                }
+            }
+            if let Some(ev) = self.server.poll_event() {
+                progressed = true;
+                self.dispatch(ev);
+            }
+            if !progressed {
+                break;
+            }
+        }
+    }
+
+    fn write_http_response(&mut self, slot: usize, response: socketio_sansio::HttpResponse) {
+        let Some(Some(conn)) = self.conns.get_mut(slot) else {
+            return;
+        };
+        let Proto::Waiting {
+            buf,
+            keep_alive,
+            cors,
+            ..
+        } = std::mem::replace(&mut conn.proto, Proto::Closing)
+        else {
+            return;
+        };
+        let keep_alive = keep_alive
+            && !response
+                .headers
+                .iter()
+                .any(|(k, v)| k.eq_ignore_ascii_case("connection") && v == "close");
+        let mut headers = response.headers;
+        headers.extend(cors);
+        self.with_out(slot, |out| {
+            http::put_response(
+                out,
+                response.status,
+                response.content_type,
+                &headers,
+                &response.body,
+                keep_alive,
+            )
+        });
+        let Some(Some(conn)) = self.conns.get_mut(slot) else {
+            return;
+        };
+        if keep_alive {
+            let pending = !buf.is_empty();
+            conn.proto = Proto::Http { buf };
+            if pending {
+                self.http_input(slot);
+            }
+        } else {
+            conn.close_after_flush = true;
+        }
+    }
+
+    fn dispatch(&mut self, ev: ServerEvent) {
+        let conn = ev.conn;
+        let now = self.now;
+        match ev.event {
+            Event::Connect { nsp, auth } => {
+                let result = match self.namespaces.get_mut(&nsp) {
+                    Some(Namespace {
+                        on_connect: Some(f),
+                        ..
+                    }) => {
+                        let mut ctx = Ctx {
+                            server: &mut self.server,
+                            acks: &mut self.acks,
+                            now,
+                            conn,
+                            nsp: &nsp,
+                            connecting: true,
+                        };
+                        let r = f(&mut ctx, &auth);
+                        if !ctx.connecting {
+                            // Already accepted by a use of the socket.
+                            if let Err(e) = r {
+                                log::debug!("{conn}: on_connect failed after use: {e}");
+                                let _ = self.server.disconnect(now, conn, &nsp);
+                            }
+                            return;
+                        }
+                        r
+                    }
+                    _ => Ok(()),
+                };
+                let r = match result {
+                    Ok(()) => self.server.accept(now, conn, &nsp, None).map(|_| ()),
+                    Err(e) => self.server.reject(now, conn, &nsp, &e.message, e.data),
+                };
+                if let Err(e) = r {
+                    log::debug!("{conn}: answering CONNECT {nsp}: {e}");
+                }
+            }
+            Event::Message {
+                nsp,
+                name,
+                args,
+                ack,
+                ..
+            } => {
+                let Some(ns) = self.namespaces.get_mut(&nsp) else {
+                    return;
+                };
+                let mut ctx = Ctx {
+                    server: &mut self.server,
+                    acks: &mut self.acks,
+                    now,
+                    conn,
+                    nsp: &nsp,
+                    connecting: false,
+                };
+                if let Some(f) = ns.events.get_mut(&name) {
+                    f(&mut ctx, args, ack);
+                } else if let Some(f) = &mut ns.on_any {
+                    f(&mut ctx, &name, args, ack);
+                }
+            }
+            Event::AckReceived { nsp, id, args } => {
+                self.ack_callback(conn, nsp, id, Ok(args));
+            }
+            Event::AckTimedOut { nsp, id } => {
+                self.ack_callback(conn, nsp, id, Err(AckTimeout));
+            }
+            Event::Disconnected { nsp, reason } => {
+                if let Some(Namespace {
+                    on_disconnect: Some(f),
+                    ..
+                }) = self.namespaces.get_mut(&nsp)
+                {
+                    let mut ctx = Ctx {
+                        server: &mut self.server,
+                        acks: &mut self.acks,
+                        now,
+                        conn,
+                        nsp: &nsp,
+                        connecting: false,
+                    };
+                    f(&mut ctx, &reason);
+                }
+            }
+            Event::Closed { reason } => {
+                log::debug!("{conn}: closed ({reason})");
+                if !self.acks.is_empty() {
+                    self.acks.retain(|(c, _, _), _| *c != conn);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn ack_callback(
+        &mut self,
+        conn: ConnId,
+        nsp: String,
+        id: socketio_sansio::AckId,
+        result: Result<socketio_sansio::Args, AckTimeout>,
+    ) {
+        let key = (conn, nsp, id);
+        if let Some(f) = self.acks.remove(&key) {
+            let mut ctx = Ctx {
+                server: &mut self.server,
+                acks: &mut self.acks,
+                now: self.now,
+                conn,
+                nsp: &key.1,
+                connecting: false,
+            };
+            f(&mut ctx, result);
+        }
+    }
+
+    /// Writes up to [`FLUSH_PER_TURN`] connections with pending output, in
+    /// order; the rest wait for the next turn, which polls without blocking.
+    /// Input that arrives meanwhile (e.g. more broadcasts) is appended to
+    /// the buffers still waiting, so one write carries several frames.
+    fn flush_all(&mut self) {
+        for _ in 0..FLUSH_PER_TURN {
+            let Some(slot) = self.flush_list.pop_front() else {
+                break;
+            };
+            self.flush(slot);
+        }
+    }
+
+    fn flush(&mut self, slot: usize) {
+        let Some(Some(c)) = self.conns.get_mut(slot) else {
+            return;
+        };
+        c.queued = false;
+        while c.out_pos < c.out.len() {
+            match c.stream.write(&c.out[c.out_pos..]) {
+                Ok(0) => {
+                    self.close_slot(slot);
+                    return;
+                }
+                Ok(n) => {
+                    c.out_pos += n;
+                    if c.out_pos < c.out.len() {
+                        // The socket buffer is full: wait for writable.
+                        return;
+                    }
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
+                Err(e) => {
+                    log::debug!("write: {e}");
+                    self.close_slot(slot);
+                    return;
+                }
+            }
+        }
+        // Everything written: give the buffer back to the pool.
+        let mut out = std::mem::take(&mut c.out);
+        c.out_pos = 0;
+        let close = c.close_after_flush;
+        out.clear();
+        if out.capacity() <= POOL_BUF_MAX && self.pool.len() < POOL_MAX {
+            self.pool.push(out);
+        }
+        if close {
+            self.close_slot(slot);
+        }
+    }
+
+    /// Closes a connection now, telling the core if it still knew it.
+    fn close_slot(&mut self, slot: usize) {
+        let Some(mut conn) = self.conns.get_mut(slot).and_then(Option::take) else {
+            return;
+        };
+        let _ = self.poll.registry().deregister(&mut conn.stream);
+        let _ = conn.stream.shutdown(Shutdown::Both);
+        match conn.proto {
+            Proto::Ws { id, .. } => {
+                if self.by_conn.get(&id) == Some(&slot) {
+                    self.by_conn.remove(&id);
+                    self.server.handle_ws_closed(self.now, id);
+                }
+            }
+            Proto::Waiting { req, .. } => {
+                if self.by_req.remove(&req).is_some() {
+                    self.server.handle_http_aborted(self.now, req);
+                }
+            }
+            Proto::Http { .. } | Proto::Closing => {}
+        }
+        self.free.push(slot);
+    }
+}

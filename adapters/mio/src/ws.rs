@@ -1,0 +1,213 @@
+//! A minimal server-side WebSocket frame codec (RFC 6455) working on
+//! borrowed buffers: client frames are parsed (and unmasked in place) from
+//! whatever the loop read, server frames are encoded straight into the
+//! connection's output buffer. No per-connection read buffer: only a frame
+//! that arrived incompletely is copied aside.
+
+/// Opcodes.
+pub(crate) const OP_CONT: u8 = 0x0;
+pub(crate) const OP_TEXT: u8 = 0x1;
+pub(crate) const OP_BINARY: u8 = 0x2;
+pub(crate) const OP_CLOSE: u8 = 0x8;
+pub(crate) const OP_PING: u8 = 0x9;
+pub(crate) const OP_PONG: u8 = 0xA;
+
+/// Close codes we send.
+pub(crate) const CLOSE_PROTOCOL: u16 = 1002;
+pub(crate) const CLOSE_INVALID_DATA: u16 = 1007;
+pub(crate) const CLOSE_TOO_BIG: u16 = 1009;
+
+/// One complete client frame, unmasked, borrowed from the read buffer.
+pub(crate) struct RawFrame<'a> {
+    pub(crate) fin: bool,
+    pub(crate) opcode: u8,
+    pub(crate) payload: &'a mut [u8],
+}
+
+/// Parses one frame from the front of `buf`. `Ok(None)`: incomplete (need
+/// more bytes); `Ok(Some((frame, consumed)))`; `Err(close code)` for a
+/// protocol violation.
+pub(crate) fn parse_frame(
+    buf: &mut [u8],
+    max_payload: usize,
+) -> Result<Option<(RawFrame<'_>, usize)>, u16> {
+    if buf.len() < 2 {
+        return Ok(None);
+    }
+    let b0 = buf[0];
+    let b1 = buf[1];
+    if b0 & 0x70 != 0 {
+        return Err(CLOSE_PROTOCOL); // RSV bits without an extension
+    }
+    let fin = b0 & 0x80 != 0;
+    let opcode = b0 & 0x0F;
+    if b1 & 0x80 == 0 {
+        return Err(CLOSE_PROTOCOL); // client frames must be masked
+    }
+    let (len, mut pos) = match b1 & 0x7F {
+        126 => {
+            if buf.len() < 4 {
+                return Ok(None);
+            }
+            (u16::from_be_bytes([buf[2], buf[3]]) as u64, 4)
+        }
+        127 => {
+            if buf.len() < 10 {
+                return Ok(None);
+            }
+            let mut b = [0u8; 8];
+            b.copy_from_slice(&buf[2..10]);
+            (u64::from_be_bytes(b), 10)
+        }
+        n => (n as u64, 2),
+    };
+    match opcode {
+        OP_CONT | OP_TEXT | OP_BINARY => {
+            if len > max_payload as u64 {
+                return Err(CLOSE_TOO_BIG);
+            }
+        }
+        OP_CLOSE | OP_PING | OP_PONG => {
+            if len > 125 || !fin {
+                return Err(CLOSE_PROTOCOL);
+            }
+        }
+        _ => return Err(CLOSE_PROTOCOL),
+    }
+    let len = len as usize;
+    if buf.len() < pos + 4 {
+        return Ok(None);
+    }
+    let mask = [buf[pos], buf[pos + 1], buf[pos + 2], buf[pos + 3]];
+    pos += 4;
+    if buf.len() - pos < len {
+        return Ok(None);
+    }
+    let payload = &mut buf[pos..pos + len];
+    unmask(payload, mask);
+    Ok(Some((
+        RawFrame {
+            fin,
+            opcode,
+            payload,
+        },
+        pos + len,
+    )))
+}
+
+/// XORs `data` with the 4-byte mask, 8 bytes at a time.
+fn unmask(data: &mut [u8], mask: [u8; 4]) {
+    let m32 = u32::from_ne_bytes(mask) as u64;
+    let m64 = m32 | (m32 << 32);
+    let mut chunks = data.chunks_exact_mut(8);
+    for c in &mut chunks {
+        let mut b = [0u8; 8];
+        b.copy_from_slice(c);
+        let v = u64::from_ne_bytes(b) ^ m64;
+        c.copy_from_slice(&v.to_ne_bytes());
+    }
+    for (i, b) in chunks.into_remainder().iter_mut().enumerate() {
+        *b ^= mask[i & 3];
+    }
+}
+
+/// Appends an unmasked server frame header for a payload of `len` bytes.
+pub(crate) fn put_header(out: &mut Vec<u8>, opcode: u8, len: usize) {
+    let b0 = 0x80 | opcode;
+    if len < 126 {
+        out.extend_from_slice(&[b0, len as u8]);
+    } else if len <= u16::MAX as usize {
+        let l = (len as u16).to_be_bytes();
+        out.extend_from_slice(&[b0, 126, l[0], l[1]]);
+    } else {
+        out.extend_from_slice(&[b0, 127]);
+        out.extend_from_slice(&(len as u64).to_be_bytes());
+    }
+}
+
+/// Appends a whole server frame.
+pub(crate) fn put_frame(out: &mut Vec<u8>, opcode: u8, payload: &[u8]) {
+    out.reserve(payload.len() + 10);
+    put_header(out, opcode, payload.len());
+    out.extend_from_slice(payload);
+}
+
+/// Appends a close frame with `code` (none: empty payload).
+pub(crate) fn put_close(out: &mut Vec<u8>, code: Option<u16>) {
+    match code {
+        Some(c) => put_frame(out, OP_CLOSE, &c.to_be_bytes()),
+        None => put_frame(out, OP_CLOSE, &[]),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn client_frame(opcode: u8, fin: bool, payload: &[u8]) -> Vec<u8> {
+        let mask = [1u8, 2, 3, 4];
+        let mut out = vec![if fin { 0x80 } else { 0 } | opcode];
+        let len = payload.len();
+        if len < 126 {
+            out.push(0x80 | len as u8);
+        } else if len <= 65535 {
+            out.push(0x80 | 126);
+            out.extend_from_slice(&(len as u16).to_be_bytes());
+        } else {
+            out.push(0x80 | 127);
+            out.extend_from_slice(&(len as u64).to_be_bytes());
+        }
+        out.extend_from_slice(&mask);
+        out.extend(payload.iter().enumerate().map(|(i, b)| b ^ mask[i % 4]));
+        out
+    }
+
+    #[test]
+    fn parses_masked_frames_of_every_length_form() {
+        for len in [0usize, 5, 125, 126, 1000, 65535, 65536, 70000] {
+            let payload: Vec<u8> = (0..len).map(|i| (i % 251) as u8).collect();
+            let mut raw = client_frame(OP_BINARY, true, &payload);
+            raw.extend_from_slice(b"rest");
+            let total = raw.len();
+            let (f, used) = parse_frame(&mut raw, 1 << 20).unwrap().unwrap();
+            assert!(f.fin);
+            assert_eq!(f.opcode, OP_BINARY);
+            assert_eq!(&f.payload[..], &payload[..]);
+            assert_eq!(used, total - 4);
+            // every strict prefix is incomplete
+            let mut raw = client_frame(OP_BINARY, true, &payload);
+            for cut in [0, 1, raw.len() - 1] {
+                assert!(parse_frame(&mut raw[..cut], 1 << 20).unwrap().is_none());
+            }
+        }
+    }
+
+    #[test]
+    fn refuses_unmasked_rsv_oversized_and_bad_control_frames() {
+        let mut unmasked = vec![0x81, 0x01, b'a'];
+        assert_eq!(parse_frame(&mut unmasked, 100).err(), Some(CLOSE_PROTOCOL));
+        let mut rsv = client_frame(OP_TEXT, true, b"a");
+        rsv[0] |= 0x40;
+        assert_eq!(parse_frame(&mut rsv, 100).err(), Some(CLOSE_PROTOCOL));
+        let mut big = client_frame(OP_TEXT, true, &[b'a'; 200]);
+        assert_eq!(parse_frame(&mut big, 100).err(), Some(CLOSE_TOO_BIG));
+        let mut ping = client_frame(OP_PING, false, b"x");
+        assert_eq!(parse_frame(&mut ping, 100).err(), Some(CLOSE_PROTOCOL));
+        let mut op = client_frame(0x3, true, b"x");
+        assert_eq!(parse_frame(&mut op, 100).err(), Some(CLOSE_PROTOCOL));
+    }
+
+    #[test]
+    fn encodes_headers() {
+        let mut out = Vec::new();
+        put_frame(&mut out, OP_TEXT, b"hi");
+        assert_eq!(out, [0x81, 2, b'h', b'i']);
+        out.clear();
+        put_header(&mut out, OP_BINARY, 300);
+        assert_eq!(out, [0x82, 126, 1, 44]);
+        out.clear();
+        put_header(&mut out, OP_TEXT, 70000);
+        assert_eq!(out[..2], [0x81, 127]);
+        assert_eq!(out.len(), 10);
+    }
+}

@@ -1,0 +1,494 @@
+//! The mio adapter on real sockets (127.0.0.1), driven by a tungstenite
+//! client: handshake rejections, the conformance exchange, binary, rooms,
+//! broadcast to several clients, malformed input on one connection while
+//! others keep working, 1,000 idle connections, long-polling, shutdown.
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::sync::mpsc;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use serde_json::json;
+use socketio_mio::{Broadcast, ConnectError, Handle, MioServer, Namespace};
+use tungstenite::{Message, WebSocket};
+
+type Ws = WebSocket<TcpStream>;
+
+struct TestServer {
+    addr: SocketAddr,
+    handle: Handle,
+    thread: Option<JoinHandle<std::io::Result<()>>>,
+}
+
+impl TestServer {
+    fn shutdown(mut self) {
+        self.handle.shutdown();
+        if let Some(t) = self.thread.take() {
+            t.join().expect("loop thread").expect("loop result");
+        }
+    }
+
+    /// The number of sessions the core holds, asked on the loop thread.
+    fn connection_count(&self) -> usize {
+        let (tx, rx) = mpsc::channel();
+        self.handle.run(move |s, _| {
+            let _ = tx.send(s.connection_count());
+        });
+        rx.recv_timeout(Duration::from_secs(5)).expect("answer")
+    }
+}
+
+fn namespace() -> Namespace {
+    Namespace::new()
+        .on_connect(|ctx, auth| {
+            if auth.get("deny").is_some() {
+                return Err(ConnectError::new("denied").with_data(json!({"why": "asked"})));
+            }
+            ctx.emit("auth", auth.clone())?;
+            Ok(())
+        })
+        .on("message", |ctx, args, _| {
+            let _ = ctx.emit("message-back", args);
+        })
+        .on("message-with-ack", |ctx, args, ack| {
+            if let Some(id) = ack {
+                let _ = ctx.ack(id, args);
+            }
+        })
+        .on("broadcast", |ctx, args, _| {
+            let _ = ctx.broadcast(&Broadcast::to("/"), "broadcast", &args);
+        })
+        .on("join", |ctx, args, _| {
+            if let Some(room) = args.values.first().and_then(|v| v.as_str()) {
+                let _ = ctx.join(room);
+            }
+        })
+        .on("to-room", |ctx, args, _| {
+            let sid = ctx.socket_id().map(str::to_owned).unwrap_or_default();
+            let op = Broadcast::to(ctx.nsp().to_owned()).room("r").except(sid);
+            let _ = ctx.broadcast(&op, "room-news", &args);
+        })
+}
+
+fn start() -> TestServer {
+    start_with(300, 200)
+}
+
+fn start_with(ping_interval_ms: u64, ping_timeout_ms: u64) -> TestServer {
+    let server = MioServer::builder()
+        .config(|c| {
+            c.ping_interval(Duration::from_millis(ping_interval_ms))
+                .ping_timeout(Duration::from_millis(ping_timeout_ms))
+        })
+        .ns("/", namespace())
+        .ns("/custom", namespace())
+        .bind("127.0.0.1:0")
+        .expect("bind");
+    let addr = server.local_addr();
+    let handle = server.handle();
+    let thread = std::thread::spawn(move || server.run());
+    TestServer {
+        addr,
+        handle,
+        thread: Some(thread),
+    }
+}
+
+fn connect(addr: SocketAddr, query: &str) -> Ws {
+    let stream = TcpStream::connect(addr).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    let url = format!("ws://{addr}/socket.io/?{query}");
+    let (ws, _) = tungstenite::client(url, stream).expect("websocket handshake");
+    ws
+}
+
+fn recv_text(ws: &mut Ws) -> String {
+    loop {
+        match ws.read().expect("a frame") {
+            Message::Text(t) if t.as_str() == "2" => ws.send(Message::text("3")).unwrap(),
+            Message::Text(t) => return t.to_string(),
+            Message::Binary(b) => return format!("<bin {:?}>", b.to_vec()),
+            _ => continue,
+        }
+    }
+}
+
+/// Answers pings for `how_long`; fails on anything else.
+fn pump(ws: &mut Ws, how_long: Duration) {
+    let end = std::time::Instant::now() + how_long;
+    ws.get_ref()
+        .set_read_timeout(Some(Duration::from_millis(20)))
+        .unwrap();
+    let mut pings = 0;
+    while std::time::Instant::now() < end {
+        match ws.read() {
+            Ok(Message::Text(t)) if t.as_str() == "2" => {
+                pings += 1;
+                ws.send(Message::text("3")).unwrap();
+            }
+            Ok(other) => panic!("unexpected {other:?}"),
+            Err(tungstenite::Error::Io(e)) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+            Err(e) => panic!("connection lost: {e}"),
+        }
+    }
+    assert!(pings >= 3, "{pings} pings in {how_long:?}");
+    ws.get_ref()
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+}
+
+fn joined(addr: SocketAddr) -> Ws {
+    let mut ws = connect(addr, "EIO=4&transport=websocket");
+    assert!(recv_text(&mut ws).starts_with("0{\"sid\":"));
+    ws.send(Message::text("40")).unwrap();
+    assert!(recv_text(&mut ws).starts_with("40{\"sid\":"));
+    assert_eq!(recv_text(&mut ws), r#"42["auth",{}]"#);
+    ws
+}
+
+fn wait_closed(ws: &mut Ws) {
+    loop {
+        match ws.read() {
+            Ok(Message::Close(_)) | Err(_) => break,
+            Ok(_) => continue,
+        }
+    }
+}
+
+fn http(addr: SocketAddr, request: &str) -> String {
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    s.write_all(request.as_bytes()).unwrap();
+    let mut out = String::new();
+    let _ = s.read_to_string(&mut out);
+    out
+}
+
+fn http_get(addr: SocketAddr, target: &str, upgrade: bool) -> String {
+    let extra = if upgrade {
+        "Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
+    } else {
+        "Connection: close\r\n"
+    };
+    http(
+        addr,
+        &format!("GET {target} HTTP/1.1\r\nHost: x\r\n{extra}\r\n"),
+    )
+}
+
+#[test]
+fn handshakes_with_bad_eio_or_transport_get_the_reference_400() {
+    let server = start();
+    let addr = server.addr;
+    for upgrade in [true, false] {
+        let r = http_get(addr, "/socket.io/?transport=websocket", upgrade);
+        assert!(r.starts_with("HTTP/1.1 400"), "{r}");
+        assert!(
+            r.ends_with(r#"{"code":5,"message":"Unsupported protocol version"}"#),
+            "{r}"
+        );
+    }
+    let r = http_get(addr, "/socket.io/?EIO=4&transport=carrier-pigeon", true);
+    assert!(
+        r.starts_with("HTTP/1.1 400") && r.ends_with(r#"{"code":0,"message":"Transport unknown"}"#),
+        "{r}"
+    );
+    let r = http_get(addr, "/elsewhere", false);
+    assert!(r.starts_with("HTTP/1.1 404"), "{r}");
+    let r = http(addr, "\x00\x01garbage\r\n\r\n");
+    assert!(r.starts_with("HTTP/1.1 400"), "{r}");
+    server.shutdown();
+}
+
+#[test]
+fn conformance_exchange_over_a_real_socket() {
+    let server = start();
+    let mut ws = joined(server.addr);
+    ws.send(Message::text(r#"42["message",1,"2",{"3":[true]}]"#))
+        .unwrap();
+    assert_eq!(
+        recv_text(&mut ws),
+        r#"42["message-back",1,"2",{"3":[true]}]"#
+    );
+    ws.send(Message::text(
+        r#"42456["message-with-ack",1,"2",{"3":[false]}]"#,
+    ))
+    .unwrap();
+    assert_eq!(recv_text(&mut ws), r#"43456[1,"2",{"3":[false]}]"#);
+    // Binary attachments, both ways.
+    ws.send(Message::text(
+        r#"452-["message",{"_placeholder":true,"num":0},{"_placeholder":true,"num":1}]"#,
+    ))
+    .unwrap();
+    ws.send(Message::binary(vec![1, 2, 3])).unwrap();
+    ws.send(Message::binary(vec![4, 5, 6])).unwrap();
+    assert_eq!(
+        recv_text(&mut ws),
+        r#"452-["message-back",{"_placeholder":true,"num":0},{"_placeholder":true,"num":1}]"#
+    );
+    assert_eq!(recv_text(&mut ws), "<bin [1, 2, 3]>");
+    assert_eq!(recv_text(&mut ws), "<bin [4, 5, 6]>");
+    ws.send(Message::text("40/random")).unwrap();
+    assert_eq!(
+        recv_text(&mut ws),
+        r#"44/random,{"message":"Invalid namespace"}"#
+    );
+    ws.send(Message::text(r#"40/custom,{"deny":true}"#))
+        .unwrap();
+    assert_eq!(
+        recv_text(&mut ws),
+        r#"44/custom,{"message":"denied","data":{"why":"asked"}}"#
+    );
+    ws.send(Message::text(r#"40/custom,{"token":1}"#)).unwrap();
+    assert!(recv_text(&mut ws).starts_with("40/custom,{\"sid\":"));
+    assert_eq!(recv_text(&mut ws), r#"42/custom,["auth",{"token":1}]"#);
+    // A large message (fragment-free, 16-bit and 64-bit length forms).
+    let big = "x".repeat(70_000);
+    ws.send(Message::text(format!(r#"42["message","{big}"]"#)))
+        .unwrap();
+    assert_eq!(recv_text(&mut ws), format!(r#"42["message-back","{big}"]"#));
+    // Stay connected across several heartbeats, answering each ping.
+    pump(&mut ws, Duration::from_millis(1200));
+    ws.send(Message::text(r#"42["message","later"]"#)).unwrap();
+    assert_eq!(recv_text(&mut ws), r#"42["message-back","later"]"#);
+    server.shutdown();
+}
+
+#[test]
+fn fragmented_messages_and_websocket_pings() {
+    use tungstenite::protocol::frame::coding::{Data, OpCode};
+    use tungstenite::protocol::frame::Frame;
+    let server = start();
+    let mut ws = joined(server.addr);
+    let text = r#"42["message","in three parts"]"#.as_bytes();
+    let parts = [&text[..5], &text[5..12], &text[12..]];
+    for (i, part) in parts.iter().enumerate() {
+        let op = if i == 0 {
+            OpCode::Data(Data::Text)
+        } else {
+            OpCode::Data(Data::Continue)
+        };
+        let frame = Frame::message(part.to_vec(), op, i == parts.len() - 1);
+        ws.write(Message::Frame(frame)).unwrap();
+    }
+    ws.flush().unwrap();
+    assert_eq!(recv_text(&mut ws), r#"42["message-back","in three parts"]"#);
+    ws.send(Message::Ping(vec![7, 7].into())).unwrap();
+    loop {
+        match ws.read().unwrap() {
+            Message::Pong(p) => {
+                assert_eq!(&p[..], &[7, 7]);
+                break;
+            }
+            Message::Text(t) if t.as_str() == "2" => ws.send(Message::text("3")).unwrap(),
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    server.shutdown();
+}
+
+#[test]
+fn broadcast_reaches_every_client_and_rooms_filter() {
+    let server = start();
+    let addr = server.addr;
+    let mut clients: Vec<Ws> = (0..5).map(|_| joined(addr)).collect();
+    clients[2]
+        .send(Message::text(r#"42["broadcast","to all"]"#))
+        .unwrap();
+    for ws in &mut clients {
+        assert_eq!(recv_text(ws), r#"42["broadcast","to all"]"#);
+    }
+    // Rooms: 1 and 2 join "r"; 1 sends to the room except itself.
+    for i in [1, 2] {
+        clients[i].send(Message::text(r#"42["join","r"]"#)).unwrap();
+        clients[i]
+            .send(Message::text(r#"42["message","sync"]"#))
+            .unwrap();
+        assert_eq!(recv_text(&mut clients[i]), r#"42["message-back","sync"]"#);
+    }
+    clients[1]
+        .send(Message::text(r#"42["to-room","hi"]"#))
+        .unwrap();
+    assert_eq!(recv_text(&mut clients[2]), r#"42["room-news","hi"]"#);
+    for i in [0, 1] {
+        clients[i]
+            .send(Message::text(r#"42["message","x"]"#))
+            .unwrap();
+        assert_eq!(
+            recv_text(&mut clients[i]),
+            r#"42["message-back","x"]"#,
+            "client {i} got no room news"
+        );
+    }
+    server.shutdown();
+}
+
+#[test]
+fn malformed_frames_close_one_connection_and_ten_others_keep_working() {
+    let server = start();
+    let addr = server.addr;
+    let mut others: Vec<Ws> = (0..10).map(|_| joined(addr)).collect();
+    let bad_inputs: &[&str] = &[
+        "42{}",
+        "4abc",
+        "42[\"disconnect\"]",
+        "4599999999999-[\"x\"]",
+        "44{\"message\":\"x\"}",
+        "7",
+        "42 [\"x\"]",
+    ];
+    for bad in bad_inputs {
+        let mut ws = joined(addr);
+        ws.send(Message::text(*bad)).unwrap();
+        loop {
+            match ws.read() {
+                Ok(Message::Close(_)) | Err(_) => break,
+                Ok(Message::Text(t)) if t.as_str() == "2" => continue,
+                Ok(other) => panic!("{bad:?}: unexpected {other:?}"),
+            }
+        }
+    }
+    // WebSocket-level garbage: an unmasked frame, reserved bits, a bad opcode,
+    // a text frame that is not UTF-8, and an oversized message.
+    let raw_inputs: &[&[u8]] = &[
+        b"\x81\x02ab",
+        b"\xc1\x80\x00\x00\x00\x00",
+        b"\x83\x80\x00\x00\x00\x00",
+        b"\x81\x82\x00\x00\x00\x00\xff\xfe",
+    ];
+    for raw in raw_inputs {
+        let mut ws = joined(addr);
+        ws.get_mut().write_all(raw).unwrap();
+        wait_closed(&mut ws);
+    }
+    let mut ws = joined(addr);
+    let _ = ws.send(Message::binary(vec![0u8; 1_000_001]));
+    wait_closed(&mut ws);
+    for (i, ws) in others.iter_mut().enumerate() {
+        ws.send(Message::text(format!(r#"42["message",{i}]"#)))
+            .unwrap();
+        assert_eq!(recv_text(ws), format!(r#"42["message-back",{i}]"#));
+    }
+    server.shutdown();
+}
+
+#[test]
+fn holds_a_thousand_idle_connections() {
+    // Joining 1,000 clients one after the other takes longer than the
+    // 300 ms heartbeat of the other tests: a longer ping timeout here.
+    let server = start_with(500, 10_000);
+    let addr = server.addr;
+    let mut clients: Vec<Ws> = (0..1000).map(|_| joined(addr)).collect();
+    assert_eq!(server.connection_count(), 1000);
+    // Idle for a few heartbeats: each client answers its pings.
+    let end = std::time::Instant::now() + Duration::from_millis(1500);
+    while std::time::Instant::now() < end {
+        for ws in &mut clients {
+            ws.get_ref().set_nonblocking(true).unwrap();
+            loop {
+                match ws.read() {
+                    Ok(Message::Text(t)) if t.as_str() == "2" => {
+                        let _ = ws.send(Message::text("3"));
+                    }
+                    Ok(other) => panic!("unexpected {other:?}"),
+                    Err(tungstenite::Error::Io(e))
+                        if e.kind() == std::io::ErrorKind::WouldBlock =>
+                    {
+                        break
+                    }
+                    Err(e) => panic!("lost: {e}"),
+                }
+            }
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    for ws in &mut clients {
+        ws.get_ref().set_nonblocking(false).unwrap();
+    }
+    assert_eq!(server.connection_count(), 1000);
+    for i in [0, 499, 999] {
+        clients[i]
+            .send(Message::text(format!(r#"42["message",{i}]"#)))
+            .unwrap();
+        assert_eq!(
+            recv_text(&mut clients[i]),
+            format!(r#"42["message-back",{i}]"#)
+        );
+    }
+    drop(clients);
+    server.shutdown();
+}
+
+#[test]
+fn long_polling_handshake_connect_and_echo() {
+    let server = start();
+    let addr = server.addr;
+    let open = http_get(addr, "/socket.io/?EIO=4&transport=polling", false);
+    assert!(open.starts_with("HTTP/1.1 200"), "{open}");
+    let body = open.split("\r\n\r\n").nth(1).unwrap_or_default();
+    let v: serde_json::Value = serde_json::from_str(&body[1..]).expect("open packet");
+    let sid = v["sid"].as_str().unwrap().to_owned();
+    // One keep-alive connection: POST the CONNECT, then GET the answers.
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let target = format!("/socket.io/?EIO=4&transport=polling&sid={sid}");
+    let post = |s: &mut TcpStream, data: &str| {
+        write!(
+            s,
+            "POST {target} HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\n\r\n{data}",
+            data.len()
+        )
+        .unwrap();
+        let r = read_response(s);
+        assert!(r.starts_with("HTTP/1.1 200") && r.ends_with("ok"), "{r}");
+    };
+    let get = |s: &mut TcpStream| {
+        write!(s, "GET {target} HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+        read_response(s)
+    };
+    post(&mut s, "40");
+    let r = get(&mut s);
+    assert!(
+        r.contains("40{\"sid\":") && r.contains(r#"42["auth",{}]"#),
+        "{r}"
+    );
+    post(&mut s, r#"42["message","polled"]"#);
+    let r = get(&mut s);
+    assert!(r.ends_with(r#"42["message-back","polled"]"#), "{r}");
+    server.shutdown();
+}
+
+/// Reads one response with a Content-Length body from a keep-alive stream.
+fn read_response(s: &mut TcpStream) -> String {
+    let mut buf = Vec::new();
+    let mut byte = [0u8; 1];
+    while !buf.ends_with(b"\r\n\r\n") {
+        assert_eq!(s.read(&mut byte).unwrap(), 1, "eof in head");
+        buf.push(byte[0]);
+    }
+    let head = String::from_utf8_lossy(&buf).into_owned();
+    let len: usize = head
+        .lines()
+        .find_map(|l| {
+            l.to_ascii_lowercase()
+                .strip_prefix("content-length:")
+                .map(|v| v.trim().parse().unwrap())
+        })
+        .unwrap_or(0);
+    let mut body = vec![0u8; len];
+    s.read_exact(&mut body).unwrap();
+    head + &String::from_utf8_lossy(&body)
+}
+
+#[test]
+fn shutdown_closes_sessions_and_returns() {
+    let server = start();
+    let mut ws = joined(server.addr);
+    let started = std::time::Instant::now();
+    server.shutdown();
+    assert!(started.elapsed() < Duration::from_secs(3));
+    wait_closed(&mut ws);
+}
