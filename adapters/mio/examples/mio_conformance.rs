@@ -1,7 +1,7 @@
 //! The conformance server on the mio adapter. Same CLI and (Socket.IO
 //! v4/v5) contract as `adapters/blocking/examples/conformance.rs`:
 //!
-//! `cargo run --release -p socketio-mio --example conformance -- --port PORT [--ping-interval MS] [--ping-timeout MS]`
+//! `cargo run --release -p socketio-mio --example mio_conformance -- --port PORT [--ping-interval MS] [--ping-timeout MS]`
 //!
 //! * binds 127.0.0.1:PORT, path `/socket.io/`, `maxPayload` 1000000,
 //!   ping interval/timeout 300/200 ms unless given;
