@@ -24,9 +24,9 @@ use tungstenite::protocol::{CloseFrame, Role, WebSocketConfig};
 use tungstenite::{Bytes, Message, WebSocket};
 
 use crate::api::Msg;
-use crate::cors::Cors;
 use crate::driver::{Net, WriterMsg};
 use crate::http::{self, HeadError, RequestHead};
+use socketio_sansio::Cors;
 
 /// What a connection thread needs from its server.
 #[derive(Clone)]

@@ -45,7 +45,6 @@
 
 mod api;
 mod conn;
-mod cors;
 mod driver;
 mod http;
 mod static_files;
@@ -65,7 +64,7 @@ pub use api::{
     AckError, AckResult, AckSender, Broadcaster, ConnectError, EngineSocket, Io, Socket,
 };
 use api::{Command, CommandSender, ConnectHandler, EngineHandler, Msg, NamespaceFilter};
-pub use cors::Cors;
+pub use socketio_sansio::Cors;
 
 /// Every accepted stream (a clone, to shut it down) and its thread.
 type Streams = Arc<Mutex<Vec<(TcpStream, JoinHandle<()>)>>>;

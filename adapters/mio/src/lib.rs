@@ -56,7 +56,6 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
-mod cors;
 mod event_loop;
 mod http;
 mod ws;
@@ -74,8 +73,8 @@ pub use socketio_sansio::{
     UsageError,
 };
 
-pub use cors::Cors;
 pub use event_loop::MioServer;
+pub use socketio_sansio::Cors;
 
 /// Refuses a namespace CONNECT (the client gets a CONNECT_ERROR).
 #[derive(Debug, Clone, PartialEq)]

@@ -1,5 +1,6 @@
 //! CORS for the polling transport: explicit configuration, default deny
 //! (no CORS headers at all unless configured), as the reference ≥ 3 does.
+//! Pure header logic, shared by every host adapter.
 
 /// Which origins may make cross-origin requests.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -38,8 +39,9 @@ impl Cors {
         self
     }
 
-    /// The headers for a response to a request from `origin`.
-    pub(crate) fn headers(&self, origin: Option<&str>) -> Vec<(&'static str, String)> {
+    /// The headers to add to a response to a request from `origin` (none
+    /// when the origin is not allowed).
+    pub fn headers(&self, origin: Option<&str>) -> Vec<(&'static str, String)> {
         let allow = match (&self.origins, origin) {
             (Origins::Any, Some(o)) if self.credentials => Some(o.to_owned()),
             (Origins::Any, _) => Some("*".to_owned()),
@@ -62,7 +64,7 @@ impl Cors {
 
     /// The headers of a preflight answer (204), or `None` when the origin is
     /// not allowed.
-    pub(crate) fn preflight(
+    pub fn preflight(
         &self,
         origin: Option<&str>,
         requested_headers: Option<&str>,
