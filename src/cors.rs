@@ -2,6 +2,8 @@
 //! (no CORS headers at all unless configured), as the reference ≥ 3 does.
 //! Pure header logic, shared by every host adapter.
 
+use crate::http::HttpResponse;
+
 /// Which origins may make cross-origin requests.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Cors {
@@ -82,6 +84,24 @@ impl Cors {
             headers.push(("Vary", "Access-Control-Request-Headers".to_owned()));
         }
         Some(headers)
+    }
+
+    /// The whole answer to a preflight `OPTIONS`: 204 with
+    /// [`Cors::preflight`]'s headers, or 403 for an origin not allowed.
+    pub fn preflight_response(
+        &self,
+        origin: Option<&str>,
+        requested_headers: Option<&str>,
+    ) -> HttpResponse {
+        match self.preflight(origin, requested_headers) {
+            Some(headers) => HttpResponse {
+                status: 204,
+                content_type: None,
+                headers,
+                body: Vec::new(),
+            },
+            None => HttpResponse::empty(403),
+        }
     }
 }
 

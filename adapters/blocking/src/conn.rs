@@ -147,13 +147,11 @@ fn serve_polling(
     let keep_alive = head.http11 && !head.header_has_token("connection", "close");
     if head.method == "OPTIONS" {
         if let Some(cors) = &ctx.cors {
-            let headers = cors.preflight(
+            let r = cors.preflight_response(
                 origin.as_deref(),
                 head.header("access-control-request-headers"),
             );
-            let status = if headers.is_some() { 204 } else { 403 };
-            let headers = headers.unwrap_or_default();
-            http::write_full_response(stream, status, None, &headers, b"", keep_alive).ok()?;
+            http::write_full_response(stream, r.status, None, &r.headers, b"", keep_alive).ok()?;
             return keep_alive.then_some(leftover);
         }
     }

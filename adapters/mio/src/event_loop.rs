@@ -683,14 +683,12 @@ impl MioServer {
         let keep_alive = head.http11 && !head.header_has_token("connection", "close");
         if head.method == "OPTIONS" {
             if let Some(c) = &self.cors {
-                let headers = c.preflight(
+                let r = c.preflight_response(
                     origin.as_deref(),
                     head.header("access-control-request-headers"),
                 );
-                let status = if headers.is_some() { 204 } else { 403 };
-                let headers = headers.unwrap_or_default();
                 self.with_out(slot, |out| {
-                    http::put_response(out, status, None, &headers, b"", keep_alive)
+                    http::put_response(out, r.status, None, &r.headers, b"", keep_alive)
                 });
                 return self.after_response(slot, head_len, keep_alive);
             }
