@@ -40,6 +40,13 @@ impl From<String> for Args {
     }
 }
 
+impl From<bool> for Args {
+    /// One boolean argument.
+    fn from(b: bool) -> Self {
+        Args::json(vec![Value::Bool(b)])
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

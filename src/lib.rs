@@ -90,6 +90,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs, unreachable_pub)]
 
+pub mod app;
 pub mod legacy;
 pub mod wire;
 

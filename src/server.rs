@@ -858,7 +858,7 @@ impl Server {
             crate::wire::binary::validate(&args.values, args.binaries.len())
                 .map_err(|_| UsageError::InvalidAttachments)?;
         }
-        let recipients = self.recipients(op);
+        let recipients = self.select(op);
         if recipients.is_empty() {
             return Ok(0);
         }
@@ -1135,7 +1135,9 @@ impl Server {
         self.free.push(id.index);
     }
 
-    fn recipients(&self, op: &Broadcast) -> BTreeSet<ConnId> {
+    /// The connections whose socket `op` selects (its namespace, minus the
+    /// `except` rooms, restricted to its rooms when it names any), in order.
+    pub fn select(&self, op: &Broadcast) -> BTreeSet<ConnId> {
         let mut set: BTreeSet<ConnId> = if op.rooms.is_empty() {
             self.members.get(&op.nsp).cloned().unwrap_or_default()
         } else {

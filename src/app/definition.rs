@@ -1,0 +1,325 @@
+//! The application definition: namespaces, their connect middlewares and
+//! connection handlers, and the bare Engine.IO handler. Built once, cloned
+//! cheaply (every handler is behind an `Arc`), served by any driver.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::sync::Arc;
+
+use serde_json::Value;
+
+use crate::config::ConfigBuilder;
+use crate::conn::{EngineData, Handshake};
+use crate::server::ConnId;
+
+use super::context::{EngineSocket, Socket};
+
+/// Refuses a namespace CONNECT: the client receives a CONNECT_ERROR with
+/// this message (`err.message`) and, for Socket.IO 3+ clients, `data`
+/// (`err.data`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConnectError {
+    /// The error message.
+    pub message: String,
+    /// Extra data for the client.
+    pub data: Option<Value>,
+}
+
+impl ConnectError {
+    /// A refusal with a message only.
+    pub fn new(message: impl Into<String>) -> Self {
+        ConnectError {
+            message: message.into(),
+            data: None,
+        }
+    }
+
+    /// Adds data for the client.
+    pub fn with_data(mut self, data: Value) -> Self {
+        self.data = Some(data);
+        self
+    }
+}
+
+impl fmt::Display for ConnectError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for ConnectError {}
+
+/// What a connect middleware sees: the client asking to join a namespace,
+/// before its socket exists. It may read the handshake and auth, and set
+/// the socket's data.
+pub struct Connecting<'a, D> {
+    pub(crate) conn: ConnId,
+    pub(crate) nsp: &'a str,
+    pub(crate) handshake: &'a Handshake,
+    pub(crate) auth: &'a Value,
+    pub(crate) data: &'a mut D,
+}
+
+impl<D> Connecting<'_, D> {
+    /// The connection asking.
+    pub fn conn(&self) -> ConnId {
+        self.conn
+    }
+
+    /// The namespace it asks to join.
+    pub fn nsp(&self) -> &str {
+        self.nsp
+    }
+
+    /// The connection's handshake request (URL, query, headers).
+    pub fn handshake(&self) -> &Handshake {
+        self.handshake
+    }
+
+    /// The auth payload of the CONNECT (`{}` when none; rev 4 clients: the
+    /// namespace's query as an object).
+    pub fn auth(&self) -> &Value {
+        self.auth
+    }
+
+    /// The socket's data, as set by earlier middlewares.
+    pub fn data(&self) -> &D {
+        self.data
+    }
+
+    /// The socket's data, to set for the handlers that follow.
+    pub fn data_mut(&mut self) -> &mut D {
+        self.data
+    }
+}
+
+pub(crate) type Middleware<D> =
+    Arc<dyn Fn(&mut Connecting<'_, D>) -> Result<(), ConnectError> + Send + Sync>;
+pub(crate) type ConnectionHandler<D> = Arc<dyn Fn(&mut Socket<'_, D>) + Send + Sync>;
+pub(crate) type EngineHandler<D> = Arc<dyn Fn(&mut EngineSocket<'_, D>, EngineData) + Send + Sync>;
+pub(crate) type NamePredicate = Arc<dyn Fn(&str) -> bool + Send + Sync>;
+
+/// One namespace's connect middlewares and connection handler (socket.io's
+/// `nsp.use(...)` and `nsp.on("connection", ...)`).
+///
+/// ```
+/// use socketio_sansio::app::{ConnectError, Namespace};
+///
+/// let admin: Namespace<Option<String>> = Namespace::new()
+///     .use_middleware(|c| match c.auth()["token"].as_str() {
+///         Some(token) => {
+///             *c.data_mut() = Some(token.to_owned());
+///             Ok(())
+///         }
+///         None => Err(ConnectError::new("not authorized")),
+///     })
+///     .on_connection(|socket| socket.emit("welcome", ()));
+/// # let _ = admin;
+/// ```
+pub struct Namespace<D> {
+    pub(crate) middlewares: Vec<Middleware<D>>,
+    pub(crate) on_connection: Option<ConnectionHandler<D>>,
+}
+
+impl<D> Clone for Namespace<D> {
+    fn clone(&self) -> Self {
+        Namespace {
+            middlewares: self.middlewares.clone(),
+            on_connection: self.on_connection.clone(),
+        }
+    }
+}
+
+impl<D> Default for Namespace<D> {
+    fn default() -> Self {
+        Namespace {
+            middlewares: Vec::new(),
+            on_connection: None,
+        }
+    }
+}
+
+impl<D> fmt::Debug for Namespace<D> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Namespace")
+            .field("middlewares", &self.middlewares.len())
+            .field("on_connection", &self.on_connection.is_some())
+            .finish()
+    }
+}
+
+impl<D> Namespace<D> {
+    /// A namespace that accepts every client and does nothing with them.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Appends a connect middleware. Middlewares run in order for every
+    /// CONNECT; the first `Err` refuses the client with a CONNECT_ERROR and
+    /// the rest do not run.
+    pub fn use_middleware(
+        mut self,
+        middleware: impl Fn(&mut Connecting<'_, D>) -> Result<(), ConnectError> + Send + Sync + 'static,
+    ) -> Self {
+        self.middlewares.push(Arc::new(middleware));
+        self
+    }
+
+    /// Sets the connection handler: it runs once the socket is connected
+    /// (the client already has its CONNECT answer), and typically registers
+    /// the socket's event handlers.
+    pub fn on_connection(
+        mut self,
+        handler: impl Fn(&mut Socket<'_, D>) + Send + Sync + 'static,
+    ) -> Self {
+        self.on_connection = Some(Arc::new(handler));
+        self
+    }
+}
+
+/// The application: what every driver serves. Build it once; a driver (or
+/// the simulator) turns it into a running [`super::AppServer`].
+///
+/// `D` is the per-socket data the application chooses (socket.io's
+/// `socket.data`); it starts as `D::default()` for every socket.
+///
+/// ```
+/// use socketio_sansio::app::{App, Namespace};
+///
+/// let app: App = App::new()
+///     .ns("/", Namespace::new().on_connection(|socket| {
+///         socket.on("ping", |socket, _args, ack| {
+///             if let Some(ack) = ack {
+///                 ack.send(socket, "pong");
+///             }
+///         });
+///     }))
+///     .dynamic_ns(|name| name.starts_with("/room-"), Namespace::new())
+///     .cleanup_empty_child_namespaces(true);
+/// # let _ = app;
+/// ```
+pub struct App<D = ()> {
+    pub(crate) fixed: BTreeMap<String, Namespace<D>>,
+    pub(crate) dynamic: Vec<(NamePredicate, Namespace<D>)>,
+    pub(crate) main_middlewares: Vec<Middleware<D>>,
+    pub(crate) cleanup_empty_children: bool,
+    pub(crate) engine: Option<EngineHandler<D>>,
+}
+
+impl<D> Clone for App<D> {
+    fn clone(&self) -> Self {
+        App {
+            fixed: self.fixed.clone(),
+            dynamic: self.dynamic.clone(),
+            main_middlewares: self.main_middlewares.clone(),
+            cleanup_empty_children: self.cleanup_empty_children,
+            engine: self.engine.clone(),
+        }
+    }
+}
+
+impl<D> Default for App<D> {
+    fn default() -> Self {
+        App {
+            fixed: BTreeMap::new(),
+            dynamic: Vec::new(),
+            main_middlewares: Vec::new(),
+            cleanup_empty_children: false,
+            engine: None,
+        }
+    }
+}
+
+impl<D> fmt::Debug for App<D> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("App")
+            .field("namespaces", &self.fixed.keys().collect::<Vec<_>>())
+            .field("dynamic", &self.dynamic.len())
+            .field("cleanup_empty_children", &self.cleanup_empty_children)
+            .field("engine_io", &self.engine.is_some())
+            .finish()
+    }
+}
+
+impl<D> App<D> {
+    /// An application with no namespace yet (a client joining `/` is then
+    /// refused with `Invalid namespace`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Serves namespace `name` (socket.io's `io.of(name)`). A second call
+    /// with the same name replaces the first.
+    pub fn ns(mut self, name: impl Into<String>, namespace: Namespace<D>) -> Self {
+        self.fixed.insert(name.into(), namespace);
+        self
+    }
+
+    /// Serves every namespace `accept` approves that has no definition of
+    /// its own (socket.io's `io.of(regex)` or `io.of(fn)`): each such name
+    /// becomes a child namespace with these middlewares and handler. The
+    /// first matching predicate wins.
+    pub fn dynamic_ns(
+        mut self,
+        accept: impl Fn(&str) -> bool + Send + Sync + 'static,
+        namespace: Namespace<D>,
+    ) -> Self {
+        self.dynamic.push((Arc::new(accept), namespace));
+        self
+    }
+
+    /// Forget a dynamic child namespace once its last socket left
+    /// (socket.io's `cleanupEmptyChildNamespaces`, off by default). See
+    /// [`super::AppServer::namespaces`].
+    pub fn cleanup_empty_child_namespaces(mut self, cleanup: bool) -> Self {
+        self.cleanup_empty_children = cleanup;
+        self
+    }
+
+    /// A connect middleware for the main namespace `/` (socket.io's
+    /// `io.use(...)`), run before the middlewares of `/`'s own definition.
+    pub fn use_middleware(
+        mut self,
+        middleware: impl Fn(&mut Connecting<'_, D>) -> Result<(), ConnectError> + Send + Sync + 'static,
+    ) -> Self {
+        self.main_middlewares.push(Arc::new(middleware));
+        self
+    }
+
+    /// Handles the messages of bare Engine.IO sessions (served under
+    /// [`crate::Config::engine_path`], which the driver's configuration
+    /// must set).
+    pub fn engine_io(
+        mut self,
+        on_message: impl Fn(&mut EngineSocket<'_, D>, EngineData) + Send + Sync + 'static,
+    ) -> Self {
+        self.engine = Some(Arc::new(on_message));
+        self
+    }
+
+    /// Registers the application's namespaces with the core configuration
+    /// (the core refuses namespaces it does not know before the application
+    /// sees them). [`super::AppServer::new`] calls it.
+    pub fn configure(&self, mut config: ConfigBuilder) -> ConfigBuilder {
+        for name in self.fixed.keys() {
+            config = config.namespace(name.clone());
+        }
+        if !self.dynamic.is_empty() {
+            let predicates: Vec<NamePredicate> =
+                self.dynamic.iter().map(|(p, _)| p.clone()).collect();
+            config = config.dynamic_namespaces(move |name| predicates.iter().any(|p| p(name)));
+        }
+        config
+    }
+
+    /// The definition serving `nsp`, and whether it is a dynamic child.
+    pub(crate) fn namespace(&self, nsp: &str) -> Option<(&Namespace<D>, bool)> {
+        if let Some(ns) = self.fixed.get(nsp) {
+            return Some((ns, false));
+        }
+        self.dynamic
+            .iter()
+            .find(|(accept, _)| accept(nsp))
+            .map(|(_, ns)| (ns, true))
+    }
+}
