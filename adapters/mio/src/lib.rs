@@ -1,7 +1,7 @@
 //! # socketio-mio
 //!
 //! A Socket.IO server on one thread: a [`mio`] event loop that owns the
-//! listener, every connection and an [`AppServer`](app::AppServer) (the
+//! listener, every connection and an [`AppServer`] (the
 //! core state machine plus the application). It serves an [`app::App`]: the
 //! namespaces, middlewares and handlers are defined once with
 //! [`socketio_sansio::app`], and the blocking driver serves the same `App`.
@@ -70,7 +70,7 @@
 //! callback (it runs on the loop thread when the answer, the timeout or the
 //! disconnection comes).
 //!
-//! Other threads reach the application through a [`Remote`](app::Remote)
+//! Other threads reach the application through a [`Remote`]
 //! ([`MioServer::remote`], [`ServerHandle::remote`], or
 //! [`Io::remote`](app::Io::remote) in a handler) and its
 //! [`RemoteSocket`](app::RemoteSocket)s: each operation is a
