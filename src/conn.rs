@@ -1035,8 +1035,9 @@ impl Connection {
         };
         if let Some(message) = refusal {
             log::debug!("[{}] refusing namespace {nsp}: {message}", self.engine.sid);
-            // Both revisions get the object form, as the reference 4.x server
-            // sends to v3 clients too (PROTOCOL.md §7.1).
+            // Both revisions get the object form, as the socket.io 4.x server
+            // sends to v3 clients too (socket.io 2.x sent the JSON string
+            // `"Invalid namespace"` instead).
             let payload = serde_json::json!({ "message": message });
             return self.send(sio::Packet {
                 nsp,

@@ -1,7 +1,9 @@
 //! A Socket.IO packet encoded once and shared by every recipient, whatever
-//! its protocol version (DESIGN.md §5). The text frame (`4` + packet) is the
-//! same for Engine.IO v3 and v4; binary attachments differ (v3 frames start
-//! with the `0x04` type byte), so the v3 form is built on first use.
+//! its protocol version: a broadcast serializes its JSON once, and each
+//! recipient gets a cheap clone of the same frames. The text frame (`4` +
+//! packet) is the same for Engine.IO v3 and v4; binary attachments differ
+//! (v3 frames start with the `0x04` type byte), so the v3 form is built on
+//! first use.
 
 use std::sync::{Arc, OnceLock};
 

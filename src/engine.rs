@@ -8,9 +8,11 @@
 //! with a noop), then `5` switches, and every packet still queued moves to
 //! the WebSocket in order. Any other packet on the candidate, its close, or
 //! [`crate::Config::upgrade_timeout`] abandons the upgrade; the session stays
-//! on polling (PROTOCOL.md §1.6, §1.8).
+//! on polling (engine.io-protocol v4, *Transports › HTTP long-polling* and
+//! *Protocol › Upgrade*; v3, *Transport upgrading*).
 //!
-//! **Heartbeat** (PROTOCOL.md §1.5):
+//! **Heartbeat** (engine.io-protocol v4, *Protocol › Heartbeat*; v3,
+//! *Timeouts*; timers as the engine.io 6.x server runs them):
 //! * v4: the server pings `pingInterval` after the open packet and after each
 //!   pong; a pong must arrive within `pingTimeout` of the ping. A ping from
 //!   the client is a wrong-direction heartbeat and closes the session

@@ -424,7 +424,8 @@ impl Server {
     /// a long-poll GET or a POST of packets. The answer comes out of
     /// [`Server::poll_http_response`] with `req` — at once, or when data is
     /// queued for a held GET. Checks and error codes are the reference's
-    /// (PROTOCOL.md §1.9); JSONP polling (`j=`) is not supported (400 code 3).
+    /// (the engine.io 6.x server's error codes 0–5 and bodies); JSONP polling
+    /// (`j=`) is not supported (400 code 3).
     pub fn handle_http(&mut self, now: Instant, req: RequestId, request: HttpRequest) {
         if self.config.serve_legacy && !self.config.is_engine_path(&request.url) {
             match legacy::route(&self.config.path, &request.url) {

@@ -1,5 +1,9 @@
-//! Engine.IO codec vectors (PROTOCOL.md §1.3, §1.6.3, §1.6.4, §1.13, §5.2)
-//! and property tests for the packet and polling-payload codecs.
+//! Engine.IO codec vectors and property tests for the packet and
+//! polling-payload codecs. Vectors: the engine.io-protocol suite's exchanges
+//! (labels in `tests/VECTORS.md`), the examples of the engine.io-protocol v4
+//! and v3 documents (*Packet encoding*, *Encoding › Payload*) and of the
+//! socket.io-protocol sample session, and our own malformed inputs (the strict
+//! decoding rule of `src/wire/mod.rs`).
 
 use std::borrow::Cow;
 
@@ -40,7 +44,7 @@ fn v3_binary_body(packets: &[Packet<'_>]) -> Vec<u8> {
     out
 }
 
-// ---- §1.13 vectors ------------------------------------------------------
+// ---- engine.io-protocol suite vectors (tests/VECTORS.md) ---------------
 
 #[test]
 fn e12_websocket_binary_frames() {
@@ -111,7 +115,8 @@ fn e20_v3_binary_body() {
     assert_eq!(payload::decode(V3, &expected, true).unwrap(), packets);
 }
 
-// ---- §1.3 open packet ----------------------------------------------------
+// ---- open packet (engine.io-protocol v4, Protocol › Handshake; the sid is the
+// ---- socket.io-protocol sample session's) ---------------------------------
 
 fn open(ping_interval: u64, ping_timeout: u64, max_payload: Option<u64>) -> OpenPacket {
     OpenPacket {
@@ -185,7 +190,7 @@ fn open_packet_websocket_has_no_upgrades() {
     );
 }
 
-// ---- §1.6.3 examples -----------------------------------------------------
+// ---- v4 payloads (engine.io-protocol v4, Packet encoding › HTTP long-polling)
 
 #[test]
 fn v4_payload_examples() {
@@ -210,7 +215,7 @@ fn v4_payload_examples() {
     }
 }
 
-// ---- §1.6.4 examples -----------------------------------------------------
+// ---- v3 payloads (engine.io-protocol v3, Encoding › Payload; our own vectors)
 
 #[test]
 fn v3_text_payload_examples() {
@@ -271,7 +276,7 @@ fn v3_binary_socketio_framing() {
     assert_eq!(payload::decode_v3_binary(&body).unwrap(), packets);
 }
 
-// ---- §5.2 Engine.IO-layer malformed inputs -------------------------------
+// ---- malformed Engine.IO input (our own; strict rule of src/wire/mod.rs) ---
 
 #[test]
 fn v4_malformed_posts() {

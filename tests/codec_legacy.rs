@@ -1,5 +1,7 @@
-//! Legacy Socket.IO 0.9 codec: PROTOCOL.md §3 vectors, gevent-socketio
-//! `tests/test_packet.py` vectors, §5.2 malformed inputs, round trips.
+//! Legacy Socket.IO 0.9 codec: the socket.io-spec examples (*Messages*),
+//! forms the socket.io 0.9 server writes, gevent-socketio
+//! `tests/test_packet.py` vectors, our own malformed inputs (the strict
+//! decoding rule of `src/wire/mod.rs`), round trips.
 
 use proptest::prelude::*;
 use serde_json::{json, Value};
@@ -35,7 +37,7 @@ fn s(x: &str) -> String {
     x.to_owned()
 }
 
-// ---- §3.3 table, both directions -------------------------------------------
+// ---- every packet type, both directions (socket.io-spec, Messages) ----------
 
 #[test]
 fn disconnect() {
@@ -397,7 +399,7 @@ fn encode_appends() {
     assert_eq!(out, "prefix|2::8::");
 }
 
-// ---- §3.4 ack forms ------------------------------------------------------
+// ---- ack forms: plain id and id+ (socket.io-spec, Encoding, (6) ACK) -----
 
 #[test]
 fn ack_request_forms() {
@@ -472,7 +474,7 @@ fn ack_request_forms() {
     );
 }
 
-// ---- §5.2 0.9 rows, with the specific error kind ---------------------------
+// ---- malformed 0.9 input, with the specific error kind (our own) -----------
 
 fn is_json_err(k: &DecodeErrorKind) -> bool {
     matches!(k, DecodeErrorKind::InvalidJson(_))
@@ -578,7 +580,7 @@ fn deep_json_is_bounded() {
     assert!(Packet::decode(&ok).is_ok());
 }
 
-// ---- §3.7 framing ------------------------------------------------------------
+// ---- \ufffd framing (socket.io-spec, Messages › Framing) ----------------------
 
 #[test]
 fn payload_framing() {
@@ -668,7 +670,7 @@ fn payload_malformed() {
     assert_eq!(k(""), Empty);
 }
 
-// ---- §3.2 handshake ----------------------------------------------------------
+// ---- handshake line (socket.io-spec, Handshake) -------------------------------
 
 #[test]
 fn handshake() {

@@ -1,6 +1,9 @@
-//! Socket.IO packet codec (rev 4 / rev 5): the PROTOCOL.md §2.2 examples,
-//! the §2.9 test vectors S1–S16 / V1–V4 at codec level, the §5.1 advisories
-//! and the Socket.IO rows of §5.2, plus property tests.
+//! Socket.IO packet codec (rev 4 / rev 5): the examples of the
+//! socket.io-protocol v5 document (*Packet encoding*), the suite vectors
+//! S1–S16 / V1–V4 at codec level (labels in `tests/VECTORS.md`), the inputs
+//! of the published socket.io and socket.io-parser security advisories, our
+//! own malformed inputs (the strict decoding rule of `src/wire/mod.rs`), plus
+//! property tests.
 //!
 //! Inputs are Socket.IO packets, i.e. the WebSocket text frame without the
 //! leading Engine.IO `4`.
@@ -141,7 +144,7 @@ fn both_ways(wire: &str, attachments: &[&[u8]], packet: Packet) {
     assert_eq!(decode_one(&msgs), packet, "{wire}");
 }
 
-// ---- §2.2 examples -------------------------------------------------------------
+// ---- socket.io-protocol v5, Packet encoding examples ----------------------------
 
 #[test]
 fn protocol_2_2_examples() {
@@ -324,7 +327,7 @@ fn json_strings_match_json_stringify() {
     assert_eq!(decode_str(&encode(&p)), p);
 }
 
-// ---- §2.9 test vectors, revision 5 ---------------------------------------------
+// ---- suite vectors, revision 5 (tests/VECTORS.md) ------------------------------
 
 const SID: &str = "wZX3oN0bSVIhsaknAAAI";
 
@@ -610,7 +613,7 @@ fn rev4_namespace_query_and_sample_session() {
     );
 }
 
-// ---- §5.1 advisories -------------------------------------------------------------
+// ---- published socket.io / socket.io-parser advisories -------------------------
 
 #[test]
 fn cve_2022_2421_placeholder_num() {
@@ -757,7 +760,7 @@ fn unbounded_attachments() {
     );
 }
 
-// ---- §5.2 Socket.IO rows ---------------------------------------------------------
+// ---- malformed Socket.IO input (our own) -----------------------------------------
 
 #[test]
 fn empty_and_unknown_types() {
@@ -870,7 +873,7 @@ fn connect_and_disconnect_payloads() {
 }
 
 #[test]
-fn session_level_rows_decode_fine() {
+fn session_level_violations_decode_fine() {
     // `40` twice, a namespace not joined, a client CONNECT_ERROR: the codec
     // decodes them; rejecting them is the socket layer's job.
     assert_eq!(decode_one(&[text("0")]), pkt("/", Body::Connect(None)));

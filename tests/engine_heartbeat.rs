@@ -1,6 +1,7 @@
 //! Engine.IO over WebSocket on a virtual clock: the open packet, heartbeats
 //! of both versions, wrong-direction heartbeats and close packets
-//! (PROTOCOL.md §1.3, §1.5, §1.7, vectors E2, E5, E11).
+//! (engine.io-protocol v4, *Protocol › Handshake* and *Heartbeat*; v3,
+//! *Timeouts*; suite vectors E2, E5, E11 of `tests/VECTORS.md`).
 
 mod common;
 

@@ -1,6 +1,6 @@
 //! Engine.IO on its own (as the `engine.io` npm package): sessions under
 //! `Config::engine_path` carry raw messages, no Socket.IO. The echo vectors
-//! of PROTOCOL.md §1.13 (E12–E15, E18–E20) over both transports.
+//! E12–E15, E18–E20 (`tests/VECTORS.md`) over both transports.
 
 mod common;
 

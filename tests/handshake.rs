@@ -1,5 +1,7 @@
-//! WebSocket handshakes: the reference's checks and error codes
-//! (PROTOCOL.md §1.7, §1.9, §4) and the injected randomness behind ids.
+//! WebSocket handshakes: the checks and error codes of the engine.io 6.x
+//! server (engine.io-protocol v4, *Transports › WebSocket*; the `EIO` query
+//! picks the version, a 0.9 path has none) and the injected randomness
+//! behind ids.
 
 mod common;
 

@@ -1,6 +1,7 @@
 //! The legacy Socket.IO 0.9 session on a virtual clock: handshake, both
 //! transports, every packet type both ways, both ack modes both ways,
-//! endpoints, heartbeats and timeouts, malformed input (PROTOCOL.md §3).
+//! endpoints, heartbeats and timeouts, malformed input (socket.io-spec and
+//! the socket.io 0.9 server; see `src/legacy/mod.rs`).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};

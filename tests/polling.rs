@@ -1,7 +1,8 @@
 //! HTTP long-polling and the upgrade to WebSocket, sans-IO, on a virtual
-//! clock: the polling vectors of PROTOCOL.md §1.13 and §2.9 (E1, E3, E4,
-//! E6–E10, E16, E17, E21, V6, and the Socket.IO forms of E13–E20), the
-//! error codes of §1.9, and the upgrade races.
+//! clock: the polling vectors of `tests/VECTORS.md` (E1, E3, E4, E6–E10,
+//! E16, E17, E21, V6, and the Socket.IO forms of E13–E20), the error codes
+//! of the engine.io 6.x server (400 with `{"code":n,"message":...}`), and the
+//! upgrade races.
 
 mod common;
 

@@ -1,6 +1,9 @@
-//! Every protocol violation of PROTOCOL.md §2.8 and §5 that reaches the
-//! state machine: the offending connection closes with a typed reason and
-//! every other connection keeps working.
+//! Every protocol violation that reaches the state machine — those the
+//! socket.io 4.x server closes the connection for (a packet for a namespace
+//! not joined, a second CONNECT, a CONNECT_ERROR from the client, parser
+//! errors) and the malformed input our strict decoding refuses
+//! (`src/wire/mod.rs`): the offending connection closes with a typed reason
+//! and every other connection keeps working.
 
 mod common;
 

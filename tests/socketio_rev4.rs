@@ -1,5 +1,7 @@
 //! Socket.IO rev 4 over Engine.IO v3 WebSocket (Socket.IO 1.x/2.x clients):
-//! vectors V1–V5 of PROTOCOL.md §2.9 and the rev 4 connect rules of §2.5.
+//! vectors V1–V5 (`tests/VECTORS.md`) and the rev 4 connect rules
+//! (socket.io-protocol v4: `/` is joined without a CONNECT, a namespace
+//! query becomes `auth`).
 
 mod common;
 

@@ -1,5 +1,5 @@
 //! Socket.IO rev 5 over Engine.IO v4 WebSocket: the official test-suite
-//! vectors S1–S16 (PROTOCOL.md §2.9) replayed frame in → frame out, plus
+//! vectors S1–S16 (`tests/VECTORS.md`) replayed frame in → frame out, plus
 //! server-side acknowledgements and binary in both directions.
 
 mod common;

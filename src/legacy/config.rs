@@ -32,9 +32,10 @@ impl LegacyTransport {
     }
 }
 
-/// Timers and transports of 0.9 sessions (PROTOCOL.md §3.2, §3.6). Defaults
-/// are the reference server's (socket.io 0.9), restricted to the transports
-/// this crate implements.
+/// Timers and transports of 0.9 sessions (socket.io-spec, *Handshake*; the
+/// interval and polling duration are the socket.io 0.9 server's settings).
+/// Defaults are that reference server's, restricted to the transports this
+/// crate implements.
 ///
 /// The handshake advertises the two timeouts in whole seconds, rounded up.
 #[derive(Debug, Clone, PartialEq, Eq)]

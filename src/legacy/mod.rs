@@ -20,7 +20,8 @@
 //! [`LegacyConnection::poll_event`], until all are empty; then read
 //! [`LegacyConnection::poll_timeout`].
 //!
-//! Decisions (PROTOCOL.md §3):
+//! Decisions (the protocol is socket.io-spec; where it is silent we follow
+//! the socket.io 0.9 server, and say where we differ):
 //! * Connect: the global endpoint joins implicitly when the first transport
 //!   attaches (`1::` is the first packet: first WebSocket frame, or body of
 //!   the first polling GET), with [`Event::Connect`] for `/` whose `auth` is
@@ -31,24 +32,27 @@
 //!   "unauthorized", which the 0.9 client reports as `connect_failed`); a
 //!   refused global endpoint gets `7:::2` and the connection closes. An
 //!   endpoint that [`Config::namespace_allowed`] refuses (or beyond
-//!   [`Config::max_namespaces`]) gets `7::/x:2` at once, the form the
-//!   patched reference sends for unknown endpoints (§3.5; the stock
-//!   reference creates any endpoint). Packets that arrive for an endpoint
-//!   whose connect is still pending are held and delivered after `accept`
-//!   (dropped on `reject`); packets for an endpoint never joined are dropped
-//!   (the reference would dispatch them to an empty namespace).
-//! * Acks (§3.4): a plain id is acknowledged `6:::<id>` (`6::/chat:<id>`) on
-//!   receipt, before the event is queued, and the event has `ack: None`; an
-//!   id with `+` gives `ack: Some(id)`, answered by
+//!   [`Config::max_namespaces`]) gets `7::/x:2` at once, the answer the 0.9
+//!   server gives a refused authorization (socket.io-spec, *(`1`) Connect*:
+//!   the server may answer a connect with an error packet; the stock 0.9
+//!   server creates any endpoint). Packets that arrive for an endpoint whose connect is
+//!   still pending are held and delivered after `accept` (dropped on
+//!   `reject`); packets for an endpoint never joined are dropped (the
+//!   reference would dispatch them to an empty namespace).
+//! * Acks (socket.io-spec, *Encoding* and *(`6`) ACK*): a plain id is
+//!   acknowledged `6:::<id>` (`6::/chat:<id>`) on receipt, before the event
+//!   is queued (as the socket.io 0.9 server does), and the event has
+//!   `ack: None`; an id with `+` gives `ack: Some(id)`, answered by
 //!   [`LegacyConnection::ack`] as `6:::<id>+[args]`. Server ack ids are
 //!   unique per connection, so an inbound ack is matched by id whatever
 //!   endpoint it carries.
-//! * Heartbeats (§3.6): the server queues `2::` every heartbeat interval on
-//!   both transports (as gevent-socketio; the reference only on WebSocket),
-//!   and closes with [`DisconnectReason::PingTimeout`] when the answer `2::`
-//!   does not come within the heartbeat timeout; only `2::` counts (as the
-//!   reference; gevent-socketio counts any data). The interval starts again
-//!   when the answer arrives.
+//! * Heartbeats (socket.io-spec, *(`2`) Heartbeat*): the server queues
+//!   `2::` every heartbeat interval on both transports (as gevent-socketio;
+//!   the reference only on WebSocket), and closes with
+//!   [`DisconnectReason::PingTimeout`] when the answer `2::` does not come
+//!   within the heartbeat timeout; only `2::` counts (as the reference;
+//!   gevent-socketio counts any data). The interval starts again when the
+//!   answer arrives.
 //! * Close timeout: from creation to the first transport request, after each
 //!   polling response, and after the WebSocket dropped
 //!   ([`LegacyConnection::handle_transport_closed`]), a transport request
@@ -93,7 +97,7 @@ use crate::wire::{DecodeError, DecodeErrorKind};
 const MAX_HELD_PACKETS: usize = 1024;
 
 /// Which acknowledgement a server `message`/`json` packet asks for
-/// (PROTOCOL.md §3.4).
+/// (socket.io-spec, *Encoding*: an id with `+` asks for data).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum LegacyAck {
     /// No id: nothing comes back.

@@ -1,5 +1,7 @@
-//! Classifying request paths of the legacy 0.9 protocol (PROTOCOL.md §3.1,
-//! §4), and the answers given without a session.
+//! Classifying request paths of the legacy 0.9 protocol (socket.io-spec,
+//! *Socket.IO HTTP requests*: `/<resource>/<protocol version>/<transport>/<sid>`;
+//! a path without an `EIO` query and with a number as its first segment is
+//! 0.9), and the answers given without a session.
 
 use crate::http::{HttpResponse, TEXT_PLAIN};
 use crate::legacy::{LegacyConfig, LegacyTransport};
@@ -150,7 +152,8 @@ pub fn handshake_response(sid: &str, config: &LegacyConfig) -> HttpResponse {
 
 /// The answer to a transport request for an unknown (never handshaken,
 /// expired or closed) session: 200 `7:::1+0`, "client not handshaken" with
-/// advice "reconnect" (reference, verified; PROTOCOL.md §3.2).
+/// advice "reconnect", as the socket.io 0.9 server answers (socket.io-spec,
+/// *(`7`) Error*).
 pub fn unknown_session_response() -> HttpResponse {
     HttpResponse::new(200, TEXT_PLAIN, "7:::1+0")
 }

@@ -1,4 +1,5 @@
-//! Binary attachment placeholders (PROTOCOL.md §2.3, §5.1 CVE-2022-2421).
+//! Binary attachment placeholders (socket.io-protocol v5, *Packet encoding*;
+//! the `num` checks close CVE-2022-2421 of socket.io-parser).
 //!
 //! A placeholder is an object whose `_placeholder` is boolean `true` and whose
 //! `num` is an integer in `0..attachments`; keys may come in any order and

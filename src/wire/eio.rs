@@ -1,4 +1,5 @@
-//! One Engine.IO packet, v3 and v4 (PROTOCOL.md §1.1–§1.3).
+//! One Engine.IO packet, v3 and v4 (engine.io-protocol v4, *Protocol* and
+//! *Packet encoding*; v3, *Encoding › Packet*).
 //!
 //! A text packet is `<type digit><data>`. A text packet starting with `b` is
 //! base64 binary: v4 `b<base64>` (always a message), v3 `b<type><base64>`.

@@ -1,5 +1,6 @@
-//! Legacy Socket.IO 0.9 wire format (PROTOCOL.md §3), with a typed packet
-//! model equivalent to gevent-socketio's packet dictionaries (§3.8).
+//! Legacy Socket.IO 0.9 wire format (socket.io-spec, *Messages*), with a
+//! typed packet model equivalent to gevent-socketio's packet dictionaries
+//! (`socketio/packet.py`).
 //!
 //! ```text
 //! <type> ":" [<id>["+"]] ":" [<endpoint>] [":" <data>]

@@ -12,6 +12,22 @@
 //!
 //! Every decoder returns [`DecodeError`] (what was wrong and at which byte
 //! offset of its input) and never panics, whatever the input.
+//!
+//! **Strict decoding (our rule).** Where the reference JavaScript parsers are
+//! lenient or crash on malformed input, these decoders refuse it:
+//! * numbers on the wire (v3 payload lengths, attachment counts, ack and
+//!   message ids) are ASCII digits only: no sign, space, exponent or hex,
+//!   which JavaScript's `Number()` would accept;
+//! * ack ids (and 0.9 message ids) are at most 2^53 − 1
+//!   ([`sio::MAX_ACK_ID`], [`legacy::MAX_ID`]), the largest integer every
+//!   JavaScript peer represents exactly;
+//! * JSON nests at most 128 levels (serde_json's recursion limit);
+//! * base64 is the standard alphabet with correct padding ([`base64`]), and
+//!   placeholders must be exact ([`binary`]).
+//!
+//! The public protocol documents (see the README's *Specifications*) do not
+//! say what to do with such input; a connection that sends it is closed with a
+//! typed reason, and every other connection is unaffected.
 
 pub mod base64;
 pub mod binary;

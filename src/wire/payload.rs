@@ -1,4 +1,5 @@
-//! HTTP long-polling payloads (PROTOCOL.md §1.6.3, §1.6.4).
+//! HTTP long-polling payloads (engine.io-protocol v4, *Packet encoding ›
+//! HTTP long-polling*; v3, *Encoding › Payload*).
 //!
 //! * v4: packets joined with `\x1e`; binary as `b<base64>`.
 //! * v3 text: `<len>:<packet>` repeated, `len` in UTF-16 code units; binary

@@ -1,4 +1,6 @@
-//! One Socket.IO packet, protocol revisions 4 and 5 (PROTOCOL.md §2).
+//! One Socket.IO packet, protocol revisions 4 and 5 (socket.io-protocol v5,
+//! *Packet encoding*; v4, the same format). Malformed input is refused as
+//! [`crate::wire`] describes (strict decoding).
 //!
 //! ```text
 //! <type digit>[<attachments>-][<namespace>,][<ack id>][<JSON>]

@@ -1,6 +1,7 @@
 //! A light driver for scenario tests: a `Server` on a virtual clock, with an
-//! optional echo application that behaves like the conformance test server
-//! (PROTOCOL.md §2.9): emit `auth` on connect, `message` → `message-back`,
+//! optional echo application that behaves like the test server of the
+//! socket.io-protocol suite (`test-suite/test-suite.js`; see
+//! `tests/VECTORS.md`): emit `auth` on connect, `message` → `message-back`,
 //! `message-with-ack` → ack with the same arguments.
 #![allow(dead_code)]
 

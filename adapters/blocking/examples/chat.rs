@@ -2,8 +2,8 @@
 //!
 //! `cargo run -p socketio-blocking --example chat [-- --port 3000 --host 127.0.0.1]`
 //! then open the printed address in two browser tabs. The page
-//! (`examples/chat/`) uses the official socket.io-client browser bundle,
-//! shipped beside it, so it works offline.
+//! (`examples/chat/`) uses the official socket.io-client browser bundle
+//! from npm, installed on first run (`npm ci`, see `chat/npm.rs`).
 //!
 //! Protocol (namespace `/`). Client → server, each acknowledged with
 //! `{ok: true, ...}` or `{error: "..."}` when the client asks for an ack:
@@ -26,6 +26,9 @@
 //! State lives in one `Mutex<Chat>` shared by the handlers (they run one at
 //! a time on the driver thread, but must be `Send + Sync`). Prints one line
 //! at start and nothing per message.
+
+#[path = "chat/npm.rs"]
+mod npm;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::PathBuf;
@@ -311,6 +314,7 @@ fn usage() -> ! {
 }
 
 fn main() {
+    npm::ensure_client_bundle();
     let mut port: u16 = 3000;
     let mut host = "127.0.0.1".to_owned();
     let mut dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("examples/chat");

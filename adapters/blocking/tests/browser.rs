@@ -1,8 +1,9 @@
 //! The chat example in a real browser: builds and starts
 //! `examples/chat` on a free port, then runs `tests/browser/chat.e2e.js`
 //! (`node --test`, playwright-core driving Debian's `/usr/bin/chromium`)
-//! against it. Installs the test's npm packages (`npm ci`) when
-//! `node_modules` is missing or older than `package-lock.json`.
+//! against it. Installs the test's npm packages and the chat page's
+//! (`npm ci`) when `node_modules` is missing or older than
+//! `package-lock.json`.
 //!
 //! Without node, npm or `/usr/bin/chromium` the test is skipped with a
 //! message, unless `CI` is set: then it fails.
@@ -159,6 +160,8 @@ fn chat_page_in_headless_chromium() {
     let dir = root.join("adapters/blocking/tests/browser");
     let binary = build_example(&root);
     npm_ci_if_needed(&dir);
+    // The page's socket.io-client bundle (the example would install it too).
+    npm_ci_if_needed(&root.join("adapters/blocking/examples/chat"));
     let (server, url) = start_server(&root, &binary);
     let addr = addr_of(&url);
     wait_until_accepting(addr);

@@ -1,5 +1,6 @@
-//! HTTP long-polling on real sockets: the Engine.IO polling exchanges over
-//! HTTP/1.1 with keep-alive, size limits, CORS, and the bare Engine.IO echo.
+//! HTTP long-polling on real sockets: the engine.io-protocol suite's polling
+//! vectors (labels in the core's `tests/VECTORS.md`) over HTTP/1.1 with
+//! keep-alive (RFC 9112), size limits, CORS, and the bare Engine.IO echo.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};

@@ -432,7 +432,7 @@ class InteropTest(unittest.TestCase):
         # disconnect() right after a reply sends the close POST ("41\x1e1")
         # while that new GET is in flight. The server must answer the GET
         # promptly (a `6` noop if it was held, else 400 "Session ID unknown",
-        # PROTOCOL.md §1.6.5); disconnect() waits for it. The race is hit in
+        # as the engine.io 6.x server does); disconnect() waits for it. The race is hit in
         # a few percent of rounds, hence many rounds.
         rounds = 150
         for i in range(rounds):

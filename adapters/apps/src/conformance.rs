@@ -1,0 +1,234 @@
+//! The conformance server: one application definition, served by every
+//! driver. Contract (every protocol generation on one port):
+//!
+//! `cargo run --release -p socketio-blocking --example conformance -- --port PORT [--ping-interval MS] [--ping-timeout MS]`
+//! (and the same CLI for `-p socketio-mio --example mio_conformance`)
+//!
+//! * binds 127.0.0.1:PORT, path `/socket.io/`, `maxPayload` 1000000,
+//!   ping interval/timeout 300/200 ms unless given;
+//! * namespaces `/` and `/custom` (others get `{"message":"Invalid namespace"}`);
+//! * on connection: emits `auth` with the handshake auth (`{}` when none);
+//! * `message` → `message-back` with the same arguments (binary included);
+//! * `message-with-ack` → acknowledged with the same arguments;
+//! * `broadcast` → `broadcast` with the same arguments to every socket of `/`;
+//! * `emit-with-ack` → the server emits `emit-with-ack` with the same
+//!   arguments asking for an ack, then emits `emit-with-ack-result` with the
+//!   client's ack arguments;
+//! * `disconnect-me` → the server disconnects that socket;
+//! * `join` with a room name → the socket joins the room and acknowledges
+//!   with `true`;
+//! * `room-broadcast` with `(room, ...args)` → `room-broadcast` with `args`
+//!   to every socket of `/` in that room;
+//! * `fetch-sockets` → acknowledged with the sorted list of the ids of every
+//!   socket of `/`;
+//! * `ack-all` with `(ms)` → the server emits `ack-all-ping` to every socket
+//!   of `/` with an acknowledgement and a timeout of `ms`, then acknowledges
+//!   the caller with the number of answers it got;
+//! * Socket.IO 0.9 clients on the same port (`/socket.io/1/`, WebSocket and
+//!   xhr-polling): endpoints `""` and `/custom`; `auth` carries the connect
+//!   query as an object; the events above work the same (a data-ack request
+//!   on `message-with-ack` is answered with the same args); a `message`
+//!   packet (3) is echoed as a `message` packet, a `json` packet (4) as a
+//!   `json` packet; `broadcast` reaches the 0.9, 2.x and 4.x sockets of `/`;
+//!   heartbeat interval = ping interval, heartbeat and close timeouts = ping
+//!   interval + ping timeout;
+//! * a bare Engine.IO endpoint at `/engine.io/` (same ping settings and
+//!   `maxPayload`) that echoes every message, text or binary, unchanged;
+//! * a request with a missing or unsupported `EIO` gets HTTP 400
+//!   `{"code":5,"message":"Unsupported protocol version"}`; an unknown
+//!   transport 400 code 0. Stops on SIGTERM; prints nothing per message.
+
+use std::fmt;
+use std::time::Duration;
+
+use serde_json::{json, Value};
+use socketio_sansio::app::{App, Namespace, Socket};
+use socketio_sansio::legacy::LegacyConfig;
+use socketio_sansio::{Args, Config, ConfigBuilder};
+
+/// How long the server waits for the client's answer to `emit-with-ack`.
+const EMIT_WITH_ACK_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The conformance server's command line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Options {
+    /// `--port PORT` (required).
+    pub port: u16,
+    /// `--ping-interval MS` (default 300).
+    pub ping_interval: Duration,
+    /// `--ping-timeout MS` (default 200).
+    pub ping_timeout: Duration,
+}
+
+/// A command line that is not the contract's.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UsageError(pub String);
+
+impl fmt::Display for UsageError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}\nusage: --port PORT [--ping-interval MS] [--ping-timeout MS]",
+            self.0
+        )
+    }
+}
+
+impl std::error::Error for UsageError {}
+
+impl Options {
+    /// Parses the arguments after the program name.
+    pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Options, UsageError> {
+        let mut port = None;
+        let mut ping_interval = 300;
+        let mut ping_timeout = 200;
+        let mut args = args.into_iter();
+        while let Some(flag) = args.next() {
+            let value = args
+                .next()
+                .ok_or_else(|| UsageError(format!("{flag} needs a value")))?;
+            let number = |v: &str| {
+                v.parse::<u64>()
+                    .map_err(|_| UsageError(format!("{flag}: {v:?} is not a number")))
+            };
+            match flag.as_str() {
+                "--port" => {
+                    port = Some(
+                        value
+                            .parse::<u16>()
+                            .map_err(|_| UsageError(format!("--port: {value:?} is not a port")))?,
+                    )
+                }
+                "--ping-interval" => ping_interval = number(&value)?,
+                "--ping-timeout" => ping_timeout = number(&value)?,
+                other => return Err(UsageError(format!("unknown option {other}"))),
+            }
+        }
+        let port = port.ok_or_else(|| UsageError("--port is required".into()))?;
+        if ping_interval == 0 || ping_timeout == 0 {
+            return Err(UsageError("ping interval and timeout must be > 0".into()));
+        }
+        Ok(Options {
+            port,
+            ping_interval: Duration::from_millis(ping_interval),
+            ping_timeout: Duration::from_millis(ping_timeout),
+        })
+    }
+
+    /// Parses the process's arguments; on a usage error prints it and
+    /// exits with status 2 (for the examples' `main`).
+    pub fn from_env_or_exit() -> Options {
+        match Options::parse(std::env::args().skip(1)) {
+            Ok(options) => options,
+            Err(e) => {
+                eprintln!("conformance: {e}");
+                std::process::exit(2)
+            }
+        }
+    }
+
+    /// The protocol configuration of the contract.
+    pub fn config(&self) -> ConfigBuilder {
+        let heartbeat_timeout = self.ping_interval + self.ping_timeout;
+        Config::builder()
+            .ping_interval(self.ping_interval)
+            .ping_timeout(self.ping_timeout)
+            .max_payload(1_000_000)
+            .engine_path("/engine.io/")
+            .legacy(LegacyConfig {
+                heartbeat_interval: self.ping_interval,
+                heartbeat_timeout,
+                close_timeout: heartbeat_timeout,
+                ..LegacyConfig::default()
+            })
+    }
+}
+
+/// The conformance application.
+pub fn app() -> App {
+    let namespace = Namespace::new().on_connection(on_connection);
+    App::new()
+        .ns("/", namespace.clone())
+        .ns("/custom", namespace)
+        .engine_io(|engine, data| engine.send(data))
+}
+
+fn on_connection(socket: &mut Socket<'_, ()>) {
+    let auth = socket.auth().clone();
+    socket.emit("auth", auth);
+    socket.on("message", |socket, args, _| {
+        socket.emit("message-back", args)
+    });
+    socket.on("message-with-ack", |socket, args, ack| {
+        if let Some(ack) = ack {
+            ack.send(socket, args);
+        }
+    });
+    socket.on("broadcast", |socket, args, _| {
+        socket.of("/").emit("broadcast", args)
+    });
+    socket.on("emit-with-ack", |socket, args, _| {
+        socket.emit_with_ack(
+            "emit-with-ack",
+            args,
+            Some(EMIT_WITH_ACK_TIMEOUT),
+            |socket, answer| match answer {
+                Ok(answer) => socket.emit("emit-with-ack-result", answer),
+                Err(e) => log::debug!("emit-with-ack: {e}"),
+            },
+        );
+    });
+    socket.on("disconnect-me", |socket, _, _| socket.disconnect());
+    socket.on("join", |socket, args, ack| {
+        let Some(room) = args.values.first().and_then(Value::as_str) else {
+            return;
+        };
+        let room = room.to_owned();
+        socket.join(&room);
+        if let Some(ack) = ack {
+            ack.send(socket, true);
+        }
+    });
+    socket.on("room-broadcast", |socket, mut args, _| {
+        if args.values.is_empty() {
+            return;
+        }
+        let Value::String(room) = args.values.remove(0) else {
+            return;
+        };
+        socket.of("/").to(room).emit("room-broadcast", args);
+    });
+    socket.on("fetch-sockets", |socket, _, ack| {
+        let Some(ack) = ack else { return };
+        socket.of("/").fetch_sockets(move |io, sockets| {
+            let mut ids: Vec<String> = sockets.into_iter().map(|s| s.id).collect();
+            ids.sort();
+            ack.send(io, json!(ids));
+        });
+    });
+    socket.on("ack-all", |socket, args, ack| {
+        let ms = args.values.first().and_then(Value::as_u64).unwrap_or(1000);
+        socket
+            .of("/")
+            .timeout(Duration::from_millis(ms))
+            .emit_with_ack("ack-all-ping", Args::default(), move |io, acks| {
+                if let Some(ack) = ack {
+                    ack.send(io, json!(acks.responses.len()));
+                }
+            });
+    });
+    // 0.9 `message` (3) and `json` (4) packets are echoed in kind.
+    socket.on_message_packet(|socket, args, _| {
+        let text = args
+            .values
+            .first()
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        let text = text.to_owned();
+        socket.send_message_packet(&text);
+    });
+    socket.on_json_packet(|socket, args, _| {
+        let value = args.values.into_iter().next().unwrap_or_default();
+        socket.send_json_packet(value);
+    });
+}
