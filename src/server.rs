@@ -180,6 +180,9 @@ struct Entry {
     /// The deadline currently in the heap for this connection.
     scheduled: Option<Instant>,
     in_ready: bool,
+    /// The driver holds enough unwritten data for this connection: frames
+    /// stay queued here, where they count toward the outbound limit.
+    write_blocked: bool,
     in_http_ready: bool,
 }
 
@@ -653,6 +656,31 @@ impl Server {
         self.release_if_done(id);
     }
 
+    /// The driver already holds as much unwritten data for `id` as it wants
+    /// to (its socket does not drain): until [`Server::handle_write_ready`],
+    /// [`Server::poll_transmit`] yields nothing for `id` but the close of the
+    /// connection. Frames stay in the core, where they count toward
+    /// [`Config::max_outbound_bytes`]: volatile packets are dropped, and past
+    /// the limit the connection closes with
+    /// [`crate::DisconnectReason::OutboundQueueFull`]. This is how a driver
+    /// bounds the memory a client that stops reading can hold.
+    pub fn handle_write_blocked(&mut self, id: ConnId) {
+        if let Some(entry) = self.entry_mut(id) {
+            entry.write_blocked = true;
+        }
+    }
+
+    /// The driver's unwritten data for `id` drained (or its transport was
+    /// replaced): frames flow again.
+    pub fn handle_write_ready(&mut self, id: ConnId) {
+        if let Some(entry) = self.entry_mut(id) {
+            if entry.write_blocked {
+                entry.write_blocked = false;
+                self.after(id);
+            }
+        }
+    }
+
     /// Fires every timer due at `now`. Calling it early or twice is harmless.
     pub fn handle_timeout(&mut self, now: Instant) {
         while let Some(&Reverse((at, id))) = self.deadlines.peek() {
@@ -919,7 +947,13 @@ impl Server {
                 self.ready.pop_front();
                 continue;
             };
-            match entry.conn.poll_transmit() {
+            // A blocked transport takes nothing but the close of its connection.
+            let held = entry.write_blocked && !entry.conn.is_closed();
+            match if held {
+                None
+            } else {
+                entry.conn.poll_transmit()
+            } {
                 Some(t) => {
                     if t == Transmit::Close {
                         // Closing an abandoned upgrade candidate leaves the session.
@@ -992,6 +1026,7 @@ impl Server {
             rooms: BTreeMap::new(),
             scheduled: None,
             in_ready: false,
+            write_blocked: false,
             in_http_ready: false,
         };
         match self.free.pop() {
@@ -1070,7 +1105,8 @@ impl Server {
         if wants_http {
             entry.in_http_ready = true;
         }
-        let wants_transmit = entry.conn.has_transmit();
+        let wants_transmit =
+            entry.conn.has_transmit() && (!entry.write_blocked || entry.conn.is_closed());
         let mut schedule = None;
         if let Some(t) = entry.conn.poll_timeout() {
             if entry.scheduled.map_or(true, |s| t < s) {

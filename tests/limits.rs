@@ -164,3 +164,100 @@ fn invalid_configuration_is_refused_with_a_helpful_message() {
         .build()
         .is_err());
 }
+
+/// A driver that stops taking frames for a connection whose socket does not
+/// drain ([`socketio_sansio::Server::handle_write_blocked`]) leaves them in
+/// the core: the limit closes that connection with `OutboundQueueFull`
+/// while every other connection receives every broadcast, in order; for
+/// v4, v3 and 0.9 sessions alike.
+#[test]
+fn a_blocked_transport_keeps_frames_in_the_core_until_the_limit_closes_it() {
+    let mut h = Harness::new(config().max_outbound_bytes(10_000).build().unwrap());
+    let (slow_v4, _) = h.open_and_handshake(4);
+    h.send(slow_v4, "40");
+    let (slow_v3, _) = h.open_and_handshake(3);
+    let body = h.get_now("/socket.io/1/?t=1").body_text();
+    let legacy_sid = body.split(':').next().unwrap().to_owned();
+    let slow_09 = h
+        .server
+        .handle_ws_open(
+            h.now,
+            socketio_sansio::Handshake::new(format!("/socket.io/1/websocket/{legacy_sid}"), vec![]),
+        )
+        .unwrap();
+    let (fast, _) = h.open_and_handshake(4);
+    h.send(fast, "40");
+    h.drain();
+    for id in [slow_v4, slow_v3, slow_09, fast] {
+        h.take(id);
+        assert!(!h.closed(id));
+    }
+    // The driver's buffers for the slow ones are full.
+    for id in [slow_v4, slow_v3, slow_09] {
+        h.server.handle_write_blocked(id);
+    }
+    let now = h.now;
+    let payload = json!("y".repeat(1000));
+    for i in 0..40 {
+        let args = Args::json(vec![json!(i), payload.clone()]);
+        h.server
+            .broadcast(now, &Broadcast::to("/"), "flood", &args)
+            .unwrap();
+        // A volatile packet never queues behind a blocked transport.
+        h.server
+            .broadcast(
+                now,
+                &Broadcast::to("/").volatile(),
+                "tick",
+                &Args::default(),
+            )
+            .unwrap();
+        h.drain();
+    }
+    for id in [slow_v4, slow_v3, slow_09] {
+        assert_eq!(
+            h.close_reason(id),
+            Some(DisconnectReason::OutboundQueueFull),
+            "{id}"
+        );
+        assert_eq!(h.take(id), [Out::Close], "only the close reaches {id}");
+    }
+    let floods: Vec<i64> = h
+        .take_texts(fast)
+        .iter()
+        .filter(|t| t.starts_with("42[\"flood\""))
+        .map(|t| {
+            serde_json::from_str::<serde_json::Value>(&t[2..]).unwrap()[1]
+                .as_i64()
+                .unwrap()
+        })
+        .collect();
+    assert_eq!(floods, (0..40).collect::<Vec<_>>());
+}
+
+#[test]
+fn a_write_ready_transport_gets_what_was_held_in_order() {
+    let mut h = Harness::new(config().build().unwrap());
+    let (id, _) = h.open_and_handshake(4);
+    h.send(id, "40");
+    h.take(id);
+    h.server.handle_write_blocked(id);
+    let now = h.now;
+    for i in 0..3 {
+        h.server
+            .emit(now, id, "/", "n", Args::json(vec![json!(i)]))
+            .unwrap();
+    }
+    h.server
+        .broadcast(now, &Broadcast::to("/").volatile(), "v", &Args::default())
+        .unwrap();
+    h.drain();
+    assert!(h.take(id).is_empty(), "held while blocked");
+    h.server.handle_write_ready(id);
+    h.drain();
+    assert_eq!(
+        h.take_texts(id),
+        [r#"42["n",0]"#, r#"42["n",1]"#, r#"42["n",2]"#],
+        "in order, the volatile one dropped"
+    );
+}

@@ -165,6 +165,18 @@ impl<D: 'static> AppServer<D> {
         self.dispatch(now);
     }
 
+    /// The driver holds enough unwritten data for `conn` (see
+    /// [`Server::handle_write_blocked`]).
+    pub fn handle_write_blocked(&mut self, conn: ConnId) {
+        self.server.handle_write_blocked(conn);
+    }
+
+    /// The driver's unwritten data for `conn` drained (see
+    /// [`Server::handle_write_ready`]).
+    pub fn handle_write_ready(&mut self, conn: ConnId) {
+        self.server.handle_write_ready(conn);
+    }
+
     /// Fires due timers (heartbeats, ack deadlines...).
     pub fn handle_timeout(&mut self, now: Instant) {
         self.server.handle_timeout(now);
