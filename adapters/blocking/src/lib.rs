@@ -46,18 +46,17 @@
 mod api;
 mod conn;
 mod driver;
-mod http;
-mod static_files;
 
 use std::collections::HashMap;
 use std::io;
 use std::net::{SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
 use std::thread::JoinHandle;
 
 use serde_json::Value;
+use socketio_http::Router;
 pub use socketio_sansio::{Args, Config, ConfigBuilder, DisconnectReason, EngineData, Handshake};
 
 pub use api::{
@@ -81,7 +80,6 @@ impl SocketIo {
     pub fn builder() -> Builder {
         Builder {
             config: Config::builder(),
-            path: "/socket.io/".to_owned(),
             namespaces: HashMap::new(),
             dynamic: None,
             stack_size: 128 * 1024,
@@ -96,7 +94,6 @@ impl SocketIo {
 /// settings, the path.
 pub struct Builder {
     config: ConfigBuilder,
-    path: String,
     namespaces: HashMap<String, ConnectHandler>,
     dynamic: Option<(NamespaceFilter, ConnectHandler)>,
     stack_size: usize,
@@ -118,8 +115,7 @@ impl Builder {
         if !path.ends_with('/') {
             path.push('/');
         }
-        self.config = self.config.path(path.clone());
-        self.path = path;
+        self.config = self.config.path(path);
         self
     }
 
@@ -193,21 +189,9 @@ impl Builder {
             .config
             .build()
             .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
-        let static_dir: Option<Arc<Path>> = match &self.static_dir {
-            Some(dir) => {
-                let canonical = dir.canonicalize().map_err(|e| {
-                    io::Error::new(e.kind(), format!("static directory {}: {e}", dir.display()))
-                })?;
-                if !canonical.is_dir() {
-                    return Err(io::Error::new(
-                        io::ErrorKind::InvalidInput,
-                        format!("static directory {} is not a directory", dir.display()),
-                    ));
-                }
-                Some(Arc::from(canonical))
-            }
-            None => None,
-        };
+        let router = Router::new(config.clone())
+            .with_cors(self.cors)
+            .with_static_dir(self.static_dir.as_deref())?;
         let listener = TcpListener::bind(addr)?;
         let local_addr = listener.local_addr()?;
         let server_id = NEXT_SERVER_ID.fetch_add(1, Ordering::Relaxed);
@@ -235,12 +219,8 @@ impl Builder {
         let streams: Streams = Arc::default();
         let ctx = ConnContext {
             driver: tx,
-            path: Arc::from(self.path),
-            engine_path: config.engine_path.as_deref().map(Arc::from),
-            max_payload: config.max_payload,
+            router: Arc::new(router),
             stack_size: self.stack_size,
-            cors: self.cors.map(Arc::new),
-            static_dir,
         };
         let acceptor = {
             let stop = stop.clone();

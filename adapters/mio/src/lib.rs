@@ -57,13 +57,12 @@
 #![warn(missing_docs)]
 
 mod event_loop;
-mod http;
-mod ws;
 
 use std::collections::HashMap;
 use std::fmt;
 use std::io;
 use std::net::{SocketAddr, ToSocketAddrs};
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -374,6 +373,7 @@ pub struct Builder {
     config: ConfigBuilder,
     namespaces: HashMap<String, Namespace>,
     cors: Option<Cors>,
+    static_dir: Option<PathBuf>,
 }
 
 impl Default for Builder {
@@ -382,6 +382,7 @@ impl Default for Builder {
             config: Config::builder(),
             namespaces: HashMap::new(),
             cors: None,
+            static_dir: None,
         }
     }
 }
@@ -407,6 +408,17 @@ impl Builder {
         self
     }
 
+    /// Also serves the files of `dir` (for examples): a `GET` or `HEAD` for a
+    /// path outside the Socket.IO path is answered from it, `/` and
+    /// directories with their `index.html`. Paths that would leave `dir`
+    /// (`..`, symlinks pointing out...) are refused; other methods get 405.
+    /// Without this, such requests get 404. [`Builder::bind`] fails if `dir`
+    /// does not exist. Files are read on the loop thread: keep them small.
+    pub fn serve_static(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.static_dir = Some(dir.into());
+        self
+    }
+
     /// Binds the listener (nonblocking) and builds the server; call
     /// [`MioServer::run`] to serve.
     pub fn bind(self, addr: impl ToSocketAddrs) -> io::Result<MioServer> {
@@ -418,6 +430,9 @@ impl Builder {
             .to_socket_addrs()?
             .next()
             .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "no address"))?;
-        MioServer::new(config, addr, self.namespaces, self.cors)
+        let router = socketio_http::Router::new(config.clone())
+            .with_cors(self.cors)
+            .with_static_dir(self.static_dir.as_deref())?;
+        MioServer::new(config, addr, self.namespaces, router)
     }
 }
