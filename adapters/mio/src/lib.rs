@@ -13,6 +13,10 @@
 //! * HTTP long-polling (and the upgrade to WebSocket): a request goes to
 //!   [`Server::handle_http`], a held GET is a connection waiting for its
 //!   response; keep-alive and optional [`Cors`].
+//! * HTTP parsing, routing (Socket.IO, the 0.9 endpoints, the bare
+//!   Engine.IO path, static files via [`Builder::serve_static`]), WebSocket
+//!   handshake validation and the frame codec come from `socketio-http`,
+//!   shared with the blocking driver.
 //! * Timers come from [`Server::poll_timeout`]; the clock is read once per
 //!   loop turn.
 //!
