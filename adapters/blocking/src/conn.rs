@@ -14,31 +14,26 @@
 
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, TcpStream};
-use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{mpsc, Arc};
 
-use socketio_sansio::{Frame, Handshake, HttpRequest, Method, Text};
+use socketio_http::{
+    parse_head, websocket, Parsed, PollingRequest, Reply, RequestHead, Route, Router,
+};
+use socketio_sansio::{Frame, Handshake, Text};
 use tungstenite::protocol::frame::coding::CloseCode;
 use tungstenite::protocol::{CloseFrame, Role, WebSocketConfig};
 use tungstenite::{Bytes, Message, WebSocket};
 
 use crate::driver::{DriverTx, Msg, Net, WriterMsg};
-use crate::http::{self, HeadError, RequestHead};
-use socketio_sansio::Cors;
 
 /// What a connection thread needs from its server.
 #[derive(Clone)]
 pub(crate) struct ConnContext {
     pub(crate) driver: DriverTx,
-    pub(crate) path: Arc<str>,
-    /// The bare Engine.IO path, if served.
-    pub(crate) engine_path: Option<Arc<str>>,
-    pub(crate) max_payload: usize,
+    /// The HTTP decisions (paths, CORS, limits, static files).
+    pub(crate) router: Arc<Router>,
     pub(crate) stack_size: usize,
-    pub(crate) cors: Option<Arc<Cors>>,
-    /// The canonical directory served outside `path`, if any.
-    pub(crate) static_dir: Option<Arc<Path>>,
 }
 
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
@@ -81,102 +76,110 @@ pub(crate) fn serve(stream: TcpStream, ctx: ConnContext) {
 fn serve_stream(mut stream: TcpStream, ctx: ConnContext) {
     let mut carried = Vec::new();
     loop {
-        let (head, leftover) =
-            match http::read_head_after(&mut stream, std::mem::take(&mut carried)) {
-                Ok(v) => v,
-                Err(HeadError::TooLarge) => {
-                    let _ = http::write_response(
-                        &mut stream,
-                        431,
-                        "text/plain",
-                        &[],
-                        b"Request Header Fields Too Large",
-                    );
-                    return;
-                }
-                Err(HeadError::Malformed) => {
-                    let _ =
-                        http::write_response(&mut stream, 400, "text/plain", &[], b"Bad Request");
-                    return;
-                }
-                Err(HeadError::Eof) => return,
-                Err(HeadError::Io(e)) => {
-                    log::debug!("reading a request head failed: {e}");
-                    return;
-                }
-            };
-        let ours = head.path().starts_with(&*ctx.path)
-            || ctx
-                .engine_path
-                .as_deref()
-                .is_some_and(|p| head.path().starts_with(p));
-        if !ours {
-            match &ctx.static_dir {
-                Some(dir) => crate::static_files::serve(&mut stream, &head, dir),
-                None => {
-                    let _ = http::write_response(&mut stream, 404, "text/plain", &[], b"Not Found");
-                }
+        let (head, leftover) = match read_head(&mut stream, std::mem::take(&mut carried)) {
+            HeadRead::Head(head, leftover) => (head, leftover),
+            HeadRead::Refused(reply) => {
+                let _ = stream.write_all(&reply.bytes);
+                return;
             }
-            return;
-        }
-        if head.header_has_token("upgrade", "websocket") {
-            return serve_websocket(stream, head, leftover, ctx);
-        }
-        match serve_polling(&mut stream, head, leftover, &ctx) {
-            Some(rest) => carried = rest,
-            None => return,
+            HeadRead::Closed => return,
+        };
+        match ctx.router.route(head) {
+            Route::WebSocket {
+                handshake,
+                accept_key,
+            } => return serve_websocket(stream, handshake, &accept_key, leftover, ctx),
+            Route::Polling(request) => match serve_polling(&mut stream, request, leftover, &ctx) {
+                Some(rest) => carried = rest,
+                None => return,
+            },
+            Route::Reply(reply) => {
+                if stream.write_all(&reply.bytes).is_err() || !reply.keep_alive {
+                    return;
+                }
+                carried = leftover;
+            }
+            Route::Static(head) => {
+                let _ = stream.write_all(&ctx.router.static_response(&head));
+                return;
+            }
         }
     }
+}
+
+/// The outcome of reading one request head.
+enum HeadRead {
+    /// A head and the bytes read past it.
+    Head(RequestHead, Vec<u8>),
+    /// Too large or malformed: write this and close.
+    Refused(Reply),
+    /// The peer closed (or the read failed) before a whole head.
+    Closed,
+}
+
+/// Reads one request head that may have started in `buf` (bytes read past
+/// the previous request on a keep-alive connection).
+fn read_head(stream: &mut impl Read, mut buf: Vec<u8>) -> HeadRead {
+    let mut chunk = [0u8; 2048];
+    loop {
+        if !buf.is_empty() {
+            match parse_head(&buf) {
+                Parsed::Complete(head, len) => {
+                    let rest = buf.split_off(len);
+                    return HeadRead::Head(head, rest);
+                }
+                Parsed::Partial => {}
+                Parsed::TooLarge => return HeadRead::Refused(Reply::head_too_large()),
+                Parsed::Malformed => return HeadRead::Refused(Reply::malformed_head()),
+            }
+        }
+        match stream.read(&mut chunk) {
+            Ok(0) => return HeadRead::Closed,
+            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => {
+                log::debug!("reading a request head failed: {e}");
+                return HeadRead::Closed;
+            }
+        }
+    }
+}
+
+/// Reads exactly `len` body bytes, starting with `carried`; returns the body
+/// and whatever was read past it.
+fn read_body(
+    stream: &mut impl Read,
+    mut carried: Vec<u8>,
+    len: usize,
+) -> io::Result<(Vec<u8>, Vec<u8>)> {
+    if carried.len() >= len {
+        let rest = carried.split_off(len);
+        return Ok((carried, rest));
+    }
+    let mut body = carried;
+    body.reserve(len - body.len());
+    let mut chunk = [0u8; 8192];
+    while body.len() < len {
+        let want = (len - body.len()).min(chunk.len());
+        let n = stream.read(&mut chunk[..want])?;
+        if n == 0 {
+            return Err(io::ErrorKind::UnexpectedEof.into());
+        }
+        body.extend_from_slice(&chunk[..n]);
+    }
+    Ok((body, Vec::new()))
 }
 
 /// Serves one plain HTTP request (long-polling); returns the bytes read past
 /// it when the connection stays open.
 fn serve_polling(
     stream: &mut TcpStream,
-    head: RequestHead,
+    request: PollingRequest,
     leftover: Vec<u8>,
     ctx: &ConnContext,
 ) -> Option<Vec<u8>> {
-    let origin = head.header("origin").map(str::to_owned);
-    let cors = ctx
-        .cors
-        .as_ref()
-        .map(|c| c.headers(origin.as_deref()))
-        .unwrap_or_default();
-    let keep_alive = head.http11 && !head.header_has_token("connection", "close");
-    if head.method == "OPTIONS" {
-        if let Some(cors) = &ctx.cors {
-            let r = cors.preflight_response(
-                origin.as_deref(),
-                head.header("access-control-request-headers"),
-            );
-            http::write_full_response(stream, r.status, None, &r.headers, b"", keep_alive).ok()?;
-            return keep_alive.then_some(leftover);
-        }
-    }
-    if head.header("transfer-encoding").is_some() {
-        let _ = http::write_full_response(stream, 411, None, &cors, b"", false);
-        return None;
-    }
-    let len = match head
-        .header("content-length")
-        .map(|v| v.trim().parse::<usize>())
-    {
-        None => 0,
-        Some(Ok(n)) => n,
-        Some(Err(_)) => {
-            let _ = http::write_full_response(stream, 400, None, &cors, b"", false);
-            return None;
-        }
-    };
-    if len > ctx.max_payload {
-        // The reference answers 413 and closes the connection; the session stays.
-        let _ = http::write_full_response(stream, 413, None, &cors, b"", false);
-        return None;
-    }
-    let (body, rest) = http::read_body(stream, leftover, len).ok()?;
-    let mut request = HttpRequest::new(Method::from_name(&head.method), head.target, head.headers);
-    request.body = body;
+    let (body, rest) = read_body(stream, leftover, request.body_len).ok()?;
+    let (request, pending) = request.into_request(body);
     let (reply_tx, reply_rx) = mpsc::channel();
     let req = next_id();
     ctx.driver
@@ -188,48 +191,21 @@ fn serve_polling(
         .ok()?;
     // A long-poll GET waits here, without any timer, until data is queued.
     let response = reply_rx.recv().ok()?;
-    let mut headers: Vec<(&str, String)> = response
-        .headers
-        .iter()
-        .map(|(k, v)| (*k, v.clone()))
-        .collect();
-    headers.extend(cors);
-    let keep_alive = keep_alive
-        && !response
-            .headers
-            .iter()
-            .any(|(k, v)| k.eq_ignore_ascii_case("connection") && v == "close");
-    http::write_full_response(
-        stream,
-        response.status,
-        response.content_type,
-        &headers,
-        &response.body,
-        keep_alive,
-    )
-    .ok()?;
+    let mut out = Vec::with_capacity(256 + response.body.len());
+    let keep_alive = pending.put(&response, &mut out);
+    stream.write_all(&out).ok()?;
     keep_alive.then_some(rest)
 }
 
-fn serve_websocket(mut stream: TcpStream, head: RequestHead, leftover: Vec<u8>, ctx: ConnContext) {
-    let key = match (
-        head.method.as_str(),
-        head.header("sec-websocket-key"),
-        head.header("sec-websocket-version"),
-    ) {
-        ("GET", Some(key), Some("13")) => key.to_owned(),
-        _ => {
-            let _ = http::write_response(
-                &mut stream,
-                400,
-                "text/plain",
-                &[],
-                b"Bad WebSocket handshake",
-            );
-            return;
-        }
-    };
-    let handshake = Handshake::new(head.target.clone(), head.headers.clone());
+/// Serves a validated WebSocket upgrade: asks the core for a session, then
+/// answers 101 and becomes the reader.
+fn serve_websocket(
+    mut stream: TcpStream,
+    handshake: Handshake,
+    accept_key: &str,
+    leftover: Vec<u8>,
+    ctx: ConnContext,
+) {
     let (writer_tx, writer_rx) = mpsc::channel();
     let (reply_tx, reply_rx) = mpsc::channel();
     let token = next_id();
@@ -248,27 +224,20 @@ fn serve_websocket(mut stream: TcpStream, head: RequestHead, leftover: Vec<u8>, 
     let id = match reply_rx.recv() {
         Ok(Ok(id)) => id,
         Ok(Err(rejection)) => {
-            let _ = http::write_response(
-                &mut stream,
-                rejection.status,
-                "application/json",
-                &[],
-                rejection.json_body().as_bytes(),
-            );
+            let _ = stream.write_all(&Reply::from_rejection(&rejection).bytes);
             return;
         }
         Err(_) => return,
     };
-    let accept = tungstenite::handshake::derive_accept_key(key.as_bytes());
-    let response = format!(
-        "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {accept}\r\n\r\n"
-    );
+    let mut response = Vec::with_capacity(160);
+    websocket::put_switching_protocols(&mut response, accept_key);
     // 4 KiB read buffer: tungstenite zero-fills its default 128 KiB buffer,
     // which made every idle connection cost ~170 kB of RSS (PERF_NOTES.md).
+    let max_payload = ctx.router.config().max_payload;
     let config = WebSocketConfig::default()
         .read_buffer_size(4096)
-        .max_message_size(Some(ctx.max_payload))
-        .max_frame_size(Some(ctx.max_payload));
+        .max_message_size(Some(max_payload))
+        .max_frame_size(Some(max_payload));
     let write_half = match stream.try_clone() {
         Ok(s) => s,
         Err(_) => {
@@ -276,7 +245,7 @@ fn serve_websocket(mut stream: TcpStream, head: RequestHead, leftover: Vec<u8>, 
             return;
         }
     };
-    if stream.write_all(response.as_bytes()).is_err() {
+    if stream.write_all(&response).is_err() {
         let _ = ctx.driver.send(Msg::Net(Net::Closed(id, token)));
         return;
     }

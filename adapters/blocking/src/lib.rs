@@ -76,15 +76,15 @@
 
 mod conn;
 mod driver;
-mod http;
-mod static_files;
 
 use std::io;
 use std::net::{SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
+
+use socketio_http::Router;
 
 pub use socketio_sansio::app;
 pub use socketio_sansio::{
@@ -177,21 +177,9 @@ impl Builder {
         let mut app = AppServer::new(self.config, app)
             .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
         let config = app.server().config().clone();
-        let static_dir: Option<Arc<Path>> = match &self.static_dir {
-            Some(dir) => {
-                let canonical = dir.canonicalize().map_err(|e| {
-                    io::Error::new(e.kind(), format!("static directory {}: {e}", dir.display()))
-                })?;
-                if !canonical.is_dir() {
-                    return Err(io::Error::new(
-                        io::ErrorKind::InvalidInput,
-                        format!("static directory {} is not a directory", dir.display()),
-                    ));
-                }
-                Some(Arc::from(canonical))
-            }
-            None => None,
-        };
+        let router = Router::new(config.clone())
+            .with_cors(self.cors)
+            .with_static_dir(self.static_dir.as_deref())?;
         let listener = TcpListener::bind(addr)?;
         let local_addr = listener.local_addr()?;
         let (sink, rx) = Sink::channel();
@@ -208,12 +196,8 @@ impl Builder {
         let streams: Streams = Arc::default();
         let ctx = ConnContext {
             driver: sink.driver_tx(),
-            path: Arc::from(config.path.as_str()),
-            engine_path: config.engine_path.as_deref().map(Arc::from),
-            max_payload: config.max_payload,
+            router: Arc::new(router),
             stack_size: self.stack_size,
-            cors: self.cors.map(Arc::new),
-            static_dir,
         };
         let acceptor = {
             let stop = stop.clone();

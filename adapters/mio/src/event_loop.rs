@@ -14,12 +14,11 @@ use std::time::{Duration, Instant};
 
 use mio::net::{TcpListener, TcpStream};
 use mio::{Events, Interest, Poll, Token, Waker};
+use socketio_http::{parse_head, websocket, ws, Parsed, PendingReply, Reply, Route, Router};
 use socketio_sansio::app::{AppServer, Command, CommandSink, Remote};
-use socketio_sansio::{Config, ConnId, Frame, Handshake, HttpRequest, Method, RequestId, Transmit};
+use socketio_sansio::{Config, ConnId, Frame, Handshake, RequestId, Transmit};
 
-use crate::http::{self, Head, RequestHead};
-use crate::ws;
-use crate::{Cors, ServerHandle};
+use crate::ServerHandle;
 
 const LISTENER: Token = Token(0);
 const WAKER: Token = Token(1);
@@ -82,8 +81,8 @@ enum Proto {
     Waiting {
         req: RequestId,
         buf: Vec<u8>,
-        keep_alive: bool,
-        cors: Vec<(&'static str, String)>,
+        /// Keep-alive and CORS headers for the answer.
+        reply: PendingReply,
     },
     /// A WebSocket session.
     Ws {
@@ -166,7 +165,8 @@ pub struct MioServer<D = ()> {
     local_addr: SocketAddr,
     server: AppServer<D>,
     config: Arc<Config>,
-    cors: Option<Cors>,
+    /// The HTTP decisions (paths, CORS, limits, static files).
+    router: Router,
     shared: Arc<Shared<D>>,
     conns: Vec<Option<Conn>>,
     free: Vec<usize>,
@@ -212,7 +212,7 @@ impl<D: Default + Send + 'static> MioServer<D> {
     pub(crate) fn new(
         mut server: AppServer<D>,
         addr: SocketAddr,
-        cors: Option<Cors>,
+        router: Router,
     ) -> io::Result<Self> {
         let poll = Poll::new()?;
         let mut listener = TcpListener::bind(addr)?;
@@ -232,7 +232,7 @@ impl<D: Default + Send + 'static> MioServer<D> {
             local_addr,
             config: server.server().config().clone(),
             server,
-            cors,
+            router,
             shared,
             conns: Vec::new(),
             free: Vec::new(),
@@ -481,7 +481,7 @@ impl<D: Default + Send + 'static> MioServer<D> {
                 self.http_input(slot);
             }
             Proto::Waiting { buf, .. } => {
-                if buf.len() + data.len() > http::MAX_HEAD + self.config.max_payload {
+                if buf.len() + data.len() > socketio_http::MAX_HEAD + self.config.max_payload {
                     self.close_slot(slot);
                 } else {
                     buf.extend_from_slice(data);
@@ -653,7 +653,8 @@ impl<D: Default + Send + 'static> MioServer<D> {
         }
     }
 
-    /// Handles buffered HTTP input: a WebSocket upgrade or a polling request.
+    /// Handles buffered HTTP input: a WebSocket upgrade, a polling request,
+    /// or an answer made without the core.
     fn http_input(&mut self, slot: usize) {
         let Some(Some(conn)) = self.conns.get_mut(slot) else {
             return;
@@ -661,57 +662,57 @@ impl<D: Default + Send + 'static> MioServer<D> {
         let Proto::Http { buf } = &mut conn.proto else {
             return;
         };
-        let (head, head_len) = match http::parse_head(buf) {
-            Head::Partial => return,
-            Head::TooLarge => {
-                return self.reply_and_close(slot, 431, b"Request Header Fields Too Large")
+        let (head, head_len) = match parse_head(buf) {
+            Parsed::Partial => return,
+            Parsed::TooLarge => return self.reply(slot, Reply::head_too_large(), 0),
+            Parsed::Malformed => return self.reply(slot, Reply::malformed_head(), 0),
+            Parsed::Complete(head, len) => (head, len),
+        };
+        match self.router.route(head) {
+            Route::WebSocket {
+                handshake,
+                accept_key,
+            } => {
+                let rest = buf.split_off(head_len);
+                self.open_websocket(slot, handshake, &accept_key, rest);
             }
-            Head::Malformed => return self.reply_and_close(slot, 400, b"Bad Request"),
-            Head::Complete(head, len) => (head, len),
-        };
-        let path = head.path();
-        let ours =
-            path.starts_with(self.config.path.as_str()) || self.config.is_engine_path(&head.target);
-        if !ours {
-            return self.reply_and_close(slot, 404, b"Not Found");
+            Route::Polling(request) => {
+                let end = head_len + request.body_len;
+                if buf.len() < end {
+                    return; // the body is still coming
+                }
+                let rest = buf.split_off(end);
+                let body = buf[head_len..].to_vec();
+                let (request, reply) = request.into_request(body);
+                let req = self.next_req;
+                self.next_req += 1;
+                conn.proto = Proto::Waiting {
+                    req,
+                    buf: rest,
+                    reply,
+                };
+                self.by_req.insert(req, slot);
+                self.server.handle_http(self.now, req, request);
+            }
+            Route::Reply(reply) => self.reply(slot, reply, head_len),
+            Route::Static(head) => {
+                let bytes = self.router.static_response(&head);
+                self.with_out(slot, |out| out.extend_from_slice(&bytes));
+                self.after_response(slot, head_len, false);
+            }
         }
-        if head.header_has_token("upgrade", "websocket") {
-            let rest = buf.split_off(head_len);
-            return self.open_websocket(slot, head, rest);
-        }
-        self.polling_request(slot, head, head_len);
     }
 
-    fn reply_and_close(&mut self, slot: usize, status: u16, body: &[u8]) {
-        self.with_out(slot, |out| {
-            http::put_response(out, status, Some("text/plain"), &[], body, false)
-        });
-        if let Some(Some(c)) = self.conns.get_mut(slot) {
-            c.proto = Proto::Closing;
-            c.close_after_flush = true;
-        }
+    /// Writes an answer made without the core; `used`: the request's bytes.
+    fn reply(&mut self, slot: usize, reply: Reply, used: usize) {
+        self.with_out(slot, |out| out.extend_from_slice(&reply.bytes));
+        self.after_response(slot, used, reply.keep_alive);
     }
 
-    fn open_websocket(&mut self, slot: usize, head: RequestHead, rest: Vec<u8>) {
-        let key = match (
-            head.method.as_str(),
-            head.header("sec-websocket-key"),
-            head.header("sec-websocket-version"),
-        ) {
-            ("GET", Some(key), Some("13")) => key.to_owned(),
-            _ => return self.reply_and_close(slot, 400, b"Bad WebSocket handshake"),
-        };
-        let handshake = Handshake::new(head.target, head.headers);
+    fn open_websocket(&mut self, slot: usize, handshake: Handshake, accept: &str, rest: Vec<u8>) {
         match self.server.handle_ws_open(self.now, handshake) {
             Ok(id) => {
-                let accept = tungstenite::handshake::derive_accept_key(key.as_bytes());
-                self.with_out(slot, |out| {
-                    out.extend_from_slice(
-                        b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ",
-                    );
-                    out.extend_from_slice(accept.as_bytes());
-                    out.extend_from_slice(b"\r\n\r\n");
-                });
+                self.with_out(slot, |out| websocket::put_switching_protocols(out, accept));
                 if let Some(old) = self.by_conn.insert(id, slot) {
                     // An upgrade candidate replaced by another: forget the old one.
                     if old != slot {
@@ -734,95 +735,8 @@ impl<D: Default + Send + 'static> MioServer<D> {
                     self.input(slot, &mut rest);
                 }
             }
-            Err(rejection) => {
-                let body = rejection.json_body();
-                self.with_out(slot, |out| {
-                    http::put_response(
-                        out,
-                        rejection.status,
-                        Some("application/json"),
-                        &[],
-                        body.as_bytes(),
-                        false,
-                    )
-                });
-                if let Some(Some(c)) = self.conns.get_mut(slot) {
-                    c.proto = Proto::Closing;
-                    c.close_after_flush = true;
-                }
-            }
+            Err(rejection) => self.reply(slot, Reply::from_rejection(&rejection), 0),
         }
-    }
-
-    fn polling_request(&mut self, slot: usize, head: RequestHead, head_len: usize) {
-        let origin = head.header("origin").map(str::to_owned);
-        let cors = self
-            .cors
-            .as_ref()
-            .map(|c| c.headers(origin.as_deref()))
-            .unwrap_or_default();
-        let keep_alive = head.http11 && !head.header_has_token("connection", "close");
-        if head.method == "OPTIONS" {
-            if let Some(c) = &self.cors {
-                let r = c.preflight_response(
-                    origin.as_deref(),
-                    head.header("access-control-request-headers"),
-                );
-                self.with_out(slot, |out| {
-                    http::put_response(out, r.status, None, &r.headers, b"", keep_alive)
-                });
-                return self.after_response(slot, head_len, keep_alive);
-            }
-        }
-        if head.header("transfer-encoding").is_some() {
-            self.with_out(slot, |out| {
-                http::put_response(out, 411, None, &cors, b"", false)
-            });
-            return self.after_response(slot, head_len, false);
-        }
-        let len = match head
-            .header("content-length")
-            .map(|v| v.trim().parse::<usize>())
-        {
-            None => 0,
-            Some(Ok(n)) => n,
-            Some(Err(_)) => {
-                self.with_out(slot, |out| {
-                    http::put_response(out, 400, None, &cors, b"", false)
-                });
-                return self.after_response(slot, head_len, false);
-            }
-        };
-        if len > self.config.max_payload {
-            self.with_out(slot, |out| {
-                http::put_response(out, 413, None, &cors, b"", false)
-            });
-            return self.after_response(slot, head_len, false);
-        }
-        let Some(Some(conn)) = self.conns.get_mut(slot) else {
-            return;
-        };
-        let Proto::Http { buf } = &mut conn.proto else {
-            return;
-        };
-        if buf.len() < head_len + len {
-            return; // the body is still coming
-        }
-        let rest = buf.split_off(head_len + len);
-        let body = buf[head_len..].to_vec();
-        let req = self.next_req;
-        self.next_req += 1;
-        conn.proto = Proto::Waiting {
-            req,
-            buf: rest,
-            keep_alive,
-            cors,
-        };
-        self.by_req.insert(req, slot);
-        let mut request =
-            HttpRequest::new(Method::from_name(&head.method), head.target, head.headers);
-        request.body = body;
-        self.server.handle_http(self.now, req, request);
     }
 
     /// After a response written outside the core: next request or close.
@@ -908,32 +822,12 @@ impl<D: Default + Send + 'static> MioServer<D> {
         let Some(Some(conn)) = self.conns.get_mut(slot) else {
             return;
         };
-        let Proto::Waiting {
-            buf,
-            keep_alive,
-            cors,
-            ..
-        } = std::mem::replace(&mut conn.proto, Proto::Closing)
+        let Proto::Waiting { buf, reply, .. } = std::mem::replace(&mut conn.proto, Proto::Closing)
         else {
             return;
         };
-        let keep_alive = keep_alive
-            && !response
-                .headers
-                .iter()
-                .any(|(k, v)| k.eq_ignore_ascii_case("connection") && v == "close");
-        let mut headers = response.headers;
-        headers.extend(cors);
-        self.with_out(slot, |out| {
-            http::put_response(
-                out,
-                response.status,
-                response.content_type,
-                &headers,
-                &response.body,
-                keep_alive,
-            )
-        });
+        let mut keep_alive = false;
+        self.with_out(slot, |out| keep_alive = reply.put(&response, out));
         let Some(Some(conn)) = self.conns.get_mut(slot) else {
             return;
         };

@@ -13,6 +13,10 @@
 //!   `write`, and the buffer goes back to a pool once flushed.
 //! * HTTP long-polling (and the upgrade to WebSocket); keep-alive and
 //!   optional [`Cors`].
+//! * HTTP parsing, routing (Socket.IO, the 0.9 endpoints, the bare
+//!   Engine.IO path, static files via [`Builder::serve_static`]), WebSocket
+//!   handshake validation and the frame codec come from `socketio-http`,
+//!   shared with the blocking driver.
 //! * Timers come from the core; the clock is read once per loop turn.
 //!
 //! ```no_run
@@ -85,12 +89,11 @@
 #![warn(missing_docs)]
 
 mod event_loop;
-mod http;
-mod ws;
 
 use std::fmt;
 use std::io;
 use std::net::{SocketAddr, ToSocketAddrs};
+use std::path::PathBuf;
 use std::thread::JoinHandle;
 
 pub use socketio_sansio::app;
@@ -105,6 +108,7 @@ use app::{App, AppServer, Remote};
 pub struct Builder {
     config: ConfigBuilder,
     cors: Option<Cors>,
+    static_dir: Option<PathBuf>,
 }
 
 impl Default for Builder {
@@ -112,6 +116,7 @@ impl Default for Builder {
         Builder {
             config: Config::builder(),
             cors: None,
+            static_dir: None,
         }
     }
 }
@@ -139,6 +144,17 @@ impl Builder {
         self
     }
 
+    /// Also serves the files of `dir` (for examples): a `GET` or `HEAD` for a
+    /// path outside the Socket.IO path is answered from it, `/` and
+    /// directories with their `index.html`. Paths that would leave `dir`
+    /// (`..`, symlinks pointing out...) are refused; other methods get 405.
+    /// Without this, such requests get 404. [`Builder::bind`] fails if `dir`
+    /// does not exist. Files are read on the loop thread: keep them small.
+    pub fn serve_static(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.static_dir = Some(dir.into());
+        self
+    }
+
     /// Binds the listener (nonblocking) and builds the server for `app`;
     /// call [`MioServer::run`] or [`MioServer::spawn`] to serve. An invalid
     /// configuration is an [`io::ErrorKind::InvalidInput`] error.
@@ -153,7 +169,10 @@ impl Builder {
             .to_socket_addrs()?
             .next()
             .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "no address"))?;
-        MioServer::new(server, addr, self.cors)
+        let router = socketio_http::Router::new(server.server().config().clone())
+            .with_cors(self.cors)
+            .with_static_dir(self.static_dir.as_deref())?;
+        MioServer::new(server, addr, router)
     }
 }
 

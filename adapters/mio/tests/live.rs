@@ -4,7 +4,8 @@
 //! to several clients, a refusing connect middleware, malformed input on one
 //! connection while others keep working, 1,000 idle connections,
 //! long-polling, other threads (`Remote`, `RemoteSocket::emit_with_ack`),
-//! shutdown.
+//! shutdown; the Socket.IO 0.9 endpoints, bare Engine.IO, WebSocket
+//! handshake validation and static files.
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -82,6 +83,7 @@ fn start_app(ping_interval_ms: u64, ping_timeout_ms: u64, app: App) -> TestServe
         .config(|c| {
             c.ping_interval(Duration::from_millis(ping_interval_ms))
                 .ping_timeout(Duration::from_millis(ping_timeout_ms))
+                .engine_path("/engine.io/")
         })
         .bind("127.0.0.1:0", app)
         .expect("bind");
@@ -636,4 +638,158 @@ fn run_serves_on_the_calling_thread_until_remote_shutdown() {
         !remote.run(|_| {}),
         "commands are refused once the loop stopped"
     );
+}
+
+fn body(response: &str) -> &str {
+    response.split_once("\r\n\r\n").map_or("", |(_, b)| b)
+}
+
+fn ws_at(addr: SocketAddr, target: &str) -> Ws {
+    let stream = TcpStream::connect(addr).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    let (ws, _) =
+        tungstenite::client(format!("ws://{addr}{target}"), stream).expect("websocket handshake");
+    ws
+}
+
+/// `GET /socket.io/1/` answers `sid:heartbeat:close:transports` (0.9).
+fn legacy_handshake(addr: SocketAddr) -> String {
+    let r = http_get(addr, "/socket.io/1/?t=1", false);
+    assert!(r.starts_with("HTTP/1.1 200"), "{r}");
+    let parts: Vec<&str> = body(&r).split(':').collect();
+    assert_eq!(parts.len(), 4, "{r}");
+    assert!(!parts[0].is_empty(), "{r}");
+    assert!(
+        parts[1].parse::<u64>().is_ok() && parts[2].parse::<u64>().is_ok(),
+        "{r}"
+    );
+    assert!(parts[3].split(',').any(|t| t == "websocket"), "{r}");
+    assert!(parts[3].split(',').any(|t| t == "xhr-polling"), "{r}");
+    parts[0].to_owned()
+}
+
+#[test]
+fn legacy_09_handshake_websocket_and_polling() {
+    let server = start();
+    let addr = server.addr;
+    let sid = legacy_handshake(addr);
+    let mut ws = ws_at(addr, &format!("/socket.io/1/websocket/{sid}"));
+    match ws.read().expect("a frame") {
+        Message::Text(t) => assert_eq!(t.as_str(), "1::"),
+        other => panic!("unexpected {other:?}"),
+    }
+    drop(ws);
+    // xhr-polling: the first GET carries the connect packet.
+    let sid = legacy_handshake(addr);
+    let r = http_get(addr, &format!("/socket.io/1/xhr-polling/{sid}?t=2"), false);
+    assert!(
+        r.starts_with("HTTP/1.1 200") && body(&r).starts_with("1::"),
+        "{r}"
+    );
+    // An unknown sid is refused without a session.
+    let r = http_get(addr, "/socket.io/1/websocket/nope", true);
+    assert!(
+        r.starts_with("HTTP/1.1 400") || r.starts_with("HTTP/1.1 404"),
+        "{r}"
+    );
+    server.shutdown();
+}
+
+#[test]
+fn bare_engine_io_websocket_opens_at_the_engine_path() {
+    let server = start();
+    let mut ws = ws_at(server.addr, "/engine.io/?EIO=4&transport=websocket");
+    let open = recv_text(&mut ws);
+    assert!(open.starts_with("0{\"sid\":"), "{open}");
+    let r = http_get(server.addr, "/engine.io/?EIO=4&transport=polling", false);
+    assert!(
+        r.starts_with("HTTP/1.1 200") && body(&r).starts_with("0{\"sid\":"),
+        "{r}"
+    );
+    server.shutdown();
+}
+
+#[test]
+fn websocket_handshake_refusals_create_no_session() {
+    let server = start();
+    let addr = server.addr;
+    let target = "/socket.io/?EIO=4&transport=websocket";
+    let upgrade = |headers: &str| {
+        http(
+            addr,
+            &format!("GET {target} HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n{headers}\r\n"),
+        )
+    };
+    let good_key = "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n";
+    for (name, headers) in [
+        (
+            "bad key",
+            "Connection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: not-base64!\r\n"
+                .to_owned(),
+        ),
+        (
+            "15-byte key",
+            "Connection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25j\r\n"
+                .to_owned(),
+        ),
+        (
+            "no key",
+            "Connection: Upgrade\r\nSec-WebSocket-Version: 13\r\n".to_owned(),
+        ),
+        (
+            "version 8",
+            format!("Connection: Upgrade\r\nSec-WebSocket-Version: 8\r\n{good_key}"),
+        ),
+        (
+            "no Connection upgrade",
+            format!("Connection: keep-alive\r\nSec-WebSocket-Version: 13\r\n{good_key}"),
+        ),
+    ] {
+        let r = upgrade(&headers);
+        assert!(r.starts_with("HTTP/1.1 400"), "{name}: {r}");
+        if name == "version 8" {
+            assert!(r.contains("\r\nSec-WebSocket-Version: 13\r\n"), "{r}");
+        }
+    }
+    assert_eq!(server.connection_count(), 0, "no session for a refusal");
+    // The server keeps serving others.
+    let mut ws = joined(addr);
+    ws.send(Message::text(r#"42["message","still here"]"#))
+        .unwrap();
+    assert_eq!(recv_text(&mut ws), r#"42["message-back","still here"]"#);
+    server.shutdown();
+}
+
+#[test]
+fn serves_static_files_beside_socketio() {
+    let dir = std::env::temp_dir().join(format!("sio-mio-static-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("index.html"), "<p>chat</p>").unwrap();
+    let server = MioServer::builder()
+        .serve_static(&dir)
+        .bind("127.0.0.1:0", app())
+        .expect("bind");
+    let addr = server.local_addr();
+    let handle = server.spawn().expect("spawn");
+    let index = http_get(addr, "/", false);
+    assert!(index.starts_with("HTTP/1.1 200 OK\r\n"), "{index}");
+    assert!(index.ends_with("<p>chat</p>"), "{index}");
+    assert!(http_get(addr, "/missing.js", false).starts_with("HTTP/1.1 404"));
+    let traversal = http_get(addr, "/%2e%2e/etc/passwd", false);
+    assert!(traversal.starts_with("HTTP/1.1 400"), "{traversal}");
+    let post = http(
+        addr,
+        "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n",
+    );
+    assert!(post.starts_with("HTTP/1.1 405"), "{post}");
+    let open = http_get(addr, "/socket.io/?EIO=4&transport=polling", false);
+    assert!(open.starts_with("HTTP/1.1 200"), "{open}");
+    assert!(MioServer::builder()
+        .serve_static(dir.join("missing"))
+        .bind("127.0.0.1:0", app())
+        .is_err());
+    handle.shutdown().expect("loop result");
+    let _ = std::fs::remove_dir_all(dir);
 }

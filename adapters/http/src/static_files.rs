@@ -1,6 +1,7 @@
 //! Optional serving of a static directory (for examples): a GET or HEAD for
-//! a path outside the Socket.IO path is answered from the directory given to
-//! [`Builder::serve_static`](crate::Builder::serve_static).
+//! a path outside the Socket.IO path is answered from a directory (the
+//! drivers' `Builder::serve_static`). The only part of this crate that
+//! touches the filesystem.
 //!
 //! The request path is percent-decoded, split on `/`, and every segment must
 //! be a plain file name: `..`, `.`, backslashes, NUL and other control
@@ -10,40 +11,52 @@
 //! directory map to its `index.html`. Every response closes the connection.
 
 use std::fs;
-use std::io::{self, Write};
+use std::io;
 use std::path::{Component, Path, PathBuf};
 
-use crate::http::RequestHead;
+use crate::head::RequestHead;
+use crate::response::put_head;
 
 /// Files larger than this are not served (examples have small assets).
 const MAX_FILE: u64 = 16 * 1024 * 1024;
 
 /// Why a request path does not name a servable file.
 #[derive(Debug, PartialEq, Eq)]
-pub(crate) enum Refused {
+pub enum Refused {
     /// The path is not acceptable (traversal, bad encoding, odd characters).
     BadPath,
     /// Nothing servable there.
     NotFound,
 }
 
-/// Answers one request from `root` (already canonical).
-pub(crate) fn serve(stream: &mut impl Write, head: &RequestHead, root: &Path) {
-    let result = respond(stream, head, root);
-    if let Err(e) = result {
-        log::debug!("static file response failed: {e}");
+/// The canonical form of `dir`, which must be an existing directory: what
+/// [`response`] and [`resolve`] expect as their root.
+pub fn canonical_root(dir: &Path) -> io::Result<PathBuf> {
+    let canonical = dir.canonicalize().map_err(|e| {
+        io::Error::new(e.kind(), format!("static directory {}: {e}", dir.display()))
+    })?;
+    if !canonical.is_dir() {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("static directory {} is not a directory", dir.display()),
+        ));
     }
+    Ok(canonical)
 }
 
-fn respond(stream: &mut impl Write, head: &RequestHead, root: &Path) -> io::Result<()> {
+/// The whole answer (closing the connection) to one request for a file
+/// under `root` (canonical, see [`canonical_root`]): 200 with the file, 404,
+/// 400 for a refused path, 405 for a method other than GET and HEAD (the
+/// head only for HEAD).
+pub fn response(head: &RequestHead, root: &Path) -> Vec<u8> {
+    const TEXT: &str = "text/plain; charset=utf-8";
     let with_body = match head.method.as_str() {
         "GET" => true,
         "HEAD" => false,
         _ => {
-            return write(
-                stream,
+            return answer(
                 405,
-                "text/plain; charset=utf-8",
+                TEXT,
                 &[("Allow", "GET, HEAD")],
                 b"Method Not Allowed",
                 true,
@@ -52,54 +65,27 @@ fn respond(stream: &mut impl Write, head: &RequestHead, root: &Path) -> io::Resu
     };
     let file = match resolve(root, head.path()) {
         Ok(file) => file,
-        Err(Refused::BadPath) => {
-            return write(
-                stream,
-                400,
-                "text/plain; charset=utf-8",
-                &[],
-                b"Bad Request",
-                with_body,
-            )
-        }
-        Err(Refused::NotFound) => {
-            return write(
-                stream,
-                404,
-                "text/plain; charset=utf-8",
-                &[],
-                b"Not Found",
-                with_body,
-            )
-        }
+        Err(Refused::BadPath) => return answer(400, TEXT, &[], b"Bad Request", with_body),
+        Err(Refused::NotFound) => return answer(404, TEXT, &[], b"Not Found", with_body),
     };
-    let body = match fs::read(&file) {
-        Ok(body) => body,
+    match fs::read(&file) {
+        Ok(body) => answer(
+            200,
+            content_type(&file),
+            &[("Cache-Control", "no-cache")],
+            &body,
+            with_body,
+        ),
         Err(e) => {
             log::debug!("cannot read {}: {e}", file.display());
-            return write(
-                stream,
-                404,
-                "text/plain; charset=utf-8",
-                &[],
-                b"Not Found",
-                with_body,
-            );
+            answer(404, TEXT, &[], b"Not Found", with_body)
         }
-    };
-    write(
-        stream,
-        200,
-        content_type(&file),
-        &[("Cache-Control", "no-cache")],
-        &body,
-        with_body,
-    )
+    }
 }
 
 /// Maps a request path (without the query) to a file under `root`, which
 /// must be canonical.
-pub(crate) fn resolve(root: &Path, url_path: &str) -> Result<PathBuf, Refused> {
+pub fn resolve(root: &Path, url_path: &str) -> Result<PathBuf, Refused> {
     let relative = relative_path(url_path)?;
     let mut candidate = root.join(relative);
     let mut meta = fs::metadata(&candidate).map_err(|_| Refused::NotFound)?;
@@ -119,7 +105,7 @@ pub(crate) fn resolve(root: &Path, url_path: &str) -> Result<PathBuf, Refused> {
 }
 
 /// The checked relative path a request path names (empty for `/`).
-pub(crate) fn relative_path(url_path: &str) -> Result<PathBuf, Refused> {
+pub fn relative_path(url_path: &str) -> Result<PathBuf, Refused> {
     let rest = url_path.strip_prefix('/').ok_or(Refused::BadPath)?;
     let decoded = percent_decode(rest).ok_or(Refused::BadPath)?;
     let mut relative = PathBuf::new();
@@ -181,7 +167,7 @@ fn hex(b: u8) -> Option<u8> {
 }
 
 /// The content type for a file, by extension.
-pub(crate) fn content_type(path: &Path) -> &'static str {
+pub fn content_type(path: &Path) -> &'static str {
     let ext = path
         .extension()
         .and_then(|e| e.to_str())
@@ -199,41 +185,28 @@ pub(crate) fn content_type(path: &Path) -> &'static str {
     }
 }
 
-fn reason(status: u16) -> &'static str {
-    match status {
-        200 => "OK",
-        400 => "Bad Request",
-        404 => "Not Found",
-        405 => "Method Not Allowed",
-        _ => "Unknown",
-    }
-}
-
-fn write(
-    stream: &mut impl Write,
+fn answer(
     status: u16,
     content_type: &str,
     extra_headers: &[(&str, &str)],
     body: &[u8],
     with_body: bool,
-) -> io::Result<()> {
-    let mut head = format!(
-        "HTTP/1.1 {status} {}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nX-Content-Type-Options: nosniff\r\nConnection: close\r\n",
-        reason(status),
-        body.len()
+) -> Vec<u8> {
+    let mut headers = vec![("X-Content-Type-Options", "nosniff".to_owned())];
+    headers.extend(extra_headers.iter().map(|(k, v)| (*k, (*v).to_owned())));
+    let mut out = Vec::with_capacity(200 + body.len());
+    put_head(
+        &mut out,
+        status,
+        Some(content_type),
+        &headers,
+        body.len(),
+        false,
     );
-    for (k, v) in extra_headers {
-        head.push_str(k);
-        head.push_str(": ");
-        head.push_str(v);
-        head.push_str("\r\n");
-    }
-    head.push_str("\r\n");
-    stream.write_all(head.as_bytes())?;
     if with_body {
-        stream.write_all(body)?;
+        out.extend_from_slice(body);
     }
-    stream.flush()
+    out
 }
 
 #[cfg(test)]
@@ -241,12 +214,7 @@ mod tests {
     use super::*;
 
     fn head(method: &str, target: &str) -> RequestHead {
-        RequestHead {
-            method: method.to_owned(),
-            target: target.to_owned(),
-            headers: Vec::new(),
-            http11: true,
-        }
+        crate::head::head(method, target, &[])
     }
 
     /// A fresh directory with `index.html`, `app.js`, `sub/index.html`, and a
@@ -269,10 +237,7 @@ mod tests {
     }
 
     fn get(root: &Path, method: &str, target: &str) -> String {
-        let mut out = Vec::new();
-        let h = head(method, target);
-        serve(&mut out, &h, root);
-        String::from_utf8(out).unwrap()
+        String::from_utf8(response(&head(method, target), root)).unwrap()
     }
 
     #[test]

@@ -1,0 +1,517 @@
+//! What to do with a complete request head, decided once for every driver:
+//! which paths belong to Socket.IO (the core's `Config::path`, under which
+//! the 0.9 endpoints `/socket.io/1/...` also live, and `Config::engine_path`
+//! for bare Engine.IO), which are static files, which are 404; WebSocket
+//! handshake validation, CORS preflight, and the body-length checks of a
+//! polling request.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use socketio_sansio::{Config, Cors, Handshake, HttpRequest, HttpResponse, Method, Rejection};
+
+use crate::head::RequestHead;
+use crate::response::{plain, put_response};
+use crate::{static_files, websocket};
+
+/// The routing settings of one server: the protocol configuration, the
+/// optional CORS policy and the optional static directory.
+#[derive(Debug, Clone)]
+pub struct Router {
+    config: Arc<Config>,
+    cors: Option<Cors>,
+    static_root: Option<PathBuf>,
+}
+
+/// The decision for one request head.
+#[derive(Debug)]
+pub enum Route {
+    /// A valid WebSocket upgrade under a Socket.IO or Engine.IO path: hand
+    /// `handshake` to `Server::handle_ws_open`; on success write
+    /// [`websocket::put_switching_protocols`] with `accept_key`, on a
+    /// rejection [`Reply::from_rejection`].
+    WebSocket {
+        /// The request for the core.
+        handshake: Handshake,
+        /// The `Sec-WebSocket-Accept` value.
+        accept_key: String,
+    },
+    /// A plain HTTP request for the core (polling, the 0.9 handshake...):
+    /// read [`PollingRequest::body_len`] body bytes, then
+    /// [`PollingRequest::into_request`].
+    Polling(PollingRequest),
+    /// Answered without the core: write [`Reply::bytes`].
+    Reply(Reply),
+    /// A path outside Socket.IO while a static directory is served: write
+    /// [`Router::static_response`] (reads the file) and close.
+    Static(RequestHead),
+}
+
+/// An answer made without the core.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reply {
+    /// Its status code (for logs and tests).
+    pub status: u16,
+    /// The whole response.
+    pub bytes: Vec<u8>,
+    /// True if the connection may carry the next request (the bytes say
+    /// `Connection: keep-alive`); else close once written.
+    pub keep_alive: bool,
+}
+
+impl Reply {
+    /// A plain-text answer that closes the connection.
+    pub fn close(status: u16, text: &str) -> Self {
+        Reply {
+            status,
+            bytes: plain(status, text),
+            keep_alive: false,
+        }
+    }
+
+    /// The answer to a head that exceeds [`crate::MAX_HEAD`]: 431, close.
+    pub fn head_too_large() -> Self {
+        Reply::close(431, "Request Header Fields Too Large")
+    }
+
+    /// The answer to a head that is not HTTP/1.x: 400, close.
+    pub fn malformed_head() -> Self {
+        Reply::close(400, "Bad Request")
+    }
+
+    /// A response of the core, closing the connection.
+    pub fn from_response(response: &HttpResponse) -> Self {
+        let mut bytes = Vec::new();
+        put_core_response(&mut bytes, response, &[], false);
+        Reply {
+            status: response.status,
+            bytes,
+            keep_alive: false,
+        }
+    }
+
+    /// The core refused a WebSocket open (bad sid, unsupported version...).
+    pub fn from_rejection(rejection: &Rejection) -> Self {
+        Reply::from_response(&rejection.to_response())
+    }
+}
+
+/// A plain HTTP request whose body is still to be read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PollingRequest {
+    /// The head.
+    pub head: RequestHead,
+    /// How many body bytes follow the head (within `Config::max_payload`).
+    pub body_len: usize,
+    /// How to frame the core's answer.
+    pub reply: PendingReply,
+}
+
+impl PollingRequest {
+    /// The request for `Server::handle_http`, once the body is read, and
+    /// what frames its answer.
+    pub fn into_request(self, body: Vec<u8>) -> (HttpRequest, PendingReply) {
+        let head = self.head;
+        let mut request =
+            HttpRequest::new(Method::from_name(&head.method), head.target, head.headers);
+        request.body = body;
+        (request, self.reply)
+    }
+}
+
+/// What the answer to a polling request needs besides the core's response:
+/// the keep-alive decision and the CORS headers for the request's origin.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PendingReply {
+    /// The request allowed another one on the connection.
+    pub keep_alive: bool,
+    /// From the core's `Cors::headers` (empty without CORS).
+    pub cors: Vec<(&'static str, String)>,
+}
+
+impl PendingReply {
+    /// Appends the core's `response` with the CORS headers; returns whether
+    /// the connection stays open (not if the core said `Connection: close`).
+    pub fn put(&self, response: &HttpResponse, out: &mut Vec<u8>) -> bool {
+        let keep_alive = self.keep_alive
+            && !response.headers.iter().any(|(k, v)| {
+                k.eq_ignore_ascii_case("connection") && v.eq_ignore_ascii_case("close")
+            });
+        put_core_response(out, response, &self.cors, keep_alive);
+        keep_alive
+    }
+}
+
+/// Appends a core response (its own `Connection` header dropped: framing is
+/// ours) followed by `extra` headers.
+fn put_core_response(
+    out: &mut Vec<u8>,
+    response: &HttpResponse,
+    extra: &[(&'static str, String)],
+    keep_alive: bool,
+) {
+    let headers: Vec<(&str, String)> = response
+        .headers
+        .iter()
+        .filter(|(k, _)| !k.eq_ignore_ascii_case("connection"))
+        .chain(extra)
+        .map(|(k, v)| (*k, v.clone()))
+        .collect();
+    put_response(
+        out,
+        response.status,
+        response.content_type,
+        &headers,
+        &response.body,
+        keep_alive,
+    );
+}
+
+impl Router {
+    /// Routes for `config` (its `path` and `engine_path`), without CORS
+    /// headers and without static files.
+    pub fn new(config: Arc<Config>) -> Self {
+        Router {
+            config,
+            cors: None,
+            static_root: None,
+        }
+    }
+
+    /// Adds CORS headers to polling answers and answers preflights.
+    pub fn with_cors(mut self, cors: Option<Cors>) -> Self {
+        self.cors = cors;
+        self
+    }
+
+    /// Serves files from `dir` for paths outside Socket.IO (instead of 404).
+    /// Fails if `dir` is not an existing directory.
+    pub fn with_static_dir(mut self, dir: Option<&Path>) -> std::io::Result<Self> {
+        self.static_root = dir.map(static_files::canonical_root).transpose()?;
+        Ok(self)
+    }
+
+    /// The protocol configuration.
+    pub fn config(&self) -> &Arc<Config> {
+        &self.config
+    }
+
+    /// True if `target` belongs to the core: under `Config::path` (modern
+    /// and 0.9 requests) or `Config::engine_path`.
+    pub fn is_ours(&self, target: &str) -> bool {
+        let path = target.split_once('?').map_or(target, |(p, _)| p);
+        path.starts_with(self.config.path.as_str()) || self.config.is_engine_path(target)
+    }
+
+    /// Decides what to do with a complete head.
+    pub fn route(&self, head: RequestHead) -> Route {
+        if !self.is_ours(&head.target) {
+            return match self.static_root {
+                Some(_) => Route::Static(head),
+                None => Route::Reply(Reply::close(404, "Not Found")),
+            };
+        }
+        if websocket::is_upgrade(&head) {
+            return match websocket::validate(&head) {
+                Ok(accept_key) => Route::WebSocket {
+                    handshake: Handshake::new(head.target, head.headers),
+                    accept_key,
+                },
+                Err(e) => {
+                    log::debug!("refused websocket handshake: {e:?}");
+                    Route::Reply(Reply {
+                        status: 400,
+                        bytes: e.response(),
+                        keep_alive: false,
+                    })
+                }
+            };
+        }
+        let keep_alive = head.keep_alive();
+        let origin = head.header("origin");
+        if let (Some(cors), "OPTIONS") = (&self.cors, head.method.as_str()) {
+            let response =
+                cors.preflight_response(origin, head.header("access-control-request-headers"));
+            // Only a bodiless preflight leaves the connection usable.
+            let keep_alive = keep_alive && head.body_length(0) == Ok(0);
+            let mut bytes = Vec::new();
+            put_core_response(&mut bytes, &response, &[], keep_alive);
+            return Route::Reply(Reply {
+                status: response.status,
+                bytes,
+                keep_alive,
+            });
+        }
+        let cors = self
+            .cors
+            .as_ref()
+            .map(|c| c.headers(origin))
+            .unwrap_or_default();
+        match head.body_length(self.config.max_payload) {
+            Ok(body_len) => Route::Polling(PollingRequest {
+                head,
+                body_len,
+                reply: PendingReply { keep_alive, cors },
+            }),
+            Err(e) => {
+                // The reference answers 413 and closes; the session stays.
+                let mut bytes = Vec::new();
+                let status = e.status();
+                put_response(&mut bytes, status, None, &cors, b"", false);
+                Route::Reply(Reply {
+                    status,
+                    bytes,
+                    keep_alive: false,
+                })
+            }
+        }
+    }
+
+    /// The answer to a [`Route::Static`] head (reads the file); 404 when no
+    /// static directory is served.
+    pub fn static_response(&self, head: &RequestHead) -> Vec<u8> {
+        match &self.static_root {
+            Some(root) => static_files::response(head, root),
+            None => plain(404, "Not Found"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::head::{head, parse_head, Parsed};
+
+    const KEY: &str = "dGhlIHNhbXBsZSBub25jZQ==";
+
+    fn router() -> Router {
+        let config = Config::builder()
+            .engine_path("/engine.io/")
+            .build()
+            .unwrap();
+        Router::new(config)
+    }
+
+    fn ws(target: &str) -> RequestHead {
+        head(
+            "GET",
+            target,
+            &[
+                ("Upgrade", "websocket"),
+                ("Connection", "Upgrade"),
+                ("Sec-WebSocket-Version", "13"),
+                ("Sec-WebSocket-Key", KEY),
+            ],
+        )
+    }
+
+    fn reply(route: Route) -> Reply {
+        match route {
+            Route::Reply(r) => r,
+            other => panic!("not a reply: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn socketio_legacy_and_engine_paths_are_ours_the_rest_404() {
+        let r = router();
+        for ours in [
+            "/socket.io/?EIO=4&transport=polling",
+            "/socket.io/1/?t=1",
+            "/socket.io/1/websocket/abc",
+            "/socket.io/1/xhr-polling/abc?t=2",
+            "/engine.io/?EIO=4&transport=polling",
+            "/engine.io",
+        ] {
+            assert!(r.is_ours(ours), "{ours}");
+            assert!(
+                matches!(r.route(head("GET", ours, &[])), Route::Polling(_)),
+                "{ours}"
+            );
+        }
+        for other in [
+            "/",
+            "/socket.io",
+            "/socketio/",
+            "/engine.iox/",
+            "/index.html",
+        ] {
+            assert!(!r.is_ours(other), "{other}");
+            let rep = reply(r.route(head("GET", other, &[])));
+            assert_eq!(rep.status, 404);
+            assert!(!rep.keep_alive);
+        }
+        // Another path configured.
+        let r = Router::new(Config::builder().path("/rt/").build().unwrap());
+        assert!(r.is_ours("/rt/1/?t=1"));
+        assert!(!r.is_ours("/socket.io/?EIO=4"));
+    }
+
+    #[test]
+    fn websocket_upgrades_become_handshakes_or_400() {
+        let r = router();
+        for target in [
+            "/socket.io/?EIO=4&transport=websocket",
+            "/socket.io/1/websocket/abc",
+            "/engine.io/?EIO=4&transport=websocket",
+        ] {
+            let Route::WebSocket {
+                handshake,
+                accept_key,
+            } = r.route(ws(target))
+            else {
+                panic!("{target}")
+            };
+            assert_eq!(handshake.url, target);
+            assert_eq!(accept_key, "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");
+        }
+        let mut bad = ws("/socket.io/?EIO=4&transport=websocket");
+        bad.headers[3].1 = "short".into();
+        let rep = reply(r.route(bad));
+        assert_eq!((rep.status, rep.keep_alive), (400, false));
+        let mut v8 = ws("/socket.io/?EIO=4&transport=websocket");
+        v8.headers[2].1 = "8".into();
+        let rep = reply(r.route(v8));
+        assert_eq!(rep.status, 400);
+        assert!(String::from_utf8_lossy(&rep.bytes).contains("Sec-WebSocket-Version: 13\r\n"));
+        // An upgrade outside our paths is not ours.
+        assert_eq!(reply(r.route(ws("/chat"))).status, 404);
+    }
+
+    #[test]
+    fn polling_requests_carry_body_length_keep_alive_and_cors() {
+        let r = router().with_cors(Some(Cors::any_origin()));
+        let h = head(
+            "POST",
+            "/socket.io/?EIO=4&transport=polling&sid=x",
+            &[("Content-Length", "5"), ("Origin", "http://a")],
+        );
+        let Route::Polling(p) = r.route(h) else {
+            panic!()
+        };
+        assert_eq!(p.body_len, 5);
+        assert!(p.reply.keep_alive);
+        assert_eq!(
+            p.reply.cors,
+            [("Access-Control-Allow-Origin", "*".to_owned())]
+        );
+        let (request, pending) = p.into_request(b"4hello".to_vec());
+        assert_eq!(request.method, Method::Post);
+        assert_eq!(request.body, b"4hello");
+        let mut out = Vec::new();
+        let keep = pending.put(
+            &HttpResponse::new(200, "text/html", "ok").with_header("Connection", "close"),
+            &mut out,
+        );
+        assert!(!keep);
+        let text = String::from_utf8(out).unwrap();
+        assert!(text.contains("Connection: close\r\n"), "{text}");
+        assert!(!text.contains("Connection: keep-alive"), "{text}");
+        assert!(
+            text.contains("Access-Control-Allow-Origin: *\r\n"),
+            "{text}"
+        );
+        let mut out = Vec::new();
+        assert!(pending.put(&HttpResponse::new(200, "text/html", "ok"), &mut out));
+    }
+
+    #[test]
+    fn body_errors_are_answered_here() {
+        let r = router();
+        let target = "/socket.io/?EIO=4&transport=polling&sid=x";
+        for (headers, status) in [
+            (&[("Transfer-Encoding", "chunked")][..], 411),
+            (&[("Content-Length", "+5")][..], 400),
+            (&[("Content-Length", "5 5")][..], 400),
+            (&[("Content-Length", "0x10")][..], 400),
+            (&[("Content-Length", "100000000000000000000000")][..], 413),
+            (&[("Content-Length", "100000001")][..], 413),
+        ] {
+            let rep = reply(r.route(head("POST", target, headers)));
+            assert_eq!((rep.status, rep.keep_alive), (status, false), "{headers:?}");
+            assert!(String::from_utf8_lossy(&rep.bytes).contains("Connection: close\r\n"));
+        }
+    }
+
+    #[test]
+    fn preflights_with_and_without_cors() {
+        let pre = |r: &Router, origin: &str| {
+            r.route(head(
+                "OPTIONS",
+                "/socket.io/?EIO=4&transport=polling",
+                &[("Origin", origin)],
+            ))
+        };
+        let r = router().with_cors(Some(Cors::origins(["http://ok"])));
+        let ok = reply(pre(&r, "http://ok"));
+        assert_eq!((ok.status, ok.keep_alive), (204, true));
+        assert!(String::from_utf8_lossy(&ok.bytes).contains("Access-Control-Allow-Methods"));
+        assert_eq!(reply(pre(&r, "http://evil")).status, 403);
+        // Without CORS, OPTIONS goes to the core like any request.
+        assert!(matches!(pre(&router(), "http://ok"), Route::Polling(_)));
+    }
+
+    #[test]
+    fn static_routes_only_with_a_directory() {
+        let dir = std::env::temp_dir().join(format!("sio-http-route-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("index.html"), "hi").unwrap();
+        let r = router().with_static_dir(Some(&dir)).unwrap();
+        let Route::Static(h) = r.route(head("GET", "/", &[])) else {
+            panic!()
+        };
+        let text = String::from_utf8(r.static_response(&h)).unwrap();
+        assert!(
+            text.starts_with("HTTP/1.1 200 OK\r\n") && text.ends_with("hi"),
+            "{text}"
+        );
+        assert!(router()
+            .with_static_dir(Some(&dir.join("missing")))
+            .is_err());
+        assert!(router()
+            .with_static_dir(Some(&dir.join("index.html")))
+            .is_err());
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[test]
+    fn rejections_and_head_errors() {
+        let rep = Reply::from_rejection(&Rejection::BAD_REQUEST);
+        assert_eq!(rep.status, 400);
+        assert!(String::from_utf8_lossy(&rep.bytes).contains("application/json"));
+        assert_eq!(Reply::head_too_large().status, 431);
+        assert_eq!(Reply::malformed_head().status, 400);
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(2000))]
+        /// No input makes parsing or routing panic.
+        #[test]
+        fn random_bytes_never_panic(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..600)) {
+            let r = router().with_cors(Some(Cors::any_origin()));
+            if let Parsed::Complete(h, len) = parse_head(&bytes) {
+                proptest::prop_assert!(len <= bytes.len());
+                let _ = r.route(h);
+            }
+        }
+
+        /// Heads that parse, with random header values: no panic either.
+        #[test]
+        fn random_heads_never_panic(
+            method in "(GET|POST|OPTIONS|PUT|HEAD)",
+            target in "/[a-z0-9./?=&%-]{0,40}",
+            values in proptest::collection::vec("[ -~]{0,30}", 6),
+        ) {
+            let names = ["Upgrade", "Connection", "Sec-WebSocket-Key", "Sec-WebSocket-Version", "Content-Length", "Transfer-Encoding"];
+            let mut raw = format!("{method} {target} HTTP/1.1\r\n");
+            for (n, v) in names.iter().zip(&values) {
+                raw.push_str(&format!("{n}: {v}\r\n"));
+            }
+            raw.push_str("\r\n");
+            let r = router().with_cors(Some(Cors::any_origin()));
+            if let Parsed::Complete(h, _) = parse_head(raw.as_bytes()) {
+                let _ = r.route(h);
+            }
+        }
+    }
+}
