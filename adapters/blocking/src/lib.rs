@@ -78,20 +78,17 @@ mod conn;
 mod driver;
 
 use std::io;
-use std::net::{SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
-use std::path::PathBuf;
+use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
-
-use socketio_http::Router;
 
 pub use socketio_sansio::app;
 pub use socketio_sansio::{
     Args, Config, ConfigBuilder, Cors, DisconnectReason, EngineData, Handshake,
 };
 
-use app::{App, AppServer, CommandSink, Remote};
+use app::{App, CommandSink, Remote};
 use conn::ConnContext;
 use driver::{Driver, Sink};
 
@@ -102,84 +99,53 @@ type Streams = Arc<Mutex<Vec<(TcpStream, JoinHandle<()>)>>>;
 pub struct SocketIo;
 
 impl SocketIo {
-    /// A builder with the reference defaults.
+    /// A builder with the reference defaults: protocol settings
+    /// ([`Builder::config`]), CORS, static files, this driver's options
+    /// ([`Builder::driver`], see [`Threads`]); [`Builder::bind`] then serves
+    /// an [`App`]. The same builder as every other driver's.
     pub fn builder() -> Builder {
-        Builder {
-            config: Config::builder(),
+        Builder::new(Threads::default())
+    }
+}
+
+/// The server builder of this driver (shared by every driver; its
+/// driver-specific options are [`Threads`]).
+pub type Builder = socketio_http::Builder<Threads>;
+
+/// This driver's own options, set with [`Builder::driver`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Threads {
+    stack_size: usize,
+}
+
+impl Default for Threads {
+    fn default() -> Self {
+        Threads {
             stack_size: 128 * 1024,
-            cors: None,
-            static_dir: None,
         }
     }
 }
 
-/// Builds a server: protocol settings (path, bare Engine.IO path, ping
-/// timers, limits), CORS, static files; [`Builder::bind`] then serves an
-/// [`App`].
-pub struct Builder {
-    config: ConfigBuilder,
-    stack_size: usize,
-    cors: Option<Cors>,
-    static_dir: Option<PathBuf>,
-}
-
-impl std::fmt::Debug for Builder {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Builder")
-            .field("stack_size", &self.stack_size)
-            .field("static_dir", &self.static_dir)
-            .finish()
-    }
-}
-
-impl Builder {
-    /// Adjusts the protocol configuration: ping interval, limits, the URL
-    /// path ([`ConfigBuilder::path`], default `/socket.io/`), the bare
-    /// Engine.IO path ([`ConfigBuilder::engine_path`], whose messages go to
-    /// [`App::engine_io`])... The application adds its namespaces itself.
-    pub fn config(mut self, f: impl FnOnce(ConfigBuilder) -> ConfigBuilder) -> Self {
-        self.config = f(self.config);
-        self
-    }
-
-    /// Answers cross-origin polling requests from these origins (default:
-    /// no CORS headers, so browsers refuse cross-origin polling).
-    pub fn cors(mut self, cors: Cors) -> Self {
-        self.cors = Some(cors);
-        self
-    }
-
+impl Threads {
     /// Stack size of connection threads (default 128 KiB).
     pub fn thread_stack_size(mut self, bytes: usize) -> Self {
         self.stack_size = bytes;
         self
     }
+}
 
-    /// Also serves the files of `dir` (for examples): a `GET` or `HEAD` for a
-    /// path outside the Socket.IO path is answered from it, `/` and
-    /// directories with their `index.html`. Paths that would leave `dir`
-    /// (`..`, symlinks pointing out...) are refused; other methods get 405.
-    /// Without this, such requests get 404. [`Builder::bind`] fails if `dir`
-    /// does not exist.
-    pub fn serve_static(mut self, dir: impl Into<PathBuf>) -> Self {
-        self.static_dir = Some(dir.into());
-        self
-    }
+impl socketio_http::Driver for Threads {
+    type Server<D> = ServerHandle<D>;
 
     /// Binds `addr` and serves `app` on background threads (its handlers
     /// run on the driver thread). Fails if the configuration is invalid,
     /// the static directory is missing, or `addr` cannot be bound.
-    pub fn bind<D: Default + Send + 'static>(
-        self,
-        addr: impl ToSocketAddrs,
+    fn bind<D: Default + Send + 'static>(
+        builder: Builder,
+        addr: SocketAddr,
         app: App<D>,
     ) -> io::Result<ServerHandle<D>> {
-        let mut app = AppServer::new(self.config, app)
-            .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
-        let config = app.server().config().clone();
-        let router = Router::new(config.clone())
-            .with_cors(self.cors)
-            .with_static_dir(self.static_dir.as_deref())?;
+        let (mut app, router, threads) = builder.into_parts(app)?;
         let listener = TcpListener::bind(addr)?;
         let local_addr = listener.local_addr()?;
         let (sink, rx) = Sink::channel();
@@ -197,7 +163,7 @@ impl Builder {
         let ctx = ConnContext {
             driver: sink.driver_tx(),
             router: Arc::new(router),
-            stack_size: self.stack_size,
+            stack_size: threads.stack_size,
         };
         let acceptor = {
             let stop = stop.clone();

@@ -19,6 +19,8 @@
 //! * [`put_response`]: a response as bytes; [`PendingReply::put`] frames the
 //!   core's `HttpResponse` with the CORS headers and the keep-alive decision.
 //! * [`ws`]: an RFC 6455 frame codec on borrowed buffers.
+//! * [`Builder`]: the one server builder every driver shares (protocol
+//!   configuration, CORS, static files); a [`Driver`] supplies `bind`.
 //!
 //! A driver's request loop:
 //!
@@ -44,6 +46,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod builder;
 pub mod head;
 pub mod response;
 pub mod route;
@@ -51,6 +54,7 @@ pub mod static_files;
 pub mod websocket;
 pub mod ws;
 
+pub use builder::{Builder, Driver};
 pub use head::{parse_head, BodyError, Parsed, RequestHead, MAX_HEAD, MAX_HEADERS};
 pub use response::{put_head, put_response};
 pub use route::{PendingReply, PollingRequest, Reply, Route, Router};

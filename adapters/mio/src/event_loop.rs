@@ -189,7 +189,7 @@ impl MioServer {
     /// A builder: configuration and CORS, then [`crate::Builder::bind`]
     /// with the application.
     pub fn builder() -> crate::Builder {
-        crate::Builder::default()
+        crate::Builder::new(crate::EventLoop)
     }
 }
 

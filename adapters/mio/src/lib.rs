@@ -92,8 +92,7 @@ mod event_loop;
 
 use std::fmt;
 use std::io;
-use std::net::{SocketAddr, ToSocketAddrs};
-use std::path::PathBuf;
+use std::net::SocketAddr;
 use std::thread::JoinHandle;
 
 pub use socketio_sansio::app;
@@ -101,77 +100,31 @@ pub use socketio_sansio::{Args, Config, ConfigBuilder, Cors, DisconnectReason, H
 
 pub use event_loop::MioServer;
 
-use app::{App, AppServer, Remote};
+use app::{App, Remote};
 
-/// Builds a [`MioServer`]: configuration, CORS, then
-/// [`Builder::bind`] with the application.
-pub struct Builder {
-    config: ConfigBuilder,
-    cors: Option<Cors>,
-    static_dir: Option<PathBuf>,
-}
+/// The server builder of this driver (shared by every driver: protocol
+/// settings, CORS, static files); [`Builder::bind`] returns a
+/// [`MioServer`] to [`MioServer::run`] or [`MioServer::spawn`].
+pub type Builder = socketio_http::Builder<EventLoop>;
 
-impl Default for Builder {
-    fn default() -> Self {
-        Builder {
-            config: Config::builder(),
-            cors: None,
-            static_dir: None,
-        }
-    }
-}
+/// This driver's options (none yet), the [`socketio_http::Driver`] that
+/// binds a [`MioServer`]. Static files are read on the loop thread: keep
+/// them small.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct EventLoop;
 
-impl fmt::Debug for Builder {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Builder")
-            .field("cors", &self.cors.is_some())
-            .finish_non_exhaustive()
-    }
-}
-
-impl Builder {
-    /// Adjusts the protocol settings (ping interval, limits, path, the
-    /// bare Engine.IO path...). The application's namespaces are added to
-    /// them at [`Builder::bind`].
-    pub fn config(mut self, f: impl FnOnce(ConfigBuilder) -> ConfigBuilder) -> Self {
-        self.config = f(self.config);
-        self
-    }
-
-    /// Allows cross-origin polling requests.
-    pub fn cors(mut self, cors: Cors) -> Self {
-        self.cors = Some(cors);
-        self
-    }
-
-    /// Also serves the files of `dir` (for examples): a `GET` or `HEAD` for a
-    /// path outside the Socket.IO path is answered from it, `/` and
-    /// directories with their `index.html`. Paths that would leave `dir`
-    /// (`..`, symlinks pointing out...) are refused; other methods get 405.
-    /// Without this, such requests get 404. [`Builder::bind`] fails if `dir`
-    /// does not exist. Files are read on the loop thread: keep them small.
-    pub fn serve_static(mut self, dir: impl Into<PathBuf>) -> Self {
-        self.static_dir = Some(dir.into());
-        self
-    }
+impl socketio_http::Driver for EventLoop {
+    type Server<D> = MioServer<D>;
 
     /// Binds the listener (nonblocking) and builds the server for `app`;
     /// call [`MioServer::run`] or [`MioServer::spawn`] to serve. An invalid
     /// configuration is an [`io::ErrorKind::InvalidInput`] error.
-    pub fn bind<D: Default + Send + 'static>(
-        self,
-        addr: impl ToSocketAddrs,
+    fn bind<D: Default + Send + 'static>(
+        builder: Builder,
+        addr: SocketAddr,
         app: App<D>,
     ) -> io::Result<MioServer<D>> {
-        let server = AppServer::new(self.config, app)
-            .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e.to_string()))?;
-        let addr: SocketAddr = addr
-            .to_socket_addrs()?
-            .next()
-            .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "no address"))?;
-        let router = socketio_http::Router::new(server.server().config().clone())
-            .with_cors(self.cors)
-            .with_static_dir(self.static_dir.as_deref())?;
+        let (server, router, EventLoop) = builder.into_parts(app)?;
         MioServer::new(server, addr, router)
     }
 }

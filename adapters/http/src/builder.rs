@@ -1,0 +1,150 @@
+//! One builder for every driver: the protocol configuration, CORS and
+//! static files are set the same way whichever driver serves the
+//! application; only `bind` (and the driver's own options) differ. A user
+//! picks a driver for its threading model, never for its API.
+//!
+//! ```
+//! use socketio_http::{Builder, Driver};
+//! use socketio_sansio::app::App;
+//!
+//! /// A driver that only builds the parts (a real one starts serving).
+//! struct Dry;
+//!
+//! impl Driver for Dry {
+//!     type Server<D> = usize;
+//!     fn bind<D: Default + Send + 'static>(
+//!         builder: Builder<Self>,
+//!         _addr: std::net::SocketAddr,
+//!         app: App<D>,
+//!     ) -> std::io::Result<usize> {
+//!         let (server, _router, _driver) = builder.into_parts(app)?;
+//!         Ok(server.namespaces().len())
+//!     }
+//! }
+//!
+//! let app: App = App::new().ns("/", Default::default());
+//! let served = Builder::new(Dry)
+//!     .config(|c| c.max_payload(1_000))
+//!     .bind("127.0.0.1:0", app)
+//!     .unwrap();
+//! assert_eq!(served, 1);
+//! ```
+
+use std::fmt;
+use std::io;
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::path::PathBuf;
+
+use socketio_sansio::app::{App, AppServer};
+use socketio_sansio::{Config, ConfigBuilder, Cors};
+
+use crate::Router;
+
+/// A driver: how a configured [`Builder`] starts serving an application.
+pub trait Driver: Sized {
+    /// What [`Builder::bind`] returns (a running server or one to run).
+    type Server<D>;
+
+    /// Binds `addr` and sets up the server for `app`; drivers build the core
+    /// and the HTTP router with [`Builder::into_parts`].
+    fn bind<D: Default + Send + 'static>(
+        builder: Builder<Self>,
+        addr: SocketAddr,
+        app: App<D>,
+    ) -> io::Result<Self::Server<D>>;
+}
+
+/// Configures a server: protocol settings, CORS, static files, and the
+/// driver's own options (`T`); [`Builder::bind`] starts it.
+pub struct Builder<T> {
+    config: ConfigBuilder,
+    cors: Option<Cors>,
+    static_dir: Option<PathBuf>,
+    driver: T,
+}
+
+impl<T: fmt::Debug> fmt::Debug for Builder<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Builder")
+            .field("config", &self.config)
+            .field("cors", &self.cors.is_some())
+            .field("static_dir", &self.static_dir)
+            .field("driver", &self.driver)
+            .finish()
+    }
+}
+
+impl<T> Builder<T> {
+    /// A builder with the reference defaults for `driver`.
+    pub fn new(driver: T) -> Self {
+        Builder {
+            config: Config::builder(),
+            cors: None,
+            static_dir: None,
+            driver,
+        }
+    }
+
+    /// Adjusts the protocol configuration (ping interval, limits, path, the
+    /// bare Engine.IO path...). The application's namespaces are added to
+    /// it at [`Builder::bind`].
+    pub fn config(mut self, f: impl FnOnce(ConfigBuilder) -> ConfigBuilder) -> Self {
+        self.config = f(self.config);
+        self
+    }
+
+    /// Answers cross-origin polling requests from these origins (default:
+    /// no CORS headers, so browsers refuse cross-origin polling).
+    pub fn cors(mut self, cors: Cors) -> Self {
+        self.cors = Some(cors);
+        self
+    }
+
+    /// Also serves the files of `dir` (for examples): a `GET` or `HEAD` for a
+    /// path outside the Socket.IO paths is answered from it, `/` and
+    /// directories with their `index.html`. Paths that would leave `dir`
+    /// (`..`, symlinks pointing out...) are refused; other methods get 405.
+    /// Without this, such requests get 404. [`Builder::bind`] fails if `dir`
+    /// does not exist.
+    pub fn serve_static(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.static_dir = Some(dir.into());
+        self
+    }
+
+    /// Adjusts the driver's own options.
+    pub fn driver(mut self, f: impl FnOnce(T) -> T) -> Self {
+        self.driver = f(self.driver);
+        self
+    }
+
+    /// For drivers: the running application (the core with the app's
+    /// namespaces), the HTTP router and the driver's options. An invalid
+    /// configuration is [`io::ErrorKind::InvalidInput`]; a missing static
+    /// directory the file system's error.
+    pub fn into_parts<D: Default + Send + 'static>(
+        self,
+        app: App<D>,
+    ) -> io::Result<(AppServer<D>, Router, T)> {
+        let server = AppServer::new(self.config, app)
+            .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e.to_string()))?;
+        let router = Router::new(server.server().config().clone())
+            .with_cors(self.cors)
+            .with_static_dir(self.static_dir.as_deref())?;
+        Ok((server, router, self.driver))
+    }
+}
+
+impl<T: Driver> Builder<T> {
+    /// Binds `addr` (its first address) and serves `app` with the driver.
+    pub fn bind<D: Default + Send + 'static>(
+        self,
+        addr: impl ToSocketAddrs,
+        app: App<D>,
+    ) -> io::Result<T::Server<D>> {
+        let addr = addr
+            .to_socket_addrs()?
+            .next()
+            .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "no address to bind"))?;
+        T::bind(self, addr, app)
+    }
+}
