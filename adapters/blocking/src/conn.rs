@@ -25,7 +25,8 @@ use tungstenite::protocol::frame::coding::CloseCode;
 use tungstenite::protocol::{CloseFrame, Role, WebSocketConfig};
 use tungstenite::{Bytes, Message, WebSocket};
 
-use crate::driver::{DriverTx, Msg, Net, WriterMsg};
+use crate::driver::{DriverTx, Msg, Net, WriterMsg, WsToken};
+use crate::window::WriteWindow;
 
 /// What a connection thread needs from its server.
 #[derive(Clone)]
@@ -209,12 +210,18 @@ fn serve_websocket(
     let (writer_tx, writer_rx) = mpsc::channel();
     let (reply_tx, reply_rx) = mpsc::channel();
     let token = next_id();
+    let window = Arc::new(WriteWindow::default());
+    let Ok(closer) = stream.try_clone() else {
+        return;
+    };
     if ctx
         .driver
         .send(Msg::Net(Net::Open {
             handshake,
             token,
             writer: writer_tx,
+            window: window.clone(),
+            stream: closer,
             reply: reply_tx,
         }))
         .is_err()
@@ -250,10 +257,18 @@ fn serve_websocket(
         return;
     }
     let writer_ws = WebSocket::from_raw_socket(write_half, Role::Server, Some(config));
-    let writer = std::thread::Builder::new()
-        .name("sio-writer".into())
-        .stack_size(ctx.stack_size)
-        .spawn(move || write_loop(writer_ws, writer_rx));
+    let writer = {
+        let driver = WriterLink {
+            driver: ctx.driver.clone(),
+            id,
+            token,
+            window,
+        };
+        std::thread::Builder::new()
+            .name("sio-writer".into())
+            .stack_size(ctx.stack_size)
+            .spawn(move || write_loop(writer_ws, writer_rx, driver))
+    };
     let Ok(writer) = writer else {
         let _ = ctx.driver.send(Msg::Net(Net::Closed(id, token)));
         return;
@@ -332,15 +347,32 @@ impl AsRef<[u8]> for SharedBytes {
     }
 }
 
-fn write_loop(mut ws: WebSocket<TcpStream>, rx: mpsc::Receiver<WriterMsg>) {
+/// What a writer thread knows of its connection: where to say that its
+/// backlog drained, and the backlog's count.
+struct WriterLink {
+    driver: DriverTx,
+    id: socketio_sansio::ConnId,
+    token: WsToken,
+    window: Arc<WriteWindow>,
+}
+
+/// Writes what the driver sends, batching what is already queued before
+/// one flush; after each flush, takes the written frames off the window
+/// (and asks the driver to resume the connection when that unblocks it).
+/// Dropping the link (the thread ends) tells the driver the writer is done.
+fn write_loop(mut ws: WebSocket<TcpStream>, rx: mpsc::Receiver<WriterMsg>, link: WriterLink) {
     'outer: while let Ok(first) = rx.recv() {
         let mut next = Some(first);
+        let mut batch = 0;
         while let Some(msg) = next.take() {
             let result = match msg {
-                WriterMsg::Frame(frame) => match to_message(frame) {
-                    Some(m) => ws.write(m),
-                    None => Ok(()),
-                },
+                WriterMsg::Frame(frame) => {
+                    batch += frame.len();
+                    match to_message(frame) {
+                        Some(m) => ws.write(m),
+                        None => Ok(()),
+                    }
+                }
                 WriterMsg::Pong(data) => ws.write(Message::Pong(data)),
                 WriterMsg::Close(code) => {
                     let frame = code.map(|c| CloseFrame {
@@ -359,6 +391,12 @@ fn write_loop(mut ws: WebSocket<TcpStream>, rx: mpsc::Receiver<WriterMsg>) {
         }
         if ws.flush().is_err() {
             break;
+        }
+        if link.window.written(batch) {
+            let ready = Net::WriteReady(link.id, link.token);
+            if link.driver.send(Msg::Net(ready)).is_err() {
+                break;
+            }
         }
     }
     let _ = ws.get_ref().shutdown(Shutdown::Both);

@@ -8,15 +8,24 @@
 //! timers; then write what the `AppServer` has to send.
 
 use std::collections::HashMap;
+use std::net::{Shutdown, TcpStream};
 use std::sync::{mpsc, Arc, OnceLock};
 use std::thread::ThreadId;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use socketio_sansio::app::{AppServer, Command, CommandSink};
 use socketio_sansio::{
     ConnId, Frame, Handshake, HttpRequest, HttpResponse, Rejection, RequestId, Transmit,
 };
 use tungstenite::protocol::frame::Utf8Bytes;
+
+use crate::window::WriteWindow;
+
+/// How long a writer may take to write what it still had when its
+/// connection closed (the goodbye included) before the driver shuts its
+/// socket down: a peer that stopped reading would keep the writer stuck in
+/// `write` forever.
+const CLOSE_GRACE: Duration = Duration::from_secs(5);
 
 /// What a connection's writer thread is asked to do.
 pub(crate) enum WriterMsg {
@@ -36,6 +45,10 @@ pub(crate) enum Net {
         handshake: Handshake,
         token: WsToken,
         writer: mpsc::Sender<WriterMsg>,
+        /// The bytes handed to the writer and not yet written.
+        window: Arc<WriteWindow>,
+        /// A clone of the socket, to shut it down under a stuck writer.
+        stream: TcpStream,
         reply: mpsc::Sender<Result<ConnId, Rejection>>,
     },
     Text(ConnId, Utf8Bytes),
@@ -44,6 +57,9 @@ pub(crate) enum Net {
     Pong(ConnId, WsToken, tungstenite::Bytes),
     Closed(ConnId, WsToken),
     Error(ConnId, WsToken, String),
+    /// The writer of this WebSocket drained under half its window after the
+    /// connection was write-blocked: frames may flow again.
+    WriteReady(ConnId, WsToken),
     /// A polling request; the answer goes to `reply`.
     Http {
         req: RequestId,
@@ -122,9 +138,45 @@ impl<D> CommandSink<D> for Sink<D> {
     }
 }
 
+/// The driver's side of a WebSocket's writer thread.
+struct Writer {
+    token: WsToken,
+    tx: mpsc::Sender<WriterMsg>,
+    window: Arc<WriteWindow>,
+    stream: TcpStream,
+}
+
+impl Writer {
+    /// Hands the writer a frame; past the window, the core holds the next
+    /// ones.
+    fn frame<D: 'static>(&self, app: &mut AppServer<D>, id: ConnId, frame: Frame) {
+        // Counted before it is sent: the writer takes it off once written.
+        let blocked = self.window.queued(frame.len());
+        if self.tx.send(WriterMsg::Frame(frame)).is_err() {
+            return; // the writer is gone; the reader reports the close
+        }
+        if blocked {
+            app.handle_write_blocked(id);
+            if self.window.recheck() {
+                app.handle_write_ready(id);
+            }
+        }
+    }
+}
+
+/// A writer whose connection closed, still finishing its output.
+struct Closing {
+    by: Instant,
+    window: Arc<WriteWindow>,
+    stream: TcpStream,
+}
+
 pub(crate) struct Driver<D> {
     app: AppServer<D>,
-    writers: HashMap<ConnId, (WsToken, mpsc::Sender<WriterMsg>)>,
+    writers: HashMap<ConnId, Writer>,
+    /// Closed writers that may still be writing, shut down after
+    /// [`CLOSE_GRACE`].
+    closing: Vec<Closing>,
     /// Who waits for the answer to each HTTP request.
     http_waiting: HashMap<RequestId, mpsc::Sender<HttpResponse>>,
 }
@@ -134,6 +186,7 @@ impl<D: 'static> Driver<D> {
         Driver {
             app,
             writers: HashMap::new(),
+            closing: Vec::new(),
             http_waiting: HashMap::new(),
         }
     }
@@ -144,7 +197,11 @@ impl<D: 'static> Driver<D> {
     pub(crate) fn run(mut self, rx: mpsc::Receiver<Input<D>>, sink: &Sink<D>) {
         let _ = sink.thread.set(std::thread::current().id());
         loop {
-            let input = match self.app.poll_timeout() {
+            let deadline = match (self.app.poll_timeout(), self.closing_deadline()) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
+            let input = match deadline {
                 Some(deadline) => {
                     let wait = deadline.saturating_duration_since(Instant::now());
                     match rx.recv_timeout(wait) {
@@ -173,7 +230,8 @@ impl<D: 'static> Driver<D> {
             if self.app.poll_timeout().is_some_and(|t| t <= now) {
                 self.app.handle_timeout(now);
             }
-            self.drain();
+            self.drain(now);
+            self.reap(now);
             if self.app.is_shutting_down()
                 && self.app.server().connection_count() == 0
                 && self.writers.is_empty()
@@ -198,6 +256,8 @@ impl<D: 'static> Driver<D> {
                 handshake,
                 token,
                 writer,
+                window,
+                stream,
                 reply,
             } => {
                 if self.app.is_shutting_down() {
@@ -206,34 +266,48 @@ impl<D: 'static> Driver<D> {
                 }
                 let result = self.app.handle_ws_open(now, handshake);
                 if let Ok(id) = result {
-                    self.writers.insert(id, (token, writer));
+                    let writer = Writer {
+                        token,
+                        tx: writer,
+                        window,
+                        stream,
+                    };
+                    // An upgrade candidate replaced by another: the old
+                    // writer ends once its channel is dropped.
+                    self.writers.insert(id, writer);
+                    // A new transport starts with an empty window.
+                    self.app.handle_write_ready(id);
                 }
                 let _ = reply.send(result);
             }
             Net::Text(id, text) => self.app.handle_ws_text(now, id, &text),
             Net::Binary(id, data) => self.app.handle_ws_binary(now, id, data),
             Net::Pong(id, token, data) => {
-                if let Some((t, w)) = self.writers.get(&id) {
-                    if *t == token {
-                        let _ = w.send(WriterMsg::Pong(data));
+                if let Some(w) = self.writers.get(&id) {
+                    if w.token == token {
+                        let _ = w.tx.send(WriterMsg::Pong(data));
                     }
                 }
             }
             Net::Closed(id, token) => {
-                if self.writers.get(&id).is_some_and(|(t, _)| *t == token) {
+                if self.writers.get(&id).is_some_and(|w| w.token == token) {
                     self.app.handle_ws_closed(now, id);
                 }
                 self.forget(id, token);
             }
             Net::Error(id, token, why) => {
-                if let Some((t, w)) = self.writers.get(&id) {
-                    if *t == token {
-                        let _ = w.send(WriterMsg::Close(Some(1009)));
-                        self.app.handle_ws_closed(now, id);
-                    }
-                }
                 log::debug!("{id}: transport error: {why}");
-                self.forget(id, token);
+                if self.writers.get(&id).is_some_and(|w| w.token == token) {
+                    if let Some(w) = self.writers.remove(&id) {
+                        self.close_writer(now, w, Some(1009));
+                    }
+                    self.app.handle_ws_closed(now, id);
+                }
+            }
+            Net::WriteReady(id, token) => {
+                if self.writers.get(&id).is_some_and(|w| w.token == token) {
+                    self.app.handle_write_ready(id);
+                }
             }
             Net::Http {
                 req,
@@ -249,23 +323,63 @@ impl<D: 'static> Driver<D> {
     /// Drops the writer of WebSocket `token` (not a newer one of the same
     /// session, e.g. after an abandoned upgrade).
     fn forget(&mut self, id: ConnId, token: WsToken) {
-        if self.writers.get(&id).is_some_and(|(t, _)| *t == token) {
+        if self.writers.get(&id).is_some_and(|w| w.token == token) {
             self.writers.remove(&id);
         }
     }
 
+    /// Asks a writer to close its WebSocket. A writer whose connection was
+    /// write-blocked is stuck behind a peer that does not read: its socket
+    /// is shut down at once, dropping what it still holds (the stuck
+    /// `write` returns). Others get [`CLOSE_GRACE`] to write their backlog
+    /// and the goodbye.
+    fn close_writer(&mut self, now: Instant, w: Writer, code: Option<u16>) {
+        let _ = w.tx.send(WriterMsg::Close(code));
+        if w.window.is_blocked() {
+            let _ = w.stream.shutdown(Shutdown::Both);
+        } else {
+            self.closing.push(Closing {
+                by: now + CLOSE_GRACE,
+                window: w.window,
+                stream: w.stream,
+            });
+        }
+    }
+
+    /// When the next closing writer runs out of time.
+    fn closing_deadline(&self) -> Option<Instant> {
+        self.closing.iter().map(|c| c.by).min()
+    }
+
+    /// Forgets closing writers that finished (the writer thread dropped
+    /// its share of the window), and shuts down the sockets of those out
+    /// of time.
+    fn reap(&mut self, now: Instant) {
+        self.closing.retain(|c| {
+            if Arc::strong_count(&c.window) == 1 {
+                return false;
+            }
+            if c.by <= now {
+                log::debug!("a writer did not finish closing in time: shutting its socket down");
+                let _ = c.stream.shutdown(Shutdown::Both);
+                return false;
+            }
+            true
+        });
+    }
+
     /// Writes what the `AppServer` has to send (the handlers already ran).
-    fn drain(&mut self) {
+    fn drain(&mut self, now: Instant) {
         while let Some((id, t)) = self.app.poll_transmit() {
             match t {
                 Transmit::Frame(frame) => {
-                    if let Some((_, w)) = self.writers.get(&id) {
-                        let _ = w.send(WriterMsg::Frame(frame));
+                    if let Some(w) = self.writers.get(&id) {
+                        w.frame(&mut self.app, id, frame);
                     }
                 }
                 Transmit::Close => {
-                    if let Some((_, w)) = self.writers.remove(&id) {
-                        let _ = w.send(WriterMsg::Close(None));
+                    if let Some(w) = self.writers.remove(&id) {
+                        self.close_writer(now, w, None);
                     }
                 }
             }

@@ -55,6 +55,13 @@
 //! * one **driver** thread that owns the [`app::AppServer`] (the core
 //!   `Server` and the application) and runs every handler.
 //!
+//! A writer blocked on a client that stops reading never stalls the
+//! driver or other connections: the driver hands a writer at most 256 KiB
+//! it has not written yet, then leaves further frames in the core, where
+//! they count toward [`Config::max_outbound_bytes`]. Past that limit the
+//! connection closes with [`DisconnectReason::OutboundQueueFull`] and its
+//! socket is shut down, dropping what the writer still held.
+//!
 //! Handlers (connect middlewares, connection handlers, `socket.on(...)`
 //! handlers, disconnect handlers, acknowledgement callbacks) run on the
 //! driver thread, one at a time, in the order the events happened; what
@@ -76,6 +83,7 @@
 
 mod conn;
 mod driver;
+mod window;
 
 use std::io;
 use std::net::{SocketAddr, TcpListener, TcpStream};
