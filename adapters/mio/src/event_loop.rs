@@ -38,6 +38,26 @@ const SPIN: Duration = Duration::from_micros(50);
 const LIGHT_TURN: usize = 4;
 /// How long a shutdown waits for goodbyes to be written.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(1);
+/// Unwritten output a WebSocket may have before the core is told it is
+/// write-blocked (`handle_write_blocked`): further frames stay in the core,
+/// where they count toward `Config::max_outbound_bytes` (past it the core
+/// closes the connection with `OutboundQueueFull`). Frames flow again once
+/// a flush brings the output under half of it. Large enough that a client
+/// which reads is not blocked by a burst (a few hundred 1 KB frames);
+/// small enough that thousands of clients that stop reading cost little
+/// beyond what the core's limit already allows each of them.
+const WRITE_WINDOW: usize = 256 * 1024;
+
+/// Whether a connection with `unflushed` bytes of output changes state:
+/// `Some(true)` when it must be reported write-blocked, `Some(false)` when
+/// a blocked one may resume.
+fn window_change(blocked: bool, unflushed: usize) -> Option<bool> {
+    match (blocked, unflushed) {
+        (false, n) if n > WRITE_WINDOW => Some(true),
+        (true, n) if n <= WRITE_WINDOW / 2 => Some(false),
+        _ => None,
+    }
+}
 
 /// A multiplicative hasher for the connection table (looked up once per
 /// outgoing frame; the keys are small integers we made, not attacker input
@@ -104,6 +124,9 @@ struct Conn {
     /// In the flush list.
     queued: bool,
     close_after_flush: bool,
+    /// Reported write-blocked to the core (its output passed
+    /// [`WRITE_WINDOW`]).
+    write_blocked: bool,
 }
 
 /// The way other threads reach the loop: the [`CommandSink`] behind every
@@ -181,6 +204,9 @@ pub struct MioServer<D = ()> {
     scratch: Vec<u8>,
     /// The last turn had little to do: spin briefly before sleeping.
     light_turn: bool,
+    /// A flush resumed a write-blocked connection: the core has frames for
+    /// it, so the next turn does not sleep.
+    resumed: bool,
     pool: Vec<Vec<u8>>,
     now: Instant,
 }
@@ -243,6 +269,7 @@ impl<D: Default + Send + 'static> MioServer<D> {
             again: Vec::new(),
             scratch: vec![0; SCRATCH],
             light_turn: false,
+            resumed: false,
             pool: Vec::new(),
             now: Instant::now(),
         })
@@ -288,7 +315,7 @@ impl<D: Default + Send + 'static> MioServer<D> {
         let mut events = Events::with_capacity(1024);
         let mut shutdown_by: Option<Instant> = None;
         loop {
-            let timeout = if !self.again.is_empty() || !self.flush_list.is_empty() {
+            let timeout = if !self.again.is_empty() || !self.flush_list.is_empty() || self.resumed {
                 Some(Duration::ZERO)
             } else {
                 let deadline = match (self.server.poll_timeout(), shutdown_by) {
@@ -304,6 +331,7 @@ impl<D: Default + Send + 'static> MioServer<D> {
                 return Err(e);
             }
             self.now = Instant::now();
+            self.resumed = false;
             let mut work = events.iter().count() + self.flush_list.len().min(FLUSH_PER_TURN);
             for slot in std::mem::take(&mut self.again) {
                 self.on_readable(slot);
@@ -406,6 +434,7 @@ impl<D: Default + Send + 'static> MioServer<D> {
                         out_pos: 0,
                         queued: false,
                         close_after_flush: false,
+                        write_blocked: false,
                     });
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
@@ -730,6 +759,8 @@ impl<D: Default + Send + 'static> MioServer<D> {
                         frag: None,
                     };
                 }
+                // A new transport starts with an empty window.
+                self.server.handle_write_ready(id);
                 if !rest.is_empty() {
                     let mut rest = rest;
                     self.input(slot, &mut rest);
@@ -777,27 +808,33 @@ impl<D: Default + Send + 'static> MioServer<D> {
                 };
                 match t {
                     Transmit::Frame(frame) => {
-                        let limit = self.config.max_outbound_bytes.max(1 << 20);
-                        let Some(Some(c)) = self.conns.get_mut(slot) else {
-                            continue;
-                        };
-                        if c.out.len() - c.out_pos > limit {
-                            // The client does not read: drop it.
-                            log::debug!("{id}: output over {limit} bytes, closing");
-                            last = None;
-                            self.by_conn.remove(&id);
-                            self.server.handle_ws_closed(self.now, id);
-                            self.close_slot(slot);
-                            continue;
-                        }
                         self.with_out(slot, |out| match &frame {
                             Frame::Text(t) => ws::put_frame(out, ws::OP_TEXT, t.as_bytes()),
                             Frame::Binary(b) => ws::put_frame(out, ws::OP_BINARY, b),
                         });
+                        let Some(Some(c)) = self.conns.get_mut(slot) else {
+                            continue;
+                        };
+                        if window_change(c.write_blocked, c.out.len() - c.out_pos) == Some(true) {
+                            // The client does not keep up: the core holds
+                            // the next frames (and closes it past its limit).
+                            c.write_blocked = true;
+                            self.server.handle_write_blocked(id);
+                        }
                     }
                     Transmit::Close => {
                         last = None;
                         self.by_conn.remove(&id);
+                        if self
+                            .conns
+                            .get(slot)
+                            .is_some_and(|c| c.as_ref().is_some_and(|c| c.write_blocked))
+                        {
+                            // Its client stopped reading: what it holds
+                            // would never be written. Drop it and close now.
+                            self.close_slot(slot);
+                            continue;
+                        }
                         self.with_out(slot, |out| ws::put_close(out, None));
                         if let Some(Some(c)) = self.conns.get_mut(slot) {
                             c.proto = Proto::Closing;
@@ -856,6 +893,29 @@ impl<D: Default + Send + 'static> MioServer<D> {
     }
 
     fn flush(&mut self, slot: usize) {
+        self.write_out(slot);
+        self.resume_if_drained(slot);
+    }
+
+    /// A write-blocked WebSocket whose output went under half the window
+    /// takes frames again.
+    fn resume_if_drained(&mut self, slot: usize) {
+        let Some(Some(c)) = self.conns.get_mut(slot) else {
+            return;
+        };
+        if window_change(c.write_blocked, c.out.len() - c.out_pos) != Some(false) {
+            return;
+        }
+        c.write_blocked = false;
+        if let Proto::Ws { id, .. } = c.proto {
+            if self.by_conn.get(&id) == Some(&slot) {
+                self.server.handle_write_ready(id);
+                self.resumed = true;
+            }
+        }
+    }
+
+    fn write_out(&mut self, slot: usize) {
         let Some(Some(c)) = self.conns.get_mut(slot) else {
             return;
         };
@@ -917,5 +977,22 @@ impl<D: Default + Send + 'static> MioServer<D> {
             Proto::Http { .. } | Proto::Closing => {}
         }
         self.free.push(slot);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_window_blocks_past_its_size_and_resumes_under_half() {
+        assert_eq!(window_change(false, 0), None);
+        assert_eq!(window_change(false, WRITE_WINDOW), None);
+        assert_eq!(window_change(false, WRITE_WINDOW + 1), Some(true));
+        // Blocked: more output changes nothing, nor does a partial drain.
+        assert_eq!(window_change(true, 4 * WRITE_WINDOW), None);
+        assert_eq!(window_change(true, WRITE_WINDOW / 2 + 1), None);
+        assert_eq!(window_change(true, WRITE_WINDOW / 2), Some(false));
+        assert_eq!(window_change(true, 0), Some(false));
     }
 }
