@@ -36,7 +36,11 @@ pub struct Config {
     /// Largest number of bytes queued for one connection and not yet taken by
     /// the transport. Exceeding it closes the connection
     /// ([`crate::DisconnectReason::OutboundQueueFull`]); volatile emits are
-    /// dropped instead once anything is queued.
+    /// dropped instead once anything is queued. The workspace's drivers take
+    /// at most a small window more (256 KiB per connection) before they
+    /// report the transport write-blocked
+    /// ([`crate::Server::handle_write_blocked`]), so a client that stops
+    /// reading holds about this much.
     pub max_outbound_bytes: usize,
     /// Largest number of namespaces one connection may join.
     pub max_namespaces: usize,

@@ -194,7 +194,13 @@ fn serve_polling(
     let response = reply_rx.recv().ok()?;
     let mut out = Vec::with_capacity(256 + response.body.len());
     let keep_alive = pending.put(&response, &mut out);
+    // A client that stops reading would hold this thread and the response
+    // forever; one that took longer than a ping cycle is gone anyway (its
+    // session closed, what followed this response bounded in the core).
+    let config = ctx.router.config();
+    let _ = stream.set_write_timeout(Some(config.ping_interval + config.ping_timeout));
     stream.write_all(&out).ok()?;
+    let _ = stream.set_write_timeout(None);
     keep_alive.then_some(rest)
 }
 
