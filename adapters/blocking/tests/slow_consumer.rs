@@ -91,6 +91,7 @@ fn start() -> Server {
 fn ws_at(addr: SocketAddr, target: &str) -> Ws {
     let stream = TcpStream::connect(addr).unwrap();
     stream.set_read_timeout(Some(WAIT)).unwrap();
+    stream.set_nodelay(true).unwrap();
     let (ws, _) =
         tungstenite::client(format!("ws://{addr}{target}"), stream).expect("websocket handshake");
     ws
@@ -306,6 +307,7 @@ fn flood_with_a_slow_consumer(slow: Slow) -> usize {
     let (mut sender, sender_sid) = joined(addr);
 
     let before = rss();
+    let t0 = Instant::now();
     let stop = Arc::new(AtomicBool::new(false));
     let peak = rss_peak(stop.clone());
     let payload = "x".repeat(PAYLOAD);
@@ -356,6 +358,7 @@ fn flood_with_a_slow_consumer(slow: Slow) -> usize {
     }
     stop.store(true, Ordering::SeqCst);
     let peak = peak.join().unwrap();
+    let took = t0.elapsed();
     let after = rss();
     let reasons = server.reasons.lock().unwrap().clone();
     assert_eq!(reasons.len(), 1, "{reasons:?}");
@@ -382,7 +385,7 @@ fn flood_with_a_slow_consumer(slow: Slow) -> usize {
     }
     let growth = peak.saturating_sub(before);
     eprintln!(
-        "{slow:?}: RSS before {} KiB, peak {} KiB (+{} KiB), after {} KiB; flood {} KiB",
+        "{slow:?}: RSS before {} KiB, peak {} KiB (+{} KiB), after {} KiB; flood {} KiB in {took:?}",
         before >> 10,
         peak >> 10,
         growth >> 10,
