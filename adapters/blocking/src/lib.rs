@@ -205,6 +205,8 @@ fn accept_loop(listener: TcpListener, ctx: ConnContext, stop: Arc<AtomicBool>, s
             break;
         }
         let Ok(stream) = stream else { continue };
+        // Frames are written whole: waiting for more bytes only adds latency.
+        let _ = stream.set_nodelay(true);
         let Ok(registered) = stream.try_clone() else {
             continue;
         };
