@@ -11,8 +11,56 @@
 //!   alone, e.g. one connection per thread).
 //! * [`Server`]: many connections, rooms, broadcasts encoded once, and a
 //!   deadline heap.
+//! * [`app`]: the application layer, socket.io 4.x's server API (namespaces,
+//!   middlewares, `socket.on`, acknowledgements, rooms, broadcasts with
+//!   acknowledgements, `fetch_sockets`...) as a pure state machine over a
+//!   [`Server`]. Write an [`app::App`] once; every driver serves it.
 //!
-//! ## The run loop
+//! ## A driver's loop with an application
+//!
+//! A driver is transport I/O plus the clock; [`app::AppServer`] does the
+//! rest. Feed it input with `now` (handlers run inside these calls), write
+//! what it hands back, and wake it at its deadline:
+//!
+//! ```
+//! use std::time::{Duration, Instant};
+//! use socketio_sansio::app::{App, AppServer, Namespace};
+//! use socketio_sansio::{Config, Frame, Handshake, SeededRandom, Transmit};
+//!
+//! let app: App = App::new().ns("/", Namespace::new().on_connection(|socket| {
+//!     socket.on("hello", |socket, args, ack| {
+//!         if let Some(ack) = ack {
+//!             ack.send(socket, args);
+//!         }
+//!     });
+//! }));
+//! let config = Config::builder().ping_interval(Duration::from_millis(300));
+//! let mut io = AppServer::with_random(config, app, Box::new(SeededRandom::new(7))).unwrap();
+//! let mut now = Instant::now();
+//!
+//! // 1. input, stamped with the driver's clock: a WebSocket opens, frames arrive.
+//! let conn = io
+//!     .handle_ws_open(now, Handshake::new("/socket.io/?EIO=4&transport=websocket", vec![]))
+//!     .expect("a valid handshake");
+//! io.handle_ws_text(now, conn, "40");
+//! io.handle_ws_text(now, conn, r#"421["hello","world"]"#);
+//!
+//! // 2. output: frames for the transports (and `poll_http_response` for polling).
+//! let mut sent = Vec::new();
+//! while let Some((_to, Transmit::Frame(Frame::Text(text)))) = io.poll_transmit() {
+//!     sent.push(text.to_string());
+//! }
+//! assert_eq!(sent.last().unwrap(), r#"431["world"]"#);
+//!
+//! // 3. timers: sleep until the deadline (or the next input), then tell it.
+//! now = io.poll_timeout().expect("a heartbeat is scheduled");
+//! io.handle_timeout(now);
+//! assert_eq!(io.poll_transmit().unwrap().1, Transmit::Frame(Frame::text("2".into())));
+//! ```
+//!
+//! ## The run loop of the bare core
+//!
+//! Without the application layer you answer the core's events yourself.
 //!
 //! Every type has four groups of methods: (A) getters; (B) `handle_*` for
 //! input from the network or the clock, each taking `now`; (C) commands that

@@ -36,7 +36,8 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde_json::{json, Value};
-use socketio_blocking::{AckSender, Io, Socket, SocketIo};
+use socketio_blocking::app::{Ack, App, Io, Namespace, Socket};
+use socketio_blocking::SocketIo;
 
 const LOBBY: &str = "lobby";
 const MAX_NAME: usize = 32;
@@ -134,24 +135,24 @@ fn valid_name(raw: Option<&Value>, what: &str) -> Result<String, String> {
     Ok(name.to_owned())
 }
 
-fn reply(ack: Option<AckSender>, answer: Value) {
+fn reply(io: &mut Io<'_, ()>, ack: Option<Ack>, answer: Value) {
     if let Some(ack) = ack {
-        ack.send(answer);
+        ack.send(io, answer);
     }
 }
 
-fn error(ack: Option<AckSender>, message: impl Into<String>) {
-    reply(ack, json!({ "error": message.into() }));
+fn error(io: &mut Io<'_, ()>, ack: Option<Ack>, message: impl Into<String>) {
+    reply(io, ack, json!({ "error": message.into() }));
 }
 
-fn notice(io: &Io, room: &str, text: String) {
+fn notice(io: &mut Io<'_, ()>, room: &str, text: String) {
     io.to(room).emit(
         "notice",
         json!({"room": room, "text": text, "ts": now_ms()}),
     );
 }
 
-fn send_members(io: &Io, chat: &Chat, room: &str) {
+fn send_members(io: &mut Io<'_, ()>, chat: &Chat, room: &str) {
     io.to(room).emit(
         "members",
         json!({"room": room, "members": chat.members(room)}),
@@ -160,8 +161,7 @@ fn send_members(io: &Io, chat: &Chat, room: &str) {
 
 /// Moves a user with a nickname from its room to `to` (joins, notices,
 /// member and room lists).
-fn move_to(socket: &Socket, chat: &mut Chat, to: &str) {
-    let io = socket.io();
+fn move_to(socket: &mut Socket<'_, ()>, chat: &mut Chat, to: &str) {
     let id = socket.id().to_owned();
     let Some(user) = chat.users.get_mut(&id) else {
         return;
@@ -169,40 +169,39 @@ fn move_to(socket: &Socket, chat: &mut Chat, to: &str) {
     let from = std::mem::replace(&mut user.room, to.to_owned());
     let nick = user.nick.clone();
     chat.exit(&id, &from);
-    socket.leave(from.as_str());
-    notice(&io, &from, format!("{nick} left {from}"));
-    send_members(&io, chat, &from);
+    socket.leave(&from);
+    notice(socket, &from, format!("{nick} left {from}"));
+    send_members(socket, chat, &from);
     chat.enter(&id, to);
     socket.join(to);
-    notice(&io, to, format!("{nick} joined {to}"));
-    send_members(&io, chat, to);
-    io.emit("rooms", chat.room_list());
+    notice(socket, to, format!("{nick} joined {to}"));
+    send_members(socket, chat, to);
+    socket.of("/").emit("rooms", chat.room_list());
 }
 
-fn on_connect(chat: &Shared, socket: &Socket) {
+fn on_connect(chat: &Shared, socket: &mut Socket<'_, ()>) {
     socket.emit("rooms", lock(chat).room_list());
 
     let c = chat.clone();
     socket.on("set-nick", move |socket, args, ack| {
         let nick = match valid_name(args.values.first(), "nickname") {
             Ok(n) => n,
-            Err(e) => return error(ack, e),
+            Err(e) => return error(socket, ack, e),
         };
         let mut chat = lock(&c);
         if chat.nick_taken(&nick, socket.id()) {
-            return error(ack, format!("the nickname {nick} is taken"));
+            return error(socket, ack, format!("the nickname {nick} is taken"));
         }
-        let io = socket.io();
         let id = socket.id().to_owned();
         match chat.users.get_mut(&id) {
             Some(user) => {
                 let old = std::mem::replace(&mut user.nick, nick.clone());
                 let room = user.room.clone();
                 if old != nick {
-                    notice(&io, &room, format!("{old} is now known as {nick}"));
-                    send_members(&io, &chat, &room);
+                    notice(socket, &room, format!("{old} is now known as {nick}"));
+                    send_members(socket, &chat, &room);
                 }
-                reply(ack, json!({"ok": true, "nick": nick, "room": room}));
+                reply(socket, ack, json!({"ok": true, "nick": nick, "room": room}));
             }
             None => {
                 chat.users.insert(
@@ -214,10 +213,14 @@ fn on_connect(chat: &Shared, socket: &Socket) {
                 );
                 chat.enter(&id, LOBBY);
                 socket.join(LOBBY);
-                notice(&io, LOBBY, format!("{nick} joined {LOBBY}"));
-                send_members(&io, &chat, LOBBY);
-                io.emit("rooms", chat.room_list());
-                reply(ack, json!({"ok": true, "nick": nick, "room": LOBBY}));
+                notice(socket, LOBBY, format!("{nick} joined {LOBBY}"));
+                send_members(socket, &chat, LOBBY);
+                socket.of("/").emit("rooms", chat.room_list());
+                reply(
+                    socket,
+                    ack,
+                    json!({"ok": true, "nick": nick, "room": LOBBY}),
+                );
             }
         }
     });
@@ -225,57 +228,72 @@ fn on_connect(chat: &Shared, socket: &Socket) {
     let c = chat.clone();
     socket.on("join-room", move |socket, args, ack| {
         let room = match valid_name(args.values.first(), "room name") {
-            Ok(r) if r.contains('/') => return error(ack, "the room name must not contain /"),
+            Ok(r) if r.contains('/') => {
+                return error(socket, ack, "the room name must not contain /")
+            }
             Ok(r) => r,
-            Err(e) => return error(ack, e),
+            Err(e) => return error(socket, ack, e),
         };
         let mut chat = lock(&c);
         let Some(user) = chat.users.get(socket.id()) else {
-            return error(ack, "set a nickname first");
+            return error(socket, ack, "set a nickname first");
         };
         if user.room != room {
             move_to(socket, &mut chat, &room);
         }
         let members = chat.members(&room);
-        reply(ack, json!({"ok": true, "room": room, "members": members}));
+        reply(
+            socket,
+            ack,
+            json!({"ok": true, "room": room, "members": members}),
+        );
     });
 
     let c = chat.clone();
     socket.on("leave-room", move |socket, _args, ack| {
         let mut chat = lock(&c);
         let Some(user) = chat.users.get(socket.id()) else {
-            return error(ack, "set a nickname first");
+            return error(socket, ack, "set a nickname first");
         };
         if user.room == LOBBY {
-            return error(ack, "you are in the lobby: there is nowhere to leave to");
+            return error(
+                socket,
+                ack,
+                "you are in the lobby: there is nowhere to leave to",
+            );
         }
         move_to(socket, &mut chat, LOBBY);
         let members = chat.members(LOBBY);
-        reply(ack, json!({"ok": true, "room": LOBBY, "members": members}));
+        reply(
+            socket,
+            ack,
+            json!({"ok": true, "room": LOBBY, "members": members}),
+        );
     });
 
     let c = chat.clone();
     socket.on("chat-message", move |socket, args, ack| {
         let text = args.values.first().and_then(Value::as_str).unwrap_or("");
         if text.trim().is_empty() {
-            return error(ack, "the message is empty");
+            return error(socket, ack, "the message is empty");
         }
         if text.chars().count() > MAX_TEXT {
             return error(
+                socket,
                 ack,
                 format!("the message must be at most {MAX_TEXT} characters"),
             );
         }
         let chat = lock(&c);
         let Some(user) = chat.users.get(socket.id()) else {
-            return error(ack, "set a nickname first");
+            return error(socket, ack, "set a nickname first");
         };
         let ts = now_ms();
-        socket.io().to(user.room.as_str()).emit(
+        socket.of("/").to(user.room.as_str()).emit(
             "chat-message",
             json!({"room": user.room, "nick": user.nick, "text": text, "ts": ts}),
         );
-        reply(ack, json!({"ok": true, "ts": ts}));
+        reply(socket, ack, json!({"ok": true, "ts": ts}));
     });
 
     for event in ["typing", "stop-typing"] {
@@ -293,18 +311,23 @@ fn on_connect(chat: &Shared, socket: &Socket) {
     let c = chat.clone();
     socket.on_disconnect(move |socket, _reason| {
         let mut chat = lock(&c);
-        let id = socket.id();
-        let Some(user) = chat.users.remove(id) else {
+        let id = socket.id().to_owned();
+        let Some(user) = chat.users.remove(&id) else {
             return;
         };
-        chat.exit(id, &user.room);
-        let io = socket.io();
+        chat.exit(&id, &user.room);
         // The typing line of the others must not keep showing a ghost.
-        io.to(user.room.as_str())
+        socket
+            .of("/")
+            .to(user.room.as_str())
             .emit("stop-typing", json!({"room": user.room, "nick": user.nick}));
-        notice(&io, &user.room, format!("{} left {}", user.nick, user.room));
-        send_members(&io, &chat, &user.room);
-        io.emit("rooms", chat.room_list());
+        notice(
+            socket,
+            &user.room,
+            format!("{} left {}", user.nick, user.room),
+        );
+        send_members(socket, &chat, &user.room);
+        socket.of("/").emit("rooms", chat.room_list());
     });
 }
 
@@ -330,13 +353,13 @@ fn main() {
     }
     let chat: Shared = Arc::default();
     lock(&chat).rooms.insert(LOBBY.to_owned(), BTreeSet::new());
+    let app: App = App::new().ns(
+        "/",
+        Namespace::new().on_connection(move |socket| on_connect(&chat, socket)),
+    );
     let server = SocketIo::builder()
-        .ns("/", move |socket, _auth| {
-            on_connect(&chat, socket);
-            Ok(())
-        })
         .serve_static(&dir)
-        .bind((host.as_str(), port))
+        .bind((host.as_str(), port), app)
         .unwrap_or_else(|e| {
             eprintln!("chat: cannot listen on {host}:{port}: {e}");
             std::process::exit(1)

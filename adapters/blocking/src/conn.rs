@@ -23,15 +23,14 @@ use tungstenite::protocol::frame::coding::CloseCode;
 use tungstenite::protocol::{CloseFrame, Role, WebSocketConfig};
 use tungstenite::{Bytes, Message, WebSocket};
 
-use crate::api::Msg;
-use crate::driver::{Net, WriterMsg};
+use crate::driver::{DriverTx, Msg, Net, WriterMsg};
 use crate::http::{self, HeadError, RequestHead};
 use socketio_sansio::Cors;
 
 /// What a connection thread needs from its server.
 #[derive(Clone)]
 pub(crate) struct ConnContext {
-    pub(crate) driver: mpsc::Sender<Msg>,
+    pub(crate) driver: DriverTx,
     pub(crate) path: Arc<str>,
     /// The bare Engine.IO path, if served.
     pub(crate) engine_path: Option<Arc<str>>,

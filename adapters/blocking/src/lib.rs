@@ -1,26 +1,49 @@
 //! # socketio-blocking
 //!
-//! A thread-based Socket.IO server on `std::net` + `tungstenite`, driving the
-//! [`socketio_sansio`] state machine. No async runtime.
+//! A thread-based Socket.IO server on `std::net` + `tungstenite`, serving a
+//! [`socketio_sansio::app::App`]. No async runtime.
+//!
+//! The application (namespaces, middlewares, handlers) is defined with the
+//! core's [`app`] module, re-exported here; this crate only moves bytes and
+//! reads the clock.
 //!
 //! ```no_run
 //! use std::time::Duration;
+//! use socketio_blocking::app::{App, ConnectError, Namespace};
 //! use socketio_blocking::SocketIo;
 //!
-//! let server = SocketIo::builder()
-//!     .ns("/", |socket, auth| {
-//!         socket.emit("auth", auth.clone());
-//!         socket.on("message", |socket, args, _ack| socket.emit("message-back", args));
-//!         socket.on("message-with-ack", |_socket, args, ack| {
-//!             if let Some(ack) = ack {
-//!                 ack.send(args);
+//! let app: App = App::new().ns(
+//!     "/",
+//!     Namespace::new()
+//!         .use_middleware(|c| match c.auth().get("token") {
+//!             Some(_) => Ok(()),
+//!             None => Err(ConnectError::new("not authorized")),
+//!         })
+//!         .on_connection(|socket| {
+//!             let auth = socket.auth().clone();
+//!             socket.emit("auth", auth);
+//!             socket.on("message", |socket, args, _ack| socket.emit("message-back", args));
+//!             socket.on("message-with-ack", |socket, args, ack| {
+//!                 if let Some(ack) = ack {
+//!                     ack.send(socket, args);
+//!                 }
+//!             });
+//!             // Slow work goes to another thread, with a handle on the socket.
+//!             if let Some(remote) = socket.remote_socket() {
+//!                 std::thread::spawn(move || {
+//!                     let answer = remote.emit_with_ack("question", "ready?", Duration::from_secs(5));
+//!                     if let Ok(answer) = answer {
+//!                         remote.emit("thanks", answer);
+//!                     }
+//!                 });
 //!             }
-//!         });
-//!         Ok(())
-//!     })
-//!     .bind("127.0.0.1:3000")
+//!         }),
+//! );
+//! let server = SocketIo::builder()
+//!     .config(|c| c.ping_interval(Duration::from_secs(25)))
+//!     .bind("127.0.0.1:3000", app)
 //!     .expect("port is free");
-//! server.io().emit("hello", "everyone");
+//! server.remote().emit("hello", "everyone");
 //! std::thread::sleep(Duration::from_secs(1));
 //! server.shutdown();
 //! ```
@@ -29,110 +52,93 @@
 //! * one **acceptor** thread (`TcpListener::accept`);
 //! * per connection, a **reader** thread (HTTP head, then WebSocket frames)
 //!   and a **writer** thread (the only one writing to the socket);
-//! * one **driver** thread that owns the `Server` and runs every handler.
+//! * one **driver** thread that owns the [`app::AppServer`] (the core
+//!   `Server` and the application) and runs every handler.
 //!
-//! Handlers (namespace connection handlers, `socket.on(...)` handlers,
-//! disconnect handlers, ack callbacks) run on the driver thread, one at a
-//! time, in the order the events happened. They must not block: a handler
-//! that sleeps or waits stalls every connection. Commands issued in a
-//! handler (`emit`, `join`, `on`...) take effect when it returns. To wait
-//! for an acknowledgement, use [`Socket::emit_with_ack_then`] in handlers;
-//! the blocking [`Socket::emit_with_ack`] is for other threads (it returns
-//! [`AckError::WouldDeadlock`] when called from a handler). [`Socket`] and
-//! [`Io`] are `Clone + Send`: hand them to worker threads for slow work.
+//! Handlers (connect middlewares, connection handlers, `socket.on(...)`
+//! handlers, disconnect handlers, acknowledgement callbacks) run on the
+//! driver thread, one at a time, in the order the events happened; what
+//! they do (`emit`, `join`, `on`...) applies at once. They must not block:
+//! a handler that sleeps or waits stalls every connection. To wait for an
+//! acknowledgement in a handler, use the callback form
+//! [`app::Socket::emit_with_ack`]. The blocking
+//! [`app::RemoteSocket::emit_with_ack`] and
+//! [`app::RemoteOperator::emit_with_ack`] are for other threads: on the
+//! driver thread they return [`app::AckError::WouldDeadlock`].
+//!
+//! Other threads reach the application through a [`app::Remote`]
+//! ([`ServerHandle::remote`], [`app::Io::remote`]) or a
+//! [`app::RemoteSocket`] ([`app::Socket::remote_socket`]): both are
+//! `Clone + Send`, hand them to worker threads. Their operations are
+//! commands queued to the driver thread and applied in order.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
-mod api;
 mod conn;
 mod driver;
 mod http;
 mod static_files;
 
-use std::collections::HashMap;
 use std::io;
 use std::net::{SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{mpsc, Arc, Mutex};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
-use serde_json::Value;
-pub use socketio_sansio::{Args, Config, ConfigBuilder, DisconnectReason, EngineData, Handshake};
-
-pub use api::{
-    AckError, AckResult, AckSender, Broadcaster, ConnectError, EngineSocket, Io, Socket,
+pub use socketio_sansio::app;
+pub use socketio_sansio::{
+    Args, Config, ConfigBuilder, Cors, DisconnectReason, EngineData, Handshake,
 };
-use api::{Command, CommandSender, ConnectHandler, EngineHandler, Msg, NamespaceFilter};
-pub use socketio_sansio::Cors;
+
+use app::{App, AppServer, CommandSink, Remote};
+use conn::ConnContext;
+use driver::{Driver, Sink};
 
 /// Every accepted stream (a clone, to shut it down) and its thread.
 type Streams = Arc<Mutex<Vec<(TcpStream, JoinHandle<()>)>>>;
-use conn::ConnContext;
-use driver::{Driver, Namespaces};
-
-static NEXT_SERVER_ID: AtomicU64 = AtomicU64::new(1);
 
 /// Configures and starts a server.
 pub struct SocketIo;
 
 impl SocketIo {
-    /// A builder with the reference defaults and no namespace yet.
+    /// A builder with the reference defaults.
     pub fn builder() -> Builder {
         Builder {
             config: Config::builder(),
-            path: "/socket.io/".to_owned(),
-            namespaces: HashMap::new(),
-            dynamic: None,
             stack_size: 128 * 1024,
-            engine_handler: None,
             cors: None,
             static_dir: None,
         }
     }
 }
 
-/// Builds a server: namespaces with their connection handlers, protocol
-/// settings, the path.
+/// Builds a server: protocol settings (path, bare Engine.IO path, ping
+/// timers, limits), CORS, static files; [`Builder::bind`] then serves an
+/// [`App`].
 pub struct Builder {
     config: ConfigBuilder,
-    path: String,
-    namespaces: HashMap<String, ConnectHandler>,
-    dynamic: Option<(NamespaceFilter, ConnectHandler)>,
     stack_size: usize,
-    engine_handler: Option<EngineHandler>,
     cors: Option<Cors>,
     static_dir: Option<PathBuf>,
 }
 
+impl std::fmt::Debug for Builder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Builder")
+            .field("stack_size", &self.stack_size)
+            .field("static_dir", &self.static_dir)
+            .finish()
+    }
+}
+
 impl Builder {
-    /// Adjusts the protocol configuration (ping interval, limits...).
+    /// Adjusts the protocol configuration: ping interval, limits, the URL
+    /// path ([`ConfigBuilder::path`], default `/socket.io/`), the bare
+    /// Engine.IO path ([`ConfigBuilder::engine_path`], whose messages go to
+    /// [`App::engine_io`])... The application adds its namespaces itself.
     pub fn config(mut self, f: impl FnOnce(ConfigBuilder) -> ConfigBuilder) -> Self {
         self.config = f(self.config);
-        self
-    }
-
-    /// The URL path prefix (default `/socket.io/`).
-    pub fn path(mut self, path: impl Into<String>) -> Self {
-        let mut path = path.into();
-        if !path.ends_with('/') {
-            path.push('/');
-        }
-        self.config = self.config.path(path.clone());
-        self.path = path;
-        self
-    }
-
-    /// Also serves bare Engine.IO (no Socket.IO on top, as the `engine.io`
-    /// npm package) under `path` (e.g. `/engine.io/`), on the same port:
-    /// `on_message` runs on the driver thread for every message.
-    pub fn engine_io(
-        mut self,
-        path: impl Into<String>,
-        on_message: impl Fn(&EngineSocket, EngineData) + Send + Sync + 'static,
-    ) -> Self {
-        self.config = self.config.engine_path(path);
-        self.engine_handler = Some(Arc::new(on_message));
         self
     }
 
@@ -160,39 +166,17 @@ impl Builder {
         self
     }
 
-    /// Serves namespace `nsp`: `on_connect` runs for every client that joins
-    /// it, with the socket and its auth data; return `Err` to refuse.
-    pub fn ns(
-        mut self,
-        nsp: impl Into<String>,
-        on_connect: impl Fn(&Socket, &Value) -> Result<(), ConnectError> + Send + Sync + 'static,
-    ) -> Self {
-        let nsp = nsp.into();
-        self.config = self.config.namespace(nsp.clone());
-        self.namespaces.insert(nsp, Arc::new(on_connect));
-        self
-    }
-
-    /// Serves every namespace `accept` approves that has no handler of its
-    /// own, with `on_connect` (the reference's dynamic namespaces).
-    pub fn dynamic_ns(
-        mut self,
-        accept: impl Fn(&str) -> bool + Send + Sync + 'static,
-        on_connect: impl Fn(&Socket, &Value) -> Result<(), ConnectError> + Send + Sync + 'static,
-    ) -> Self {
-        let accept: NamespaceFilter = Arc::new(accept);
-        let shared = accept.clone();
-        self.config = self.config.dynamic_namespaces(move |n| shared(n));
-        self.dynamic = Some((accept, Arc::new(on_connect)));
-        self
-    }
-
-    /// Binds `addr` and starts serving on background threads.
-    pub fn bind(self, addr: impl ToSocketAddrs) -> io::Result<ServerHandle> {
-        let config = self
-            .config
-            .build()
+    /// Binds `addr` and serves `app` on background threads (its handlers
+    /// run on the driver thread). Fails if the configuration is invalid,
+    /// the static directory is missing, or `addr` cannot be bound.
+    pub fn bind<D: Default + Send + 'static>(
+        self,
+        addr: impl ToSocketAddrs,
+        app: App<D>,
+    ) -> io::Result<ServerHandle<D>> {
+        let mut app = AppServer::new(self.config, app)
             .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
+        let config = app.server().config().clone();
         let static_dir: Option<Arc<Path>> = match &self.static_dir {
             Some(dir) => {
                 let canonical = dir.canonicalize().map_err(|e| {
@@ -210,32 +194,21 @@ impl Builder {
         };
         let listener = TcpListener::bind(addr)?;
         let local_addr = listener.local_addr()?;
-        let server_id = NEXT_SERVER_ID.fetch_add(1, Ordering::Relaxed);
-        let (tx, rx) = mpsc::channel();
-        let cmd = CommandSender {
-            server_id,
-            tx: tx.clone(),
+        let (sink, rx) = Sink::channel();
+        let remote = Remote::new(sink.clone() as Arc<dyn CommandSink<D>>);
+        app.set_remote(remote.clone());
+        let driver = Driver::new(app);
+        let driver = {
+            let sink = sink.clone();
+            std::thread::Builder::new()
+                .name("sio-driver".into())
+                .spawn(move || driver.run(rx, &sink))?
         };
-        let server = socketio_sansio::Server::new(config.clone());
-        let driver = Driver::new(
-            server,
-            Namespaces {
-                fixed: self.namespaces,
-                dynamic: self.dynamic,
-                engine: self.engine_handler,
-            },
-            cmd.clone(),
-        );
-        let done = Arc::new(Mutex::new(false));
-        let driver_done = done.clone();
-        let driver = std::thread::Builder::new()
-            .name("sio-driver".into())
-            .spawn(move || driver.run(rx, driver_done))?;
         let stop = Arc::new(AtomicBool::new(false));
         let streams: Streams = Arc::default();
         let ctx = ConnContext {
-            driver: tx,
-            path: Arc::from(self.path),
+            driver: sink.driver_tx(),
+            path: Arc::from(config.path.as_str()),
             engine_path: config.engine_path.as_deref().map(Arc::from),
             max_payload: config.max_payload,
             stack_size: self.stack_size,
@@ -247,11 +220,19 @@ impl Builder {
             let streams = streams.clone();
             std::thread::Builder::new()
                 .name("sio-acceptor".into())
-                .spawn(move || accept_loop(listener, ctx, stop, streams))?
+                .spawn(move || accept_loop(listener, ctx, stop, streams))
+        };
+        let acceptor = match acceptor {
+            Ok(acceptor) => acceptor,
+            Err(e) => {
+                remote.shutdown();
+                let _ = driver.join();
+                return Err(e);
+            }
         };
         Ok(ServerHandle {
             local_addr,
-            io: Io { cmd },
+            remote,
             stop,
             acceptor: Some(acceptor),
             driver: Some(driver),
@@ -289,16 +270,16 @@ fn accept_loop(listener: TcpListener, ctx: ConnContext, stop: Arc<AtomicBool>, s
 
 /// A running server. Dropping it does not stop the server: call
 /// [`ServerHandle::shutdown`].
-pub struct ServerHandle {
+pub struct ServerHandle<D = ()> {
     local_addr: SocketAddr,
-    io: Io,
+    remote: Remote<D>,
     stop: Arc<AtomicBool>,
     acceptor: Option<JoinHandle<()>>,
     driver: Option<JoinHandle<()>>,
     streams: Streams,
 }
 
-impl std::fmt::Debug for ServerHandle {
+impl<D> std::fmt::Debug for ServerHandle<D> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ServerHandle")
             .field("local_addr", &self.local_addr)
@@ -306,19 +287,21 @@ impl std::fmt::Debug for ServerHandle {
     }
 }
 
-impl ServerHandle {
+impl<D: 'static> ServerHandle<D> {
     /// The address the server listens on.
     pub fn local_addr(&self) -> SocketAddr {
         self.local_addr
     }
 
-    /// Server-wide operations (broadcasts).
-    pub fn io(&self) -> Io {
-        self.io.clone()
+    /// A handle on the application for other threads: broadcasts, one
+    /// socket's operations, [`Remote::run`] for anything else.
+    pub fn remote(&self) -> Remote<D> {
+        self.remote.clone()
     }
 
-    /// Blocks until the server stops (it only stops through `shutdown` from
-    /// another handle... or never: use this in `main` of a server program).
+    /// Blocks until the driver stops (after [`Remote::shutdown`] from a
+    /// handler or another thread... or never: use this in `main` of a
+    /// server program).
     pub fn wait(mut self) {
         if let Some(driver) = self.driver.take() {
             let _ = driver.join();
@@ -326,7 +309,9 @@ impl ServerHandle {
     }
 
     /// Stops accepting, closes every session (clients see the transport
-    /// close and may reconnect later), and joins every thread.
+    /// close and may reconnect later), and joins every thread. Blocking
+    /// acknowledgement waits still pending end with
+    /// [`app::AckError::Disconnected`] or [`app::AckError::ServerStopped`].
     pub fn shutdown(mut self) {
         self.stop.store(true, Ordering::SeqCst);
         // Wake the acceptor with a connection of our own.
@@ -335,7 +320,7 @@ impl ServerHandle {
             let _ = acceptor.join();
         }
         // The driver stops once every session closed.
-        let _ = self.io.cmd.tx.send(Msg::Cmd(Command::Shutdown));
+        self.remote.shutdown();
         if let Some(driver) = self.driver.take() {
             let _ = driver.join();
         }

@@ -1,48 +1,67 @@
 //! The adapter on real sockets (127.0.0.1), driven by a hand-written
 //! tungstenite client: handshake rejections, the conformance behaviour,
-//! malformed input on one connection while ten others keep working, and a
-//! clean shutdown.
+//! malformed input on one connection while ten others keep working, connect
+//! middlewares, other threads reaching the application through `Remote`
+//! (blocking acknowledgements included), and a clean shutdown.
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
-use std::time::Duration;
+use std::sync::{mpsc, Mutex};
+use std::time::{Duration, Instant};
 
 use serde_json::json;
-use socketio_blocking::{ConnectError, ServerHandle, Socket, SocketIo};
+use socketio_blocking::app::{AckError, App, ConnectError, Namespace, RemoteSocket, Socket};
+use socketio_blocking::{ServerHandle, SocketIo};
 use tungstenite::{Message, WebSocket};
 
 type Ws = WebSocket<TcpStream>;
 
-fn start() -> ServerHandle {
-    let on_connect = |socket: &Socket, auth: &serde_json::Value| {
-        if auth.get("deny").is_some() {
-            return Err(ConnectError::new("denied").with_data(json!({"why": "asked"})));
+/// The conformance behaviour on `/` and `/custom`; a client whose auth has
+/// `deny` is refused with a message and data.
+fn namespace() -> Namespace<()> {
+    Namespace::new()
+        .use_middleware(|c| match c.auth().get("deny") {
+            Some(_) => Err(ConnectError::new("denied").with_data(json!({"why": "asked"}))),
+            None => Ok(()),
+        })
+        .on_connection(conformance)
+}
+
+fn conformance(socket: &mut Socket<'_, ()>) {
+    let auth = socket.auth().clone();
+    socket.emit("auth", auth);
+    socket.on("message", |s, args, _| s.emit("message-back", args));
+    socket.on("message-with-ack", |s, args, ack| {
+        if let Some(ack) = ack {
+            ack.send(s, args)
         }
-        socket.emit("auth", auth.clone());
-        socket.on("message", |s, args, _| s.emit("message-back", args));
-        socket.on("message-with-ack", |_, args, ack| {
-            if let Some(ack) = ack {
-                ack.send(args)
-            }
-        });
-        socket.on("join", |s, args, _| {
-            if let Some(room) = args.values.first().and_then(|v| v.as_str()) {
-                s.join(room)
-            }
-        });
-        socket.on("to-room", |s, args, _| s.to("r").emit("room-news", args));
-        Ok(())
-    };
+    });
+    socket.on("join", |s, args, _| {
+        if let Some(room) = args.values.first().and_then(|v| v.as_str()) {
+            s.join(room)
+        }
+    });
+    socket.on("to-room", |s, args, _| s.to("r").emit("room-news", args));
+}
+
+fn start_with(app: App) -> ServerHandle {
     SocketIo::builder()
         .config(|c| {
             c.ping_interval(Duration::from_millis(300))
                 .ping_timeout(Duration::from_millis(200))
+                .engine_path("/engine.io/")
         })
-        .ns("/", on_connect)
-        .ns("/custom", on_connect)
-        .engine_io("/engine.io/", |socket, data| socket.send(data))
-        .bind("127.0.0.1:0")
+        .bind("127.0.0.1:0", app)
         .expect("bind")
+}
+
+fn start() -> ServerHandle {
+    start_with(
+        App::new()
+            .ns("/", namespace())
+            .ns("/custom", namespace())
+            .engine_io(|socket, data| socket.send(data)),
+    )
 }
 
 fn connect(addr: SocketAddr, query: &str) -> Ws {
@@ -68,12 +87,12 @@ fn recv_text(ws: &mut Ws) -> String {
 
 /// Answers pings for `how_long`; fails on anything else.
 fn pump(ws: &mut Ws, how_long: Duration) {
-    let end = std::time::Instant::now() + how_long;
+    let end = Instant::now() + how_long;
     ws.get_ref()
         .set_read_timeout(Some(Duration::from_millis(20)))
         .unwrap();
     let mut pings = 0;
-    while std::time::Instant::now() < end {
+    while Instant::now() < end {
         match ws.read() {
             Ok(Message::Text(t)) if t.as_str() == "2" => {
                 pings += 1;
@@ -293,7 +312,7 @@ fn malformed_frames_close_one_connection_and_ten_others_keep_working() {
 fn shutdown_closes_sessions_and_returns() {
     let server = start();
     let mut ws = joined(server.local_addr());
-    let started = std::time::Instant::now();
+    let started = Instant::now();
     server.shutdown();
     assert!(started.elapsed() < Duration::from_secs(3));
     loop {
@@ -329,4 +348,228 @@ fn bare_engine_io_echo_beside_socketio() {
         "{r}"
     );
     server.shutdown();
+}
+
+/// An application that hands every socket of `/` to the test thread (as
+/// a worker would get it), beside the conformance behaviour.
+fn start_handing_out_sockets() -> (ServerHandle, mpsc::Receiver<RemoteSocket<()>>) {
+    let (tx, rx) = mpsc::channel();
+    let tx = Mutex::new(tx);
+    let app = App::new().ns(
+        "/",
+        Namespace::new().on_connection(move |socket| {
+            conformance(socket);
+            let remote = socket
+                .remote_socket()
+                .expect("the driver installs a remote");
+            let _ = tx.lock().unwrap().send(remote);
+        }),
+    );
+    (start_with(app), rx)
+}
+
+/// The ack id of an event frame asking for one: `42<id>[...]`.
+fn ack_id(frame: &str) -> u64 {
+    let rest = frame.strip_prefix("42").expect("an event frame");
+    let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+    digits
+        .parse()
+        .expect("the frame asks for an acknowledgement")
+}
+
+#[test]
+fn connect_middleware_refuses_with_message_and_data() {
+    let server = start();
+    let mut ws = connect(server.local_addr(), "EIO=4&transport=websocket");
+    assert!(recv_text(&mut ws).starts_with("0{\"sid\":"));
+    ws.send(Message::text(r#"40{"deny":true}"#)).unwrap();
+    assert_eq!(
+        recv_text(&mut ws),
+        r#"44{"message":"denied","data":{"why":"asked"}}"#
+    );
+    // The connection stays: the client may try again, and is accepted.
+    ws.send(Message::text(r#"40{"name":"ada"}"#)).unwrap();
+    assert!(recv_text(&mut ws).starts_with("40{\"sid\":"));
+    assert_eq!(recv_text(&mut ws), r#"42["auth",{"name":"ada"}]"#);
+    server.shutdown();
+}
+
+#[test]
+fn typed_socket_data_set_by_a_middleware_reaches_the_handlers() {
+    #[derive(Default)]
+    struct User {
+        name: String,
+    }
+    let app = App::<User>::new().ns(
+        "/",
+        Namespace::<User>::new()
+            .use_middleware(|c| {
+                let name = c.auth()["name"].as_str().unwrap_or("anonymous").to_owned();
+                c.data_mut().name = name;
+                Ok(())
+            })
+            .on_connection(|socket| {
+                socket.on("whoami", |s, _, ack| {
+                    let name = s.data().name.clone();
+                    if let Some(ack) = ack {
+                        ack.send(s, name.as_str());
+                    }
+                });
+            }),
+    );
+    let server = SocketIo::builder().bind("127.0.0.1:0", app).expect("bind");
+    let mut ws = connect(server.local_addr(), "EIO=4&transport=websocket");
+    assert!(recv_text(&mut ws).starts_with("0{\"sid\":"));
+    ws.send(Message::text(r#"40{"name":"ada"}"#)).unwrap();
+    assert!(recv_text(&mut ws).starts_with("40{\"sid\":"));
+    ws.send(Message::text(r#"427["whoami"]"#)).unwrap();
+    assert_eq!(recv_text(&mut ws), r#"437["ada"]"#);
+    server.shutdown();
+}
+
+#[test]
+fn blocking_emit_with_ack_from_another_thread() {
+    let (server, sockets) = start_handing_out_sockets();
+    let mut ws = joined(server.local_addr());
+    let remote = sockets.recv_timeout(Duration::from_secs(5)).unwrap();
+    assert_eq!(remote.nsp(), "/");
+
+    // Answered by the client.
+    let worker = {
+        let remote = remote.clone();
+        std::thread::spawn(move || {
+            remote.emit_with_ack("question", json!({"q": 1}), Duration::from_secs(5))
+        })
+    };
+    let frame = recv_text(&mut ws);
+    let id = ack_id(&frame);
+    assert_eq!(frame, format!(r#"42{id}["question",{{"q":1}}]"#));
+    ws.send(Message::text(format!(r#"43{id}["yes",2]"#)))
+        .unwrap();
+    let answer = worker.join().unwrap().expect("acknowledged");
+    assert_eq!(answer.values, vec![json!("yes"), json!(2)]);
+
+    // Not answered: the timeout.
+    let worker = {
+        let remote = remote.clone();
+        std::thread::spawn(move || remote.emit_with_ack("question", (), Duration::from_millis(200)))
+    };
+    let frame = recv_text(&mut ws);
+    assert_eq!(frame, format!(r#"42{}["question"]"#, ack_id(&frame)));
+    assert_eq!(worker.join().unwrap(), Err(AckError::Timeout));
+
+    // The worker's other operations apply in order.
+    remote.join("worker-room");
+    remote.emit("note", "from a worker");
+    assert_eq!(recv_text(&mut ws), r#"42["note","from a worker"]"#);
+    server.remote().to("worker-room").emit("room-note", ());
+    assert_eq!(recv_text(&mut ws), r#"42["room-note"]"#);
+    server.shutdown();
+}
+
+#[test]
+fn blocking_emit_with_ack_in_a_handler_would_deadlock() {
+    let app = App::new().ns(
+        "/",
+        Namespace::new().on_connection(|socket| {
+            conformance(socket);
+            socket.on("deadlock", |s, _, _| {
+                let one = s
+                    .remote_socket()
+                    .expect("the driver installs a remote")
+                    .emit_with_ack("never", (), Duration::from_secs(1));
+                let all = s
+                    .remote()
+                    .expect("the driver installs a remote")
+                    .of("/")
+                    .emit_with_ack("never", ());
+                let one = one == Err(AckError::WouldDeadlock);
+                let all = matches!(all, Err(AckError::WouldDeadlock));
+                s.emit("deadlock-result", vec![json!(one), json!(all)]);
+            });
+        }),
+    );
+    let server = start_with(app);
+    let mut ws = joined(server.local_addr());
+    let started = Instant::now();
+    ws.send(Message::text(r#"42["deadlock"]"#)).unwrap();
+    assert_eq!(recv_text(&mut ws), r#"42["deadlock-result",true,true]"#);
+    assert!(started.elapsed() < Duration::from_secs(1));
+    // Nothing was sent ("never" would come before this echo) and the
+    // driver still runs.
+    ws.send(Message::text(r#"42["message","still here"]"#))
+        .unwrap();
+    assert_eq!(recv_text(&mut ws), r#"42["message-back","still here"]"#);
+    server.shutdown();
+}
+
+#[test]
+fn remote_broadcasts_from_worker_threads() {
+    let app = App::new()
+        .ns(
+            "/",
+            Namespace::new().on_connection(|socket| {
+                conformance(socket);
+                socket.on("spawn-broadcast", |s, args, _| {
+                    let remote = s.remote().expect("the driver installs a remote");
+                    std::thread::spawn(move || remote.of("/").emit("from-worker", args));
+                });
+            }),
+        )
+        .ns("/custom", namespace());
+    let server = start_with(app);
+    let addr = server.local_addr();
+    let mut a = joined(addr);
+    let mut b = joined(addr);
+    // A socket of /custom on its own connection hears nothing of /.
+    let mut c = connect(addr, "EIO=4&transport=websocket");
+    assert!(recv_text(&mut c).starts_with("0{\"sid\":"));
+    c.send(Message::text("40/custom,")).unwrap();
+    assert!(recv_text(&mut c).starts_with("40/custom,{\"sid\":"));
+    assert_eq!(recv_text(&mut c), r#"42/custom,["auth",{}]"#);
+
+    a.send(Message::text(r#"42["spawn-broadcast",7]"#)).unwrap();
+    assert_eq!(recv_text(&mut a), r#"42["from-worker",7]"#);
+    assert_eq!(recv_text(&mut b), r#"42["from-worker",7]"#);
+    // From the test thread, a worker too.
+    let remote = server.remote();
+    std::thread::spawn(move || remote.of("/").emit("from-main", "hi"))
+        .join()
+        .unwrap();
+    assert_eq!(recv_text(&mut a), r#"42["from-main","hi"]"#);
+    assert_eq!(recv_text(&mut b), r#"42["from-main","hi"]"#);
+    c.send(Message::text(r#"42/custom,["message","custom"]"#))
+        .unwrap();
+    assert_eq!(recv_text(&mut c), r#"42/custom,["message-back","custom"]"#);
+    server.shutdown();
+}
+
+#[test]
+fn shutdown_resolves_a_pending_blocking_ack() {
+    let (server, sockets) = start_handing_out_sockets();
+    let mut ws = joined(server.local_addr());
+    let remote = sockets.recv_timeout(Duration::from_secs(5)).unwrap();
+    let worker = {
+        let remote = remote.clone();
+        std::thread::spawn(move || remote.emit_with_ack("question", (), Duration::from_secs(30)))
+    };
+    // The question is out (so the wait is registered); it is never answered.
+    let frame = recv_text(&mut ws);
+    assert_eq!(frame, format!(r#"42{}["question"]"#, ack_id(&frame)));
+    let started = Instant::now();
+    server.shutdown();
+    let result = worker.join().unwrap();
+    assert!(
+        matches!(
+            result,
+            Err(AckError::ServerStopped) | Err(AckError::Disconnected)
+        ),
+        "{result:?}"
+    );
+    assert!(started.elapsed() < Duration::from_secs(3));
+    // Once stopped, a blocking emit answers at once.
+    assert_eq!(
+        remote.emit_with_ack("question", (), Duration::from_secs(30)),
+        Err(AckError::ServerStopped)
+    );
 }

@@ -6,23 +6,29 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::time::Duration;
 
+use socketio_blocking::app::{App, Namespace};
 use socketio_blocking::{Cors, ServerHandle, SocketIo};
 
 fn start() -> ServerHandle {
+    let app: App = App::new()
+        .ns(
+            "/",
+            Namespace::new().on_connection(|socket| {
+                let auth = socket.auth().clone();
+                socket.emit("auth", auth);
+                socket.on("message", |s, args, _| s.emit("message-back", args));
+            }),
+        )
+        .engine_io(|socket, data| socket.send(data));
     SocketIo::builder()
         .config(|c| {
             c.ping_interval(Duration::from_millis(300))
                 .ping_timeout(Duration::from_millis(200))
                 .max_payload(1000)
+                .engine_path("/engine.io/")
         })
-        .ns("/", |socket, auth| {
-            socket.emit("auth", auth.clone());
-            socket.on("message", |s, args, _| s.emit("message-back", args));
-            Ok(())
-        })
-        .engine_io("/engine.io/", |socket, data| socket.send(data))
         .cors(Cors::origins(["http://allowed.example"]).with_credentials())
-        .bind("127.0.0.1:0")
+        .bind("127.0.0.1:0", app)
         .expect("bind")
 }
 

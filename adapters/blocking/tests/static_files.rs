@@ -6,7 +6,12 @@ use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::time::Duration;
 
+use socketio_blocking::app::{App, Namespace};
 use socketio_blocking::SocketIo;
+
+fn app() -> App {
+    App::new().ns("/", Namespace::new())
+}
 
 fn request(addr: SocketAddr, raw: &str) -> String {
     let mut stream = TcpStream::connect(addr).unwrap();
@@ -26,9 +31,8 @@ fn serves_a_directory_beside_socketio() {
     std::fs::write(dir.join("index.html"), "<p>chat</p>").unwrap();
     std::fs::write(dir.join("app.css"), "p{}").unwrap();
     let server = SocketIo::builder()
-        .ns("/", |_, _| Ok(()))
         .serve_static(&dir)
-        .bind("127.0.0.1:0")
+        .bind("127.0.0.1:0", app())
         .unwrap();
     let addr = server.local_addr();
 
@@ -61,10 +65,7 @@ fn serves_a_directory_beside_socketio() {
 
 #[test]
 fn without_serve_static_other_paths_are_404() {
-    let server = SocketIo::builder()
-        .ns("/", |_, _| Ok(()))
-        .bind("127.0.0.1:0")
-        .unwrap();
+    let server = SocketIo::builder().bind("127.0.0.1:0", app()).unwrap();
     let resp = request(server.local_addr(), "GET / HTTP/1.1\r\nHost: x\r\n\r\n");
     assert!(resp.starts_with("HTTP/1.1 404 "), "{resp}");
     server.shutdown();
@@ -73,9 +74,8 @@ fn without_serve_static_other_paths_are_404() {
 #[test]
 fn a_missing_static_directory_fails_bind() {
     let err = SocketIo::builder()
-        .ns("/", |_, _| Ok(()))
         .serve_static("/definitely/not/here")
-        .bind("127.0.0.1:0")
+        .bind("127.0.0.1:0", app())
         .unwrap_err();
     assert!(err.to_string().contains("/definitely/not/here"), "{err}");
 }
