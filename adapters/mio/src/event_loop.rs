@@ -1,25 +1,25 @@
 //! The loop: one `mio::Poll` over the listener, a waker and every
 //! connection. Each turn: read every readable connection (edge-triggered,
-//! into one shared scratch buffer) and feed the core; drain the core
-//! (transmits into per-connection output buffers, events into handlers,
-//! HTTP responses); then write each connection that has output once.
+//! into one shared scratch buffer) and feed the [`AppServer`] (which runs
+//! the handlers inline); apply the commands of other threads; drain it
+//! (transmits into per-connection output buffers, HTTP responses); then
+//! write each connection that has output once.
 
 use std::collections::{HashMap, VecDeque};
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::thread::ThreadId;
 use std::time::{Duration, Instant};
 
 use mio::net::{TcpListener, TcpStream};
 use mio::{Events, Interest, Poll, Token, Waker};
-use socketio_sansio::{
-    Config, ConnId, Event, Frame, Handshake, HttpRequest, Method, RequestId, Server, ServerEvent,
-    Transmit,
-};
+use socketio_sansio::app::{AppServer, Command, CommandSink, Remote};
+use socketio_sansio::{Config, ConnId, Frame, Handshake, HttpRequest, Method, RequestId, Transmit};
 
 use crate::http::{self, Head, RequestHead};
 use crate::ws;
-use crate::{AckCallbacks, AckTimeout, Command, Cors, Ctx, Handle, Namespace, Shared};
+use crate::{Cors, ServerHandle};
 
 const LISTENER: Token = Token(0);
 const WAKER: Token = Token(1);
@@ -107,17 +107,67 @@ struct Conn {
     close_after_flush: bool,
 }
 
-/// The server: call [`MioServer::run`] on the thread that should serve.
-pub struct MioServer {
+/// The way other threads reach the loop: the [`CommandSink`] behind every
+/// [`Remote`]. Commands are queued and the loop is woken; they run on the
+/// loop thread, in order.
+struct Shared<D> {
+    waker: Waker,
+    /// `None` once the loop stopped: later commands are refused.
+    queue: Mutex<Option<Vec<Command<D>>>>,
+    /// The thread running [`MioServer::run`], once it started.
+    loop_thread: OnceLock<ThreadId>,
+}
+
+impl<D> Shared<D> {
+    /// Takes the queued commands (none once closed).
+    fn take(&self) -> Vec<Command<D>> {
+        match self.queue.lock() {
+            Ok(mut q) => q.as_mut().map(std::mem::take).unwrap_or_default(),
+            Err(_) => Vec::new(),
+        }
+    }
+
+    /// Refuses every later command and drops the queued ones (a blocked
+    /// `emit_with_ack` waiting on one of them then returns).
+    fn close(&self) {
+        let dropped = match self.queue.lock() {
+            Ok(mut q) => q.take(),
+            Err(poisoned) => poisoned.into_inner().take(),
+        };
+        drop(dropped);
+    }
+}
+
+impl<D> CommandSink<D> for Shared<D> {
+    fn send(&self, command: Command<D>) -> bool {
+        match self.queue.lock() {
+            Ok(mut q) => match q.as_mut() {
+                Some(q) => q.push(command),
+                None => return false,
+            },
+            Err(_) => return false,
+        }
+        if let Err(e) = self.waker.wake() {
+            log::debug!("waking the loop failed: {e}");
+        }
+        true
+    }
+
+    fn on_loop_thread(&self) -> bool {
+        self.loop_thread.get() == Some(&std::thread::current().id())
+    }
+}
+
+/// A bound server: call [`MioServer::run`] on the thread that should serve,
+/// or [`MioServer::spawn`] to serve on a thread of its own.
+pub struct MioServer<D = ()> {
     poll: Poll,
     listener: Option<TcpListener>,
     local_addr: SocketAddr,
-    server: Server,
+    server: AppServer<D>,
     config: Arc<Config>,
-    namespaces: HashMap<String, Namespace>,
-    acks: AckCallbacks,
     cors: Option<Cors>,
-    shared: Arc<Shared>,
+    shared: Arc<Shared<D>>,
     conns: Vec<Option<Conn>>,
     free: Vec<usize>,
     by_conn: HashMap<ConnId, usize, FastHash>,
@@ -136,15 +186,32 @@ pub struct MioServer {
 }
 
 impl MioServer {
-    /// A builder.
+    /// A builder: configuration and CORS, then [`crate::Builder::bind`]
+    /// with the application.
     pub fn builder() -> crate::Builder {
         crate::Builder::default()
     }
+}
 
+impl<D> std::fmt::Debug for MioServer<D> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MioServer")
+            .field("local_addr", &self.local_addr)
+            .field("server", &self.server)
+            .finish()
+    }
+}
+
+impl<D> Drop for MioServer<D> {
+    fn drop(&mut self) {
+        self.shared.close();
+    }
+}
+
+impl<D: Default + Send + 'static> MioServer<D> {
     pub(crate) fn new(
-        config: Arc<Config>,
+        mut server: AppServer<D>,
         addr: SocketAddr,
-        namespaces: HashMap<String, Namespace>,
         cors: Option<Cors>,
     ) -> io::Result<Self> {
         let poll = Poll::new()?;
@@ -153,19 +220,20 @@ impl MioServer {
         poll.registry()
             .register(&mut listener, LISTENER, Interest::READABLE)?;
         let waker = Waker::new(poll.registry(), WAKER)?;
+        let shared = Arc::new(Shared {
+            waker,
+            queue: Mutex::new(Some(Vec::new())),
+            loop_thread: OnceLock::new(),
+        });
+        server.set_remote(Remote::new(shared.clone()));
         Ok(MioServer {
             poll,
             listener: Some(listener),
             local_addr,
-            server: Server::new(config.clone()),
-            config,
-            namespaces,
-            acks: HashMap::new(),
+            config: server.server().config().clone(),
+            server,
             cors,
-            shared: Arc::new(Shared {
-                waker,
-                queue: Mutex::new(Vec::new()),
-            }),
+            shared,
             conns: Vec::new(),
             free: Vec::new(),
             by_conn: HashMap::default(),
@@ -185,15 +253,38 @@ impl MioServer {
         self.local_addr
     }
 
-    /// A handle for other threads.
-    pub fn handle(&self) -> Handle {
-        Handle {
-            shared: self.shared.clone(),
-        }
+    /// The handle other threads use to reach the application (also
+    /// available to handlers as [`socketio_sansio::app::Io::remote`]).
+    pub fn remote(&self) -> Remote<D> {
+        Remote::new(self.shared.clone())
     }
 
-    /// Serves until [`Handle::shutdown`].
+    /// Runs the loop on a thread of its own; the handle waits for it or
+    /// shuts it down.
+    pub fn spawn(self) -> io::Result<ServerHandle<D>> {
+        let local_addr = self.local_addr;
+        let remote = self.remote();
+        let thread = std::thread::Builder::new()
+            .name("socketio-mio".to_owned())
+            .spawn(move || self.run())?;
+        Ok(ServerHandle {
+            local_addr,
+            remote,
+            thread,
+        })
+    }
+
+    /// Serves on this thread (which becomes the handler thread) until
+    /// [`Remote::shutdown`]: then every session is closed, and this returns
+    /// once the goodbyes are written (at most about a second later).
     pub fn run(mut self) -> io::Result<()> {
+        let _ = self.shared.loop_thread.set(std::thread::current().id());
+        let result = self.serve();
+        self.shared.close();
+        result
+    }
+
+    fn serve(&mut self) -> io::Result<()> {
         let mut events = Events::with_capacity(1024);
         let mut shutdown_by: Option<Instant> = None;
         loop {
@@ -220,15 +311,7 @@ impl MioServer {
             for event in events.iter() {
                 match event.token() {
                     LISTENER => self.accept_all(),
-                    WAKER => {
-                        if self.run_commands() && shutdown_by.is_none() {
-                            shutdown_by = Some(self.now + SHUTDOWN_GRACE);
-                            self.server.shutdown(self.now);
-                            if let Some(mut l) = self.listener.take() {
-                                let _ = self.poll.registry().deregister(&mut l);
-                            }
-                        }
-                    }
+                    WAKER => self.run_commands(),
                     Token(t) => {
                         let slot = t - FIRST_CONN;
                         if event.is_readable() || event.is_read_closed() || event.is_error() {
@@ -242,6 +325,13 @@ impl MioServer {
             }
             if self.server.poll_timeout().is_some_and(|t| t <= self.now) {
                 self.server.handle_timeout(self.now);
+            }
+            if shutdown_by.is_none() && self.server.is_shutting_down() {
+                // Every session is closed: stop accepting, write the goodbyes.
+                shutdown_by = Some(self.now + SHUTDOWN_GRACE);
+                if let Some(mut l) = self.listener.take() {
+                    let _ = self.poll.registry().deregister(&mut l);
+                }
             }
             self.drain();
             work += self.flush_list.len().min(FLUSH_PER_TURN);
@@ -281,20 +371,11 @@ impl MioServer {
         self.poll.poll(events, timeout)
     }
 
-    /// Runs queued commands; true if a shutdown was asked for.
-    fn run_commands(&mut self) -> bool {
-        let cmds = match self.shared.queue.lock() {
-            Ok(mut q) => std::mem::take(&mut *q),
-            Err(_) => return false,
-        };
-        let mut shutdown = false;
-        for cmd in cmds {
-            match cmd {
-                Command::Run(f) => f(&mut self.server, self.now),
-                Command::Shutdown => shutdown = true,
-            }
+    /// Applies the commands other threads queued, in order.
+    fn run_commands(&mut self) {
+        for command in self.shared.take() {
+            self.server.apply(self.now, command);
         }
-        shutdown
     }
 
     fn accept_all(&mut self) {
@@ -762,8 +843,8 @@ impl MioServer {
         }
     }
 
-    /// Moves everything the core produced to connections and handlers,
-    /// until it has nothing more.
+    /// Moves everything the core produced to connections, until it has
+    /// nothing more (the handlers already ran, inside the `handle_*` calls).
     fn drain(&mut self) {
         let mut last: Option<(ConnId, usize)> = None;
         loop {
@@ -817,10 +898,6 @@ impl MioServer {
                     self.write_http_response(slot, response);
                 }
             }
-            if let Some(ev) = self.server.poll_event() {
-                progressed = true;
-                self.dispatch(ev);
-            }
             if !progressed {
                 break;
             }
@@ -868,123 +945,6 @@ impl MioServer {
             }
         } else {
             conn.close_after_flush = true;
-        }
-    }
-
-    fn dispatch(&mut self, ev: ServerEvent) {
-        let conn = ev.conn;
-        let now = self.now;
-        match ev.event {
-            Event::Connect { nsp, auth } => {
-                let result = match self.namespaces.get_mut(&nsp) {
-                    Some(Namespace {
-                        on_connect: Some(f),
-                        ..
-                    }) => {
-                        let mut ctx = Ctx {
-                            server: &mut self.server,
-                            acks: &mut self.acks,
-                            now,
-                            conn,
-                            nsp: &nsp,
-                            connecting: true,
-                        };
-                        let r = f(&mut ctx, &auth);
-                        if !ctx.connecting {
-                            // Already accepted by a use of the socket.
-                            if let Err(e) = r {
-                                log::debug!("{conn}: on_connect failed after use: {e}");
-                                let _ = self.server.disconnect(now, conn, &nsp);
-                            }
-                            return;
-                        }
-                        r
-                    }
-                    _ => Ok(()),
-                };
-                let r = match result {
-                    Ok(()) => self.server.accept(now, conn, &nsp, None).map(|_| ()),
-                    Err(e) => self.server.reject(now, conn, &nsp, &e.message, e.data),
-                };
-                if let Err(e) = r {
-                    log::debug!("{conn}: answering CONNECT {nsp}: {e}");
-                }
-            }
-            Event::Message {
-                nsp,
-                name,
-                args,
-                ack,
-                ..
-            } => {
-                let Some(ns) = self.namespaces.get_mut(&nsp) else {
-                    return;
-                };
-                let mut ctx = Ctx {
-                    server: &mut self.server,
-                    acks: &mut self.acks,
-                    now,
-                    conn,
-                    nsp: &nsp,
-                    connecting: false,
-                };
-                if let Some(f) = ns.events.get_mut(&name) {
-                    f(&mut ctx, args, ack);
-                } else if let Some(f) = &mut ns.on_any {
-                    f(&mut ctx, &name, args, ack);
-                }
-            }
-            Event::AckReceived { nsp, id, args } => {
-                self.ack_callback(conn, nsp, id, Ok(args));
-            }
-            Event::AckTimedOut { nsp, id } => {
-                self.ack_callback(conn, nsp, id, Err(AckTimeout));
-            }
-            Event::Disconnected { nsp, reason } => {
-                if let Some(Namespace {
-                    on_disconnect: Some(f),
-                    ..
-                }) = self.namespaces.get_mut(&nsp)
-                {
-                    let mut ctx = Ctx {
-                        server: &mut self.server,
-                        acks: &mut self.acks,
-                        now,
-                        conn,
-                        nsp: &nsp,
-                        connecting: false,
-                    };
-                    f(&mut ctx, &reason);
-                }
-            }
-            Event::Closed { reason } => {
-                log::debug!("{conn}: closed ({reason})");
-                if !self.acks.is_empty() {
-                    self.acks.retain(|(c, _, _), _| *c != conn);
-                }
-            }
-            _ => {}
-        }
-    }
-
-    fn ack_callback(
-        &mut self,
-        conn: ConnId,
-        nsp: String,
-        id: socketio_sansio::AckId,
-        result: Result<socketio_sansio::Args, AckTimeout>,
-    ) {
-        let key = (conn, nsp, id);
-        if let Some(f) = self.acks.remove(&key) {
-            let mut ctx = Ctx {
-                server: &mut self.server,
-                acks: &mut self.acks,
-                now: self.now,
-                conn,
-                nsp: &key.1,
-                connecting: false,
-            };
-            f(&mut ctx, result);
         }
     }
 

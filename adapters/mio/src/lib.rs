@@ -1,58 +1,86 @@
 //! # socketio-mio
 //!
 //! A Socket.IO server on one thread: a [`mio`] event loop that owns the
-//! [`socketio_sansio::Server`] state machine, the listener and every
-//! connection. No thread per connection, no channels on the message path:
-//! handlers run inline on the loop thread and act on the core directly.
+//! listener, every connection and an [`AppServer`] (the
+//! core state machine plus the application). It serves an [`app::App`]: the
+//! namespaces, middlewares and handlers are defined once with
+//! [`socketio_sansio::app`], and the blocking driver serves the same `App`.
 //!
 //! * WebSocket (`/socket.io/?EIO=4&transport=websocket`) with a small
 //!   in-house frame codec: reads go into one shared scratch buffer (an idle
 //!   connection holds no read buffer), everything queued for a connection
 //!   in a loop turn is encoded into its output buffer and written with one
 //!   `write`, and the buffer goes back to a pool once flushed.
-//! * HTTP long-polling (and the upgrade to WebSocket): a request goes to
-//!   [`Server::handle_http`], a held GET is a connection waiting for its
-//!   response; keep-alive and optional [`Cors`].
-//! * Timers come from [`Server::poll_timeout`]; the clock is read once per
-//!   loop turn.
-//!
-//! Handlers are registered per namespace ([`Namespace`]) and receive a
-//! [`Ctx`] to emit, acknowledge, join rooms, broadcast and disconnect.
-//! Other threads talk to the loop through a [`Handle`] (`Clone + Send`,
-//! woken with a [`mio::Waker`]).
+//! * HTTP long-polling (and the upgrade to WebSocket); keep-alive and
+//!   optional [`Cors`].
+//! * Timers come from the core; the clock is read once per loop turn.
 //!
 //! ```no_run
 //! use std::time::Duration;
-//! use socketio_mio::{Broadcast, MioServer, Namespace};
+//! use socketio_mio::app::{App, ConnectError, Namespace};
+//! use socketio_mio::{Cors, MioServer};
 //!
-//! let chat = Namespace::new()
-//!     .on_connect(|ctx, auth| {
-//!         ctx.emit("welcome", auth.clone())?;
-//!         ctx.join("lobby")?;
-//!         Ok(())
-//!     })
-//!     .on("message", |ctx, args, _ack| {
-//!         let _ = ctx.emit("message-back", args);
-//!     })
-//!     .on("shout", |ctx, args, ack| {
-//!         let _ = ctx.broadcast(&Broadcast::to("/").room("lobby"), "shout", &args);
-//!         if let Some(id) = ack {
-//!             let _ = ctx.ack(id, ());
-//!         }
-//!     });
+//! let app: App = App::new().ns(
+//!     "/",
+//!     Namespace::new()
+//!         .use_middleware(|c| match c.auth().get("token") {
+//!             Some(_) => Ok(()),
+//!             None => Err(ConnectError::new("who are you?")),
+//!         })
+//!         .on_connection(|socket| {
+//!             socket.join("lobby");
+//!             socket.on("message", |socket, args, _ack| socket.emit("message-back", args));
+//!             socket.on("shout", |socket, args, ack| {
+//!                 socket.to("lobby").emit("shout", args);
+//!                 if let Some(ack) = ack {
+//!                     ack.send(socket, ());
+//!                 }
+//!             });
+//!             // Handlers must not block: ask for an acknowledgement with a callback.
+//!             socket.emit_with_ack("ready?", (), Some(Duration::from_secs(5)), |socket, answer| {
+//!                 if answer.is_ok() {
+//!                     socket.emit("go", ());
+//!                 }
+//!             });
+//!         }),
+//! );
 //! let server = MioServer::builder()
 //!     .config(|c| c.ping_interval(Duration::from_secs(25)))
-//!     .ns("/", chat)
-//!     .bind("127.0.0.1:3000")?;
-//! let handle = server.handle();
+//!     .cors(Cors::any_origin())
+//!     .bind("127.0.0.1:3000", app)?;
+//! let remote = server.remote();
 //! std::thread::spawn(move || {
 //!     std::thread::sleep(Duration::from_secs(60));
-//!     handle.broadcast(Broadcast::to("/"), "bye", "server going down".into());
-//!     handle.shutdown();
+//!     remote.of("/").emit("bye", "server going down");
+//!     remote.shutdown();
 //! });
-//! server.run()?; // returns after shutdown
+//! server.run()?; // returns after the shutdown
 //! # Ok::<(), std::io::Error>(())
 //! ```
+//!
+//! ## Threading
+//!
+//! Everything runs on the loop thread: the thread that calls
+//! [`MioServer::run`] (or the one [`MioServer::spawn`] starts). Handlers
+//! and middlewares run inline, inside the loop's turn, one at a time and in
+//! the order their input arrived; what they emit is written at the end of
+//! the turn, batched per connection. A handler therefore **must not block**:
+//! while it runs, no connection is served. To wait for a client's answer,
+//! use [`Socket::emit_with_ack`](app::Socket::emit_with_ack) with a
+//! callback (it runs on the loop thread when the answer, the timeout or the
+//! disconnection comes).
+//!
+//! Other threads reach the application through a [`Remote`]
+//! ([`MioServer::remote`], [`ServerHandle::remote`], or
+//! [`Io::remote`](app::Io::remote) in a handler) and its
+//! [`RemoteSocket`](app::RemoteSocket)s: each operation is a
+//! [`Command`](app::Command) queued for the loop, which is woken and applies
+//! it in order. The blocking
+//! [`RemoteSocket::emit_with_ack`](app::RemoteSocket::emit_with_ack) waits
+//! for the loop, so on the loop thread it returns
+//! [`AckError::WouldDeadlock`](app::AckError::WouldDeadlock) at once.
+//! [`Remote::shutdown`](app::Remote::shutdown) closes every session and
+//! makes the loop return once the goodbyes are written.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
@@ -60,319 +88,22 @@ mod event_loop;
 mod http;
 mod ws;
 
-use std::collections::HashMap;
 use std::fmt;
 use std::io;
 use std::net::{SocketAddr, ToSocketAddrs};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::thread::JoinHandle;
 
-use serde_json::Value;
-pub use socketio_sansio::{
-    AckId, Args, Broadcast, Config, ConfigBuilder, ConnId, DisconnectReason, Handshake, Server,
-    UsageError,
-};
+pub use socketio_sansio::app;
+pub use socketio_sansio::{Args, Config, ConfigBuilder, Cors, DisconnectReason, Handshake};
 
 pub use event_loop::MioServer;
-pub use socketio_sansio::Cors;
 
-/// Refuses a namespace CONNECT (the client gets a CONNECT_ERROR).
-#[derive(Debug, Clone, PartialEq)]
-pub struct ConnectError {
-    /// The error message.
-    pub message: String,
-    /// Optional data for the client.
-    pub data: Option<Value>,
-}
+use app::{App, AppServer, Remote};
 
-impl ConnectError {
-    /// A refusal with a message.
-    pub fn new(message: impl Into<String>) -> Self {
-        ConnectError {
-            message: message.into(),
-            data: None,
-        }
-    }
-
-    /// Adds data for the client.
-    pub fn with_data(mut self, data: Value) -> Self {
-        self.data = Some(data);
-        self
-    }
-}
-
-impl From<UsageError> for ConnectError {
-    fn from(e: UsageError) -> Self {
-        ConnectError::new(e.to_string())
-    }
-}
-
-impl fmt::Display for ConnectError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.message)
-    }
-}
-
-/// The client did not acknowledge in time.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct AckTimeout;
-
-type ConnectFn = dyn FnMut(&mut Ctx<'_>, &Value) -> Result<(), ConnectError> + Send;
-type EventFn = dyn FnMut(&mut Ctx<'_>, Args, Option<AckId>) + Send;
-type AnyFn = dyn FnMut(&mut Ctx<'_>, &str, Args, Option<AckId>) + Send;
-type DisconnectFn = dyn FnMut(&mut Ctx<'_>, &DisconnectReason) + Send;
-type RunFn = dyn FnOnce(&mut Server, Instant) + Send;
-type AckFn = dyn FnOnce(&mut Ctx<'_>, Result<Args, AckTimeout>) + Send;
-
-/// The handlers of one namespace.
-#[derive(Default)]
-pub struct Namespace {
-    on_connect: Option<Box<ConnectFn>>,
-    events: HashMap<String, Box<EventFn>>,
-    on_any: Option<Box<AnyFn>>,
-    on_disconnect: Option<Box<DisconnectFn>>,
-}
-
-impl Namespace {
-    /// A namespace that accepts every CONNECT and ignores every event.
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// Called for each CONNECT with the client's `auth` (`{}` when none).
-    /// `Ok` accepts it, `Err` refuses it (unless the handler already used
-    /// the socket, which accepts it).
-    pub fn on_connect(
-        mut self,
-        f: impl FnMut(&mut Ctx<'_>, &Value) -> Result<(), ConnectError> + Send + 'static,
-    ) -> Self {
-        self.on_connect = Some(Box::new(f));
-        self
-    }
-
-    /// Called for the event `name` with its arguments and ack id (when the
-    /// client asked for one: answer with [`Ctx::ack`]).
-    pub fn on(
-        mut self,
-        name: impl Into<String>,
-        f: impl FnMut(&mut Ctx<'_>, Args, Option<AckId>) + Send + 'static,
-    ) -> Self {
-        self.events.insert(name.into(), Box::new(f));
-        self
-    }
-
-    /// Called for events that have no handler of their own.
-    pub fn on_any(
-        mut self,
-        f: impl FnMut(&mut Ctx<'_>, &str, Args, Option<AckId>) + Send + 'static,
-    ) -> Self {
-        self.on_any = Some(Box::new(f));
-        self
-    }
-
-    /// Called when a socket of this namespace goes away.
-    pub fn on_disconnect(
-        mut self,
-        f: impl FnMut(&mut Ctx<'_>, &DisconnectReason) + Send + 'static,
-    ) -> Self {
-        self.on_disconnect = Some(Box::new(f));
-        self
-    }
-}
-
-/// Pending `emit_with_ack` callbacks, by connection, namespace and ack id.
-pub(crate) type AckCallbacks = HashMap<(ConnId, String, AckId), Box<AckFn>>;
-
-/// What a handler can do: act on one socket (a connection in a namespace)
-/// or, through [`Ctx::server`], on the whole core. Runs on the loop thread;
-/// everything queued is written at the end of the loop turn.
-pub struct Ctx<'a> {
-    pub(crate) server: &'a mut Server,
-    pub(crate) acks: &'a mut AckCallbacks,
-    pub(crate) now: Instant,
-    pub(crate) conn: ConnId,
-    pub(crate) nsp: &'a str,
-    /// A CONNECT not answered yet: the first use of the socket accepts it.
-    pub(crate) connecting: bool,
-}
-
-impl<'a> Ctx<'a> {
-    /// The connection.
-    pub fn conn(&self) -> ConnId {
-        self.conn
-    }
-
-    /// The namespace.
-    pub fn nsp(&self) -> &str {
-        self.nsp
-    }
-
-    /// The time of this loop turn.
-    pub fn now(&self) -> Instant {
-        self.now
-    }
-
-    /// The socket id in this namespace (once accepted).
-    pub fn socket_id(&self) -> Option<&str> {
-        self.server.socket_id(self.conn, self.nsp)
-    }
-
-    /// The handshake request of the connection.
-    pub fn handshake(&self) -> Option<&Handshake> {
-        self.server.handshake(self.conn)
-    }
-
-    /// The core, for anything else (other connections, rooms, stats).
-    pub fn server(&mut self) -> &mut Server {
-        self.accept_pending();
-        self.server
-    }
-
-    fn accept_pending(&mut self) {
-        if self.connecting {
-            self.connecting = false;
-            if let Err(e) = self.server.accept(self.now, self.conn, self.nsp, None) {
-                log::debug!("{}: accept {}: {e}", self.conn, self.nsp);
-            }
-        }
-    }
-
-    /// Emits `event` to this socket.
-    pub fn emit(&mut self, event: &str, args: impl Into<Args>) -> Result<(), UsageError> {
-        self.accept_pending();
-        self.server
-            .emit(self.now, self.conn, self.nsp, event, args.into())
-    }
-
-    /// Emits `event` asking for an ack; `then` runs with the client's answer
-    /// or [`AckTimeout`] after `timeout`.
-    pub fn emit_with_ack(
-        &mut self,
-        event: &str,
-        args: impl Into<Args>,
-        timeout: Option<Duration>,
-        then: impl FnOnce(&mut Ctx<'_>, Result<Args, AckTimeout>) + Send + 'static,
-    ) -> Result<AckId, UsageError> {
-        self.accept_pending();
-        let id = self.server.emit_with_ack(
-            self.now,
-            self.conn,
-            self.nsp,
-            event,
-            args.into(),
-            timeout,
-        )?;
-        self.acks
-            .insert((self.conn, self.nsp.to_owned(), id), Box::new(then));
-        Ok(id)
-    }
-
-    /// Answers the client's ack request `id`.
-    pub fn ack(&mut self, id: AckId, args: impl Into<Args>) -> Result<(), UsageError> {
-        self.accept_pending();
-        self.server
-            .ack(self.now, self.conn, self.nsp, id, args.into())
-    }
-
-    /// Joins `room` (of this namespace).
-    pub fn join(&mut self, room: &str) -> Result<(), UsageError> {
-        self.accept_pending();
-        self.server.join(self.conn, self.nsp, room)
-    }
-
-    /// Leaves `room`.
-    pub fn leave(&mut self, room: &str) -> Result<(), UsageError> {
-        self.server.leave(self.conn, self.nsp, room)
-    }
-
-    /// Broadcasts (encoded once); returns how many sockets it reached.
-    pub fn broadcast(
-        &mut self,
-        op: &Broadcast,
-        event: &str,
-        args: &Args,
-    ) -> Result<usize, UsageError> {
-        self.accept_pending();
-        self.server.broadcast(self.now, op, event, args)
-    }
-
-    /// Disconnects this socket from the namespace.
-    pub fn disconnect(&mut self) -> Result<(), UsageError> {
-        self.accept_pending();
-        self.server.disconnect(self.now, self.conn, self.nsp)
-    }
-
-    /// Closes the whole connection (every namespace).
-    pub fn close(&mut self) -> Result<(), UsageError> {
-        self.server.close(self.now, self.conn)
-    }
-}
-
-/// A command for the loop from another thread.
-pub(crate) enum Command {
-    Run(Box<RunFn>),
-    Shutdown,
-}
-
-pub(crate) struct Shared {
-    pub(crate) waker: mio::Waker,
-    pub(crate) queue: Mutex<Vec<Command>>,
-}
-
-/// Talks to a running [`MioServer`] from any thread. Commands are queued and
-/// the loop is woken; they run on the loop thread in order.
-#[derive(Clone)]
-pub struct Handle {
-    pub(crate) shared: Arc<Shared>,
-}
-
-impl Handle {
-    fn send(&self, cmd: Command) {
-        if let Ok(mut q) = self.shared.queue.lock() {
-            q.push(cmd);
-        }
-        if let Err(e) = self.shared.waker.wake() {
-            log::debug!("waking the loop failed: {e}");
-        }
-    }
-
-    /// Runs `f` on the loop thread with the core and the turn's time.
-    pub fn run(&self, f: impl FnOnce(&mut Server, Instant) + Send + 'static) {
-        self.send(Command::Run(Box::new(f)));
-    }
-
-    /// Emits `event` to the socket of `conn` in `nsp`.
-    pub fn emit(&self, conn: ConnId, nsp: impl Into<String>, event: impl Into<String>, args: Args) {
-        let (nsp, event) = (nsp.into(), event.into());
-        self.run(move |s, now| {
-            if let Err(e) = s.emit(now, conn, &nsp, &event, args) {
-                log::debug!("{conn}: emit {event:?}: {e}");
-            }
-        });
-    }
-
-    /// Broadcasts `event`.
-    pub fn broadcast(&self, op: Broadcast, event: impl Into<String>, args: Args) {
-        let event = event.into();
-        self.run(move |s, now| {
-            if let Err(e) = s.broadcast(now, &op, &event, &args) {
-                log::debug!("broadcast {event:?}: {e}");
-            }
-        });
-    }
-
-    /// Closes every session, stops accepting, and makes
-    /// [`MioServer::run`] return once the goodbyes are written (at most
-    /// about a second later).
-    pub fn shutdown(&self) {
-        self.send(Command::Shutdown);
-    }
-}
-
-/// Builds a [`MioServer`].
+/// Builds a [`MioServer`]: configuration, CORS, then
+/// [`Builder::bind`] with the application.
 pub struct Builder {
     config: ConfigBuilder,
-    namespaces: HashMap<String, Namespace>,
     cors: Option<Cors>,
 }
 
@@ -380,24 +111,25 @@ impl Default for Builder {
     fn default() -> Self {
         Builder {
             config: Config::builder(),
-            namespaces: HashMap::new(),
             cors: None,
         }
     }
 }
 
+impl fmt::Debug for Builder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Builder")
+            .field("cors", &self.cors.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
 impl Builder {
-    /// Adjusts the protocol settings (ping interval, limits, path...).
+    /// Adjusts the protocol settings (ping interval, limits, path, the
+    /// bare Engine.IO path...). The application's namespaces are added to
+    /// them at [`Builder::bind`].
     pub fn config(mut self, f: impl FnOnce(ConfigBuilder) -> ConfigBuilder) -> Self {
         self.config = f(self.config);
-        self
-    }
-
-    /// Serves namespace `path` with these handlers.
-    pub fn ns(mut self, path: impl Into<String>, ns: Namespace) -> Self {
-        let path = path.into();
-        self.config = self.config.namespace(path.clone());
-        self.namespaces.insert(path, ns);
         self
     }
 
@@ -407,17 +139,63 @@ impl Builder {
         self
     }
 
-    /// Binds the listener (nonblocking) and builds the server; call
-    /// [`MioServer::run`] to serve.
-    pub fn bind(self, addr: impl ToSocketAddrs) -> io::Result<MioServer> {
-        let config = self
-            .config
-            .build()
+    /// Binds the listener (nonblocking) and builds the server for `app`;
+    /// call [`MioServer::run`] or [`MioServer::spawn`] to serve. An invalid
+    /// configuration is an [`io::ErrorKind::InvalidInput`] error.
+    pub fn bind<D: Default + Send + 'static>(
+        self,
+        addr: impl ToSocketAddrs,
+        app: App<D>,
+    ) -> io::Result<MioServer<D>> {
+        let server = AppServer::new(self.config, app)
             .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e.to_string()))?;
         let addr: SocketAddr = addr
             .to_socket_addrs()?
             .next()
             .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "no address"))?;
-        MioServer::new(config, addr, self.namespaces, self.cors)
+        MioServer::new(server, addr, self.cors)
+    }
+}
+
+/// A server running on its own thread ([`MioServer::spawn`]). Dropping it
+/// does not stop the server: call [`ServerHandle::shutdown`].
+pub struct ServerHandle<D = ()> {
+    local_addr: SocketAddr,
+    remote: Remote<D>,
+    thread: JoinHandle<io::Result<()>>,
+}
+
+impl<D> fmt::Debug for ServerHandle<D> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ServerHandle")
+            .field("local_addr", &self.local_addr)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<D: 'static> ServerHandle<D> {
+    /// The address the server listens on.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// The handle other threads use to reach the application.
+    pub fn remote(&self) -> Remote<D> {
+        self.remote.clone()
+    }
+
+    /// Blocks until the loop stops (after a [`Remote::shutdown`] from
+    /// elsewhere), with its result.
+    pub fn wait(self) -> io::Result<()> {
+        self.thread
+            .join()
+            .unwrap_or_else(|_| Err(io::Error::other("the server thread panicked")))
+    }
+
+    /// Closes every session, waits until the goodbyes are written and the
+    /// loop has stopped, with its result.
+    pub fn shutdown(self) -> io::Result<()> {
+        self.remote.shutdown();
+        self.wait()
     }
 }

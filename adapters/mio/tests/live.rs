@@ -1,74 +1,72 @@
-//! The mio adapter on real sockets (127.0.0.1), driven by a tungstenite
-//! client: handshake rejections, the conformance exchange, binary, rooms,
-//! broadcast to several clients, malformed input on one connection while
-//! others keep working, 1,000 idle connections, long-polling, shutdown.
+//! The mio driver on real sockets (127.0.0.1), serving an
+//! [`App`](socketio_mio::app::App), driven by a tungstenite client:
+//! handshake rejections, the conformance exchange, binary, rooms, broadcast
+//! to several clients, a refusing connect middleware, malformed input on one
+//! connection while others keep working, 1,000 idle connections,
+//! long-polling, other threads (`Remote`, `RemoteSocket::emit_with_ack`),
+//! shutdown.
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
-use std::sync::mpsc;
-use std::thread::JoinHandle;
+use std::sync::{mpsc, Mutex};
 use std::time::Duration;
 
 use serde_json::json;
-use socketio_mio::{Broadcast, ConnectError, Handle, MioServer, Namespace};
+use socketio_mio::app::{AckError, App, ConnectError, Namespace, Remote, RemoteSocket};
+use socketio_mio::{MioServer, ServerHandle};
 use tungstenite::{Message, WebSocket};
 
 type Ws = WebSocket<TcpStream>;
 
 struct TestServer {
     addr: SocketAddr,
-    handle: Handle,
-    thread: Option<JoinHandle<std::io::Result<()>>>,
+    remote: Remote<()>,
+    handle: ServerHandle,
 }
 
 impl TestServer {
-    fn shutdown(mut self) {
-        self.handle.shutdown();
-        if let Some(t) = self.thread.take() {
-            t.join().expect("loop thread").expect("loop result");
-        }
+    fn shutdown(self) {
+        self.handle.shutdown().expect("loop result");
     }
 
     /// The number of sessions the core holds, asked on the loop thread.
     fn connection_count(&self) -> usize {
         let (tx, rx) = mpsc::channel();
-        self.handle.run(move |s, _| {
-            let _ = tx.send(s.connection_count());
+        self.remote.run(move |io| {
+            let _ = tx.send(io.server().connection_count());
         });
         rx.recv_timeout(Duration::from_secs(5)).expect("answer")
     }
 }
 
-fn namespace() -> Namespace {
+fn namespace() -> Namespace<()> {
     Namespace::new()
-        .on_connect(|ctx, auth| {
-            if auth.get("deny").is_some() {
-                return Err(ConnectError::new("denied").with_data(json!({"why": "asked"})));
-            }
-            ctx.emit("auth", auth.clone())?;
-            Ok(())
+        .use_middleware(|c| match c.auth().get("deny") {
+            Some(_) => Err(ConnectError::new("denied").with_data(json!({"why": "asked"}))),
+            None => Ok(()),
         })
-        .on("message", |ctx, args, _| {
-            let _ = ctx.emit("message-back", args);
+        .on_connection(|socket| {
+            let auth = socket.auth().clone();
+            socket.emit("auth", auth);
+            socket.on("message", |s, args, _| s.emit("message-back", args));
+            socket.on("message-with-ack", |s, args, ack| {
+                if let Some(ack) = ack {
+                    ack.send(s, args);
+                }
+            });
+            socket.on("broadcast", |s, args, _| s.of("/").emit("broadcast", args));
+            socket.on("join", |s, args, _| {
+                if let Some(room) = args.values.first().and_then(|v| v.as_str()) {
+                    s.join(room);
+                }
+            });
+            // The other sockets of the namespace in "r".
+            socket.on("to-room", |s, args, _| s.to("r").emit("room-news", args));
         })
-        .on("message-with-ack", |ctx, args, ack| {
-            if let Some(id) = ack {
-                let _ = ctx.ack(id, args);
-            }
-        })
-        .on("broadcast", |ctx, args, _| {
-            let _ = ctx.broadcast(&Broadcast::to("/"), "broadcast", &args);
-        })
-        .on("join", |ctx, args, _| {
-            if let Some(room) = args.values.first().and_then(|v| v.as_str()) {
-                let _ = ctx.join(room);
-            }
-        })
-        .on("to-room", |ctx, args, _| {
-            let sid = ctx.socket_id().map(str::to_owned).unwrap_or_default();
-            let op = Broadcast::to(ctx.nsp().to_owned()).room("r").except(sid);
-            let _ = ctx.broadcast(&op, "room-news", &args);
-        })
+}
+
+fn app() -> App {
+    App::new().ns("/", namespace()).ns("/custom", namespace())
 }
 
 fn start() -> TestServer {
@@ -76,22 +74,25 @@ fn start() -> TestServer {
 }
 
 fn start_with(ping_interval_ms: u64, ping_timeout_ms: u64) -> TestServer {
+    start_app(ping_interval_ms, ping_timeout_ms, app())
+}
+
+fn start_app(ping_interval_ms: u64, ping_timeout_ms: u64, app: App) -> TestServer {
     let server = MioServer::builder()
         .config(|c| {
             c.ping_interval(Duration::from_millis(ping_interval_ms))
                 .ping_timeout(Duration::from_millis(ping_timeout_ms))
         })
-        .ns("/", namespace())
-        .ns("/custom", namespace())
-        .bind("127.0.0.1:0")
+        .bind("127.0.0.1:0", app)
         .expect("bind");
     let addr = server.local_addr();
-    let handle = server.handle();
-    let thread = std::thread::spawn(move || server.run());
+    let remote = server.remote();
+    let handle = server.spawn().expect("spawn");
+    assert_eq!(handle.local_addr(), addr);
     TestServer {
         addr,
+        remote,
         handle,
-        thread: Some(thread),
     }
 }
 
@@ -491,4 +492,148 @@ fn shutdown_closes_sessions_and_returns() {
     server.shutdown();
     assert!(started.elapsed() < Duration::from_secs(3));
     wait_closed(&mut ws);
+}
+
+#[test]
+fn a_connect_middleware_refuses_with_message_and_data() {
+    let server = start();
+    let mut ws = connect(server.addr, "EIO=4&transport=websocket");
+    assert!(recv_text(&mut ws).starts_with("0{\"sid\":"));
+    ws.send(Message::text(r#"40{"deny":true}"#)).unwrap();
+    assert_eq!(
+        recv_text(&mut ws),
+        r#"44{"message":"denied","data":{"why":"asked"}}"#
+    );
+    // The connection stays: the client may ask again.
+    ws.send(Message::text(r#"40{"name":"again"}"#)).unwrap();
+    assert!(recv_text(&mut ws).starts_with("40{\"sid\":"));
+    assert_eq!(recv_text(&mut ws), r#"42["auth",{"name":"again"}]"#);
+    server.shutdown();
+}
+
+#[test]
+fn remote_socket_emit_with_ack_from_another_thread() {
+    let (tx, rx) = mpsc::channel::<RemoteSocket<()>>();
+    let tx = Mutex::new(tx);
+    let app = App::new().ns(
+        "/",
+        Namespace::new().on_connection(move |socket| {
+            let remote = socket
+                .remote_socket()
+                .expect("the driver installs a remote");
+            // On the loop thread, the blocking form would wait for itself.
+            let refused = remote.emit_with_ack("never", (), Duration::from_secs(1));
+            socket.emit("on-loop", json!(refused == Err(AckError::WouldDeadlock)));
+            let _ = tx.lock().expect("sender").send(remote);
+        }),
+    );
+    let server = start_app(300, 200, app);
+    let mut ws = connect(server.addr, "EIO=4&transport=websocket");
+    assert!(recv_text(&mut ws).starts_with("0{\"sid\":"));
+    ws.send(Message::text("40")).unwrap();
+    assert!(recv_text(&mut ws).starts_with("40{\"sid\":"));
+    assert_eq!(recv_text(&mut ws), r#"42["on-loop",true]"#);
+    let socket = rx.recv_timeout(Duration::from_secs(5)).expect("the socket");
+
+    // Answered by the client.
+    let asker = socket.clone();
+    let asking = std::thread::spawn(move || {
+        asker.emit_with_ack("question", json!({"n": 1}), Duration::from_secs(5))
+    });
+    let id = ack_id(&recv_text(&mut ws), r#"["question",{"n":1}]"#);
+    ws.send(Message::text(format!(r#"43{id}["answer",2]"#)))
+        .unwrap();
+    let answer = asking.join().expect("asker").expect("acknowledged");
+    assert_eq!(answer.values, vec![json!("answer"), json!(2)]);
+
+    // Not answered: the timeout.
+    let asker = socket.clone();
+    let asking =
+        std::thread::spawn(move || asker.emit_with_ack("ignored", (), Duration::from_millis(100)));
+    ack_id(&recv_text(&mut ws), r#"["ignored"]"#);
+    assert_eq!(asking.join().expect("asker"), Err(AckError::Timeout));
+
+    // Once the server stopped, at once.
+    server.shutdown();
+    assert_eq!(
+        socket.emit_with_ack("late", (), Duration::from_secs(5)),
+        Err(AckError::ServerStopped)
+    );
+}
+
+/// The ack id of an emit asking for one (`42<id><payload>`).
+fn ack_id(text: &str, payload: &str) -> u64 {
+    let rest = text.strip_prefix("42").expect("an event");
+    let id = rest.strip_suffix(payload).expect("the payload");
+    id.parse().unwrap_or_else(|_| panic!("no ack id in {text}"))
+}
+
+#[test]
+fn remote_emits_from_a_worker_thread() {
+    let server = start();
+    let addr = server.addr;
+    let mut clients: Vec<Ws> = (0..3).map(|_| joined(addr)).collect();
+    let mut other_nsp = joined(addr);
+    other_nsp.send(Message::text("40/custom")).unwrap();
+    assert!(recv_text(&mut other_nsp).starts_with("40/custom,{\"sid\":"));
+    assert_eq!(recv_text(&mut other_nsp), r#"42/custom,["auth",{}]"#);
+
+    let remote = server.handle.remote();
+    std::thread::spawn(move || remote.of("/").emit("news", json!({"from": "worker"})))
+        .join()
+        .expect("worker");
+    for ws in clients.iter_mut().chain([&mut other_nsp]) {
+        assert_eq!(recv_text(ws), r#"42["news",{"from":"worker"}]"#);
+    }
+
+    let remote = server.handle.remote();
+    std::thread::spawn(move || remote.of("/custom").emit("custom-news", ()))
+        .join()
+        .expect("worker");
+    assert_eq!(recv_text(&mut other_nsp), r#"42/custom,["custom-news"]"#);
+
+    // A room, from the worker: only its member.
+    clients[1].send(Message::text(r#"42["join","r"]"#)).unwrap();
+    clients[1]
+        .send(Message::text(r#"42["message","sync"]"#))
+        .unwrap();
+    assert_eq!(recv_text(&mut clients[1]), r#"42["message-back","sync"]"#);
+    let remote = server.handle.remote();
+    std::thread::spawn(move || remote.to("r").emit("room-only", "x"))
+        .join()
+        .expect("worker");
+    assert_eq!(recv_text(&mut clients[1]), r#"42["room-only","x"]"#);
+    for i in [0, 2] {
+        clients[i]
+            .send(Message::text(r#"42["message","y"]"#))
+            .unwrap();
+        assert_eq!(
+            recv_text(&mut clients[i]),
+            r#"42["message-back","y"]"#,
+            "client {i} got the room's news"
+        );
+    }
+    server.shutdown();
+}
+
+#[test]
+fn run_serves_on_the_calling_thread_until_remote_shutdown() {
+    let server = MioServer::builder()
+        .bind("127.0.0.1:0", app())
+        .expect("bind");
+    let addr = server.local_addr();
+    let remote = server.remote();
+    let thread = std::thread::spawn(move || server.run());
+    let mut ws = joined(addr);
+    ws.send(Message::text(r#"42["message","on run"]"#)).unwrap();
+    assert_eq!(recv_text(&mut ws), r#"42["message-back","on run"]"#);
+    let started = std::time::Instant::now();
+    remote.shutdown();
+    thread.join().expect("loop thread").expect("loop result");
+    assert!(started.elapsed() < Duration::from_secs(3));
+    wait_closed(&mut ws);
+    assert!(
+        !remote.run(|_| {}),
+        "commands are refused once the loop stopped"
+    );
 }
