@@ -8,6 +8,7 @@
 use std::collections::{HashMap, VecDeque};
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr};
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::thread::ThreadId;
 use std::time::{Duration, Instant};
@@ -18,6 +19,7 @@ use socketio_sansio::app::{AppServer, Command, CommandSink, Remote};
 use socketio_sansio::{Config, ConnId, Frame, Handshake, HttpRequest, Method, RequestId, Transmit};
 
 use crate::http::{self, Head, RequestHead};
+use crate::static_files;
 use crate::ws;
 use crate::{Cors, ServerHandle};
 
@@ -167,6 +169,8 @@ pub struct MioServer<D = ()> {
     server: AppServer<D>,
     config: Arc<Config>,
     cors: Option<Cors>,
+    /// The canonical directory of [`crate::Builder::serve_static`].
+    static_dir: Option<PathBuf>,
     shared: Arc<Shared<D>>,
     conns: Vec<Option<Conn>>,
     free: Vec<usize>,
@@ -213,6 +217,7 @@ impl<D: Default + Send + 'static> MioServer<D> {
         mut server: AppServer<D>,
         addr: SocketAddr,
         cors: Option<Cors>,
+        static_dir: Option<PathBuf>,
     ) -> io::Result<Self> {
         let poll = Poll::new()?;
         let mut listener = TcpListener::bind(addr)?;
@@ -233,6 +238,7 @@ impl<D: Default + Send + 'static> MioServer<D> {
             config: server.server().config().clone(),
             server,
             cors,
+            static_dir,
             shared,
             conns: Vec::new(),
             free: Vec::new(),
@@ -673,13 +679,39 @@ impl<D: Default + Send + 'static> MioServer<D> {
         let ours =
             path.starts_with(self.config.path.as_str()) || self.config.is_engine_path(&head.target);
         if !ours {
-            return self.reply_and_close(slot, 404, b"Not Found");
+            return match self.static_dir.clone() {
+                Some(root) => self.serve_static(slot, &head, &root),
+                None => self.reply_and_close(slot, 404, b"Not Found"),
+            };
         }
         if head.header_has_token("upgrade", "websocket") {
             let rest = buf.split_off(head_len);
             return self.open_websocket(slot, head, rest);
         }
         self.polling_request(slot, head, head_len);
+    }
+
+    /// Answers a request outside the Socket.IO paths from the static
+    /// directory, then closes the connection.
+    fn serve_static(&mut self, slot: usize, head: &RequestHead, root: &Path) {
+        let reply = static_files::respond(&head.method, head.path(), root);
+        self.with_out(slot, |out| {
+            http::put_response(
+                out,
+                reply.status,
+                Some(reply.content_type),
+                &reply.headers,
+                &reply.body,
+                false,
+            );
+            if reply.head_only {
+                out.truncate(out.len() - reply.body.len());
+            }
+        });
+        if let Some(Some(c)) = self.conns.get_mut(slot) {
+            c.proto = Proto::Closing;
+            c.close_after_flush = true;
+        }
     }
 
     fn reply_and_close(&mut self, slot: usize, status: u16, body: &[u8]) {

@@ -86,11 +86,13 @@
 
 mod event_loop;
 mod http;
+mod static_files;
 mod ws;
 
 use std::fmt;
 use std::io;
 use std::net::{SocketAddr, ToSocketAddrs};
+use std::path::PathBuf;
 use std::thread::JoinHandle;
 
 pub use socketio_sansio::app;
@@ -105,6 +107,7 @@ use app::{App, AppServer, Remote};
 pub struct Builder {
     config: ConfigBuilder,
     cors: Option<Cors>,
+    static_dir: Option<PathBuf>,
 }
 
 impl Default for Builder {
@@ -112,6 +115,7 @@ impl Default for Builder {
         Builder {
             config: Config::builder(),
             cors: None,
+            static_dir: None,
         }
     }
 }
@@ -139,6 +143,16 @@ impl Builder {
         self
     }
 
+    /// Serves the files of `dir` for GET and HEAD requests outside the
+    /// Socket.IO paths (`/` is `index.html`), for examples: files are read
+    /// on the loop thread. A path must stay inside `dir` (no `..`, symlinks
+    /// resolved); anything else is 400 or 404. Without it such requests get
+    /// 404.
+    pub fn serve_static(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.static_dir = Some(dir.into());
+        self
+    }
+
     /// Binds the listener (nonblocking) and builds the server for `app`;
     /// call [`MioServer::run`] or [`MioServer::spawn`] to serve. An invalid
     /// configuration is an [`io::ErrorKind::InvalidInput`] error.
@@ -153,7 +167,13 @@ impl Builder {
             .to_socket_addrs()?
             .next()
             .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "no address"))?;
-        MioServer::new(server, addr, self.cors)
+        let static_dir = match self.static_dir {
+            Some(dir) => Some(dir.canonicalize().map_err(|e| {
+                io::Error::new(e.kind(), format!("static directory {}: {e}", dir.display()))
+            })?),
+            None => None,
+        };
+        MioServer::new(server, addr, self.cors, static_dir)
     }
 }
 
