@@ -4,7 +4,8 @@
 //! * [`conformance`]: the conformance contract that the interop suites
 //!   (the official JavaScript and Python clients) run against, with its
 //!   command line;
-//! * the chat of the examples (see the `chat` module, when present).
+//! * [`chat`]: the chat of the examples (nicknames, rooms, messages,
+//!   typing notices), served with its page by `--example chat`.
 //!
 //! The drivers' examples (`conformance` in socketio-blocking,
 //! `mio_conformance` in socketio-mio) only parse the command line with
@@ -12,4 +13,5 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod chat;
 pub mod conformance;

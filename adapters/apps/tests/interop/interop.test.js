@@ -23,6 +23,11 @@ const {
 } = require("./lib/harness");
 
 const T = { timeout: 15000 };
+// The acknowledgement timeout the tests give `ack-all` (ms).
+const ACK_ALL_MS = 1500;
+
+// A room name no other test uses.
+const roomName = (label) => `room-${label}-${process.pid}-${Date.now()}-${Math.random()}`;
 const HEARTBEAT_WINDOW_MS = Number(process.env.INTEROP_HEARTBEAT_MS || 1500);
 
 // Lone UTF-16 surrogates: JSON.stringify escapes them ("\ud800"), which is
@@ -440,6 +445,82 @@ for (const c of CLIENTS) {
       const got = await Promise.all(arrivals);
       for (const args of got) assertSame(args, [token, { from: 7 }, buf(1, 2, 3)]);
     });
+
+    // ---- rooms, fetch-sockets, ack-all ---------------------------------------
+
+    test("join is acknowledged with true", T, async (t) => {
+      const tr = new Tracker(t);
+      const { socket } = await connect(tr, c, "/");
+      const room = roomName(`${c.id}-join`);
+      assertSame(await emitWithAck(socket, "join", [room]), [true]);
+      // Joining a room one is in is no error.
+      assertSame(await emitWithAck(socket, "join", [room]), [true]);
+    });
+
+    test("room-broadcast reaches exactly the room's / members, sender included, with the remaining args", T, async (t) => {
+      const tr = new Tracker(t);
+      const [a, b, outsider] = (await Promise.all([1, 2, 3].map(() => connect(tr, c, "/")))).map((x) => x.socket);
+      const { socket: custom } = await connect(tr, c, "/custom");
+      const room = roomName(`${c.id}-room-broadcast`);
+      for (const s of [a, b]) assertSame(await emitWithAck(s, "join", [room]), [true]);
+      // A /custom socket in a room of the same name is not reached.
+      assertSame(await emitWithAck(custom, "join", [room]), [true]);
+      for (const [sender, label] of [
+        [a, "from a member"],
+        [outsider, "from a non-member"],
+      ]) {
+        const payload = [label, { n: [1, 2.5, null] }, buf(0xbe, 0xef), "😀"];
+        const arrivals = [a, b].map((s) => nextEvent(s, "room-broadcast"));
+        const silences = [outsider, custom].map((s) => expectSilence(s, "room-broadcast", 500));
+        sender.emit("room-broadcast", room, ...payload);
+        for (const args of await Promise.all(arrivals)) assertSame(args, payload, label);
+        await Promise.all(silences);
+      }
+    });
+
+    test("fetch-sockets is acknowledged with the sorted ids of the / sockets, the caller's included", T, async (t) => {
+      const tr = new Tracker(t);
+      const mains = (await Promise.all([1, 2, 3].map(() => connect(tr, c, "/")))).map((x) => x.socket);
+      const { socket: custom } = await connect(tr, c, "/custom");
+      for (const [caller, label] of [
+        [mains[1], "from /"],
+        [custom, "from /custom"],
+      ]) {
+        const acked = await emitWithAck(caller, "fetch-sockets", []);
+        assert.equal(acked.length, 1, `${label}: one ack argument`);
+        const [ids] = acked;
+        assert.ok(Array.isArray(ids) && ids.every((id) => typeof id === "string"), `${label}: ${ids}`);
+        assert.deepEqual(ids, [...ids].sort(), `${label}: sorted`);
+        assert.equal(new Set(ids).size, ids.length, `${label}: distinct`);
+        // Every socket of / (sockets of earlier tests may still be leaving).
+        for (const s of mains) assert.ok(ids.includes(s.id), `${label}: ${s.id} in ${ids}`);
+        assert.ok(!ids.includes(custom.id), `${label}: the /custom socket is not listed`);
+      }
+    });
+
+    test("ack-all acknowledges with the number of answers; one client never answers", { timeout: 20000 }, async (t) => {
+      const tr = new Tracker(t);
+      const [caller, a, b, silent] = (await Promise.all([1, 2, 3, 4].map(() => connect(tr, c, "/")))).map(
+        (x) => x.socket
+      );
+      const answered = [caller, a, b].map(
+        (s) =>
+          new Promise((resolve) =>
+            s.on("ack-all-ping", (cb) => {
+              cb();
+              resolve();
+            })
+          )
+      );
+      // Pinged too, but never answers.
+      const pinged = nextEvent(silent, "ack-all-ping");
+      const started = Date.now();
+      const answer = await emitWithAck(caller, "ack-all", [ACK_ALL_MS], { timeout: ACK_ALL_MS + 10000 });
+      const took = Date.now() - started;
+      assertSame(answer, [3]);
+      assert.ok(took >= ACK_ALL_MS - 100, `the server waited for the timeout (${took} ms)`);
+      await Promise.all([pinged, ...answered]);
+    });
   });
 }
 
@@ -471,5 +552,30 @@ describe(`mixed 4.x and 2.x clients [${TRANSPORTS.join(",")}]`, () => {
       for (const args of await Promise.all(arrivals)) assertSame(args, payload, label);
       await Promise.all(silences);
     }
+  });
+
+  test("rooms, fetch-sockets and ack-all across both generations", { timeout: 20000 }, async (t) => {
+    const tr = new Tracker(t);
+    const [v4, v2] = CLIENTS;
+    const [a4, b4, a2, b2] = (
+      await Promise.all([connect(tr, v4, "/"), connect(tr, v4, "/"), connect(tr, v2, "/"), connect(tr, v2, "/")])
+    ).map((x) => x.socket);
+    const room = roomName("mixed");
+    for (const s of [a4, a2]) assertSame(await emitWithAck(s, "join", [room]), [true]);
+    const arrivals = [a4, a2].map((s) => nextEvent(s, "room-broadcast"));
+    const silences = [b4, b2].map((s) => expectSilence(s, "room-broadcast", 500));
+    b2.emit("room-broadcast", room, "from 2.x", { x: 1 });
+    for (const args of await Promise.all(arrivals)) assertSame(args, ["from 2.x", { x: 1 }]);
+    await Promise.all(silences);
+
+    const [ids] = await emitWithAck(a2, "fetch-sockets", []);
+    assert.deepEqual(ids, [...ids].sort(), "sorted");
+    for (const s of [a4, b4, a2, b2]) assert.ok(ids.includes(s.id), `${s.id} in ${ids}`);
+
+    // 4.x and 2.x answer, one 2.x client does not.
+    for (const s of [a4, b4, a2]) s.on("ack-all-ping", (cb) => cb());
+    const pinged = nextEvent(b2, "ack-all-ping");
+    assertSame(await emitWithAck(b4, "ack-all", [ACK_ALL_MS], { timeout: ACK_ALL_MS + 10000 }), [3]);
+    await pinged;
   });
 });

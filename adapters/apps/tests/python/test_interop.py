@@ -1,6 +1,6 @@
 """Interop tests: the official synchronous python-socketio 5.x client against
 a Socket.IO server implementing the conformance contract (see
-`adapters/blocking/examples/conformance.rs`).
+`adapters/apps/src/conformance.rs`).
 
 Plain `unittest`; run with
 
@@ -35,7 +35,10 @@ WAIT = float(os.environ.get("INTEROP_WAIT_S", "5"))
 DEBUG = os.environ.get("INTEROP_DEBUG") == "1"
 
 # Events the conformance server emits; each gets a recording handler.
-RECORDED = ("auth", "message-back", "emit-with-ack-result", "broadcast")
+RECORDED = ("auth", "message-back", "emit-with-ack-result", "broadcast", "room-broadcast")
+
+# The acknowledgement timeout the tests give `ack-all` (seconds).
+ACK_ALL_S = 1.5
 
 
 def client_ack(*args):
@@ -123,8 +126,12 @@ class Conn:
         return self.next("message-back", ns)
 
     def call(self, *args, ns="/"):
-        """`message-with-ack` through `Client.call`; returns the ack arguments
-        as a tuple (call() itself unwraps one argument, None for none)."""
+        """`message-with-ack`; returns the ack arguments as a tuple."""
+        return self.ack("message-with-ack", *args, ns=ns)
+
+    def ack(self, event, *args, ns="/", timeout=WAIT):
+        """Emits `event` asking for an ack; returns the ack arguments as a
+        tuple (`Client.call` would unwrap one argument, None for none)."""
         got = []
         done = threading.Event()
 
@@ -132,9 +139,9 @@ class Conn:
             got.append(ack_args)
             done.set()
 
-        self.emit("message-with-ack", *args, ns=ns, callback=callback)
-        if not done.wait(WAIT):
-            raise AssertionError(f"no ack for message-with-ack on {ns} within {WAIT} s")
+        self.emit(event, *args, ns=ns, callback=callback)
+        if not done.wait(timeout):
+            raise AssertionError(f"no ack for {event} on {ns} within {timeout} s")
         return got[0]
 
     def transport_or_none(self):
@@ -464,6 +471,69 @@ class InteropTest(unittest.TestCase):
         for c in roots:
             self.assertEqual(c.next("broadcast"), ("to all", b"\x01\x02", {"from": 2}))
         custom.nothing("broadcast", "/custom", within=0.5)
+
+    # ------------------------------------------ rooms, fetch-sockets, ack-all
+
+    def room_name(self, label):
+        return f"room-{label}-{os.getpid()}-{time.monotonic_ns()}"
+
+    def test_join_is_acknowledged_with_true(self):
+        c = self.conn()
+        room = self.room_name("join")
+        self.assertEqual(c.ack("join", room), (True,))
+        self.assertEqual(c.ack("join", room), (True,))
+
+    def test_room_broadcast_reaches_the_members_only(self):
+        a, b, outsider = (self.conn() for _ in range(3))
+        custom = self.conn(namespaces=["/custom"])
+        room = self.room_name("room-broadcast")
+        for c in (a, b):
+            self.assertEqual(c.ack("join", room), (True,))
+        # A /custom socket in a room of the same name is not reached.
+        self.assertEqual(custom.ack("join", room, ns="/custom"), (True,))
+        for sender, label in ((a, "from a member"), (outsider, "from a non-member")):
+            payload = (label, {"n": [1, 2.5, None]}, b"\xbe\xef", "\U0001f600")
+            sender.emit("room-broadcast", room, *payload)
+            for c in (a, b):
+                self.assertEqual(c.next("room-broadcast"), payload, label)
+            outsider.nothing("room-broadcast", within=0.5)
+            custom.nothing("room-broadcast", "/custom", within=0)
+
+    def test_fetch_sockets_lists_the_root_sockets_sorted(self):
+        mains = [self.conn() for _ in range(3)]
+        custom = self.conn(namespaces=["/custom"])
+        for caller, ns in ((mains[1], "/"), (custom, "/custom")):
+            acked = caller.ack("fetch-sockets", ns=ns)
+            self.assertEqual(len(acked), 1, ns)
+            ids = acked[0]
+            self.assertIsInstance(ids, list, ns)
+            self.assertEqual(ids, sorted(ids), ns)
+            self.assertEqual(len(set(ids)), len(ids), ns)
+            # Every socket of / (sockets of earlier tests may still be leaving).
+            for c in mains:
+                self.assertIn(c.sio.get_sid("/"), ids, ns)
+            self.assertNotIn(custom.sio.get_sid("/custom"), ids, ns)
+
+    def test_ack_all_counts_the_answers_one_client_never_answers(self):
+        # python-socketio's client answers every event that asks for an ack
+        # (with the handler's return value, or nothing without a handler), so
+        # the silent client's handler holds its answer past the timeout.
+        caller, a, b, silent = (self.conn() for _ in range(4))
+        release = threading.Event()
+        self.addCleanup(release.set)
+        pinged = threading.Event()
+
+        def hold(*_args):
+            pinged.set()
+            release.wait(ACK_ALL_S + 2 * WAIT)
+
+        silent.sio.on("ack-all-ping", hold)
+        started = time.monotonic()
+        answer = caller.ack("ack-all", int(ACK_ALL_S * 1000), timeout=ACK_ALL_S + WAIT)
+        took = time.monotonic() - started
+        self.assertEqual(answer, (3,))
+        self.assertGreaterEqual(took, ACK_ALL_S - 0.1, "the server waited for the timeout")
+        self.assertTrue(pinged.is_set(), "the silent client was asked too")
 
 
 if __name__ == "__main__":

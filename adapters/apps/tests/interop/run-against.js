@@ -16,6 +16,7 @@
 //   node run-against.js --files interop.test.js,http.test.js -- node reference-server.js
 //   node run-against.js --transports polling,websocket --files interop.test.js -- node reference-server.js --ping-interval 300
 //   node run-against.js -- cargo run --release -p socketio-blocking --example conformance --
+//   node run-against.js -- cargo run --release -p socketio-mio --example mio_conformance --
 //   node run-against.js -- ../../../../target/release/examples/conformance
 "use strict";
 

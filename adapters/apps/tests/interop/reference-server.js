@@ -10,7 +10,12 @@
 // `message-back`; ack `message-with-ack` with the same arguments; `broadcast`
 // is re-emitted to every socket of "/"; `emit-with-ack` is sent back with an ack
 // request and the client's ack arguments come back as `emit-with-ack-result`;
-// `disconnect-me` disconnects that socket (namespace) from the server side.
+// `disconnect-me` disconnects that socket (namespace) from the server side;
+// `join` (room) joins and acks `true`; `room-broadcast` (room, ...args) emits
+// `room-broadcast` with args to the room's sockets of "/"; `fetch-sockets` acks
+// with the sorted ids of the sockets of "/"; `ack-all` (ms) emits
+// `ack-all-ping` with an ack to every socket of "/" with a timeout of ms, then
+// acks with the number of answers.
 "use strict";
 
 const http = require("node:http");
@@ -108,6 +113,28 @@ function onConnection(socket) {
   // same connection stay connected. (disconnect(true) would close them all.)
   socket.on("disconnect-me", () => {
     socket.disconnect();
+  });
+
+  socket.on("join", (room, ack) => {
+    socket.join(room);
+    if (typeof ack === "function") ack(true);
+  });
+
+  socket.on("room-broadcast", (room, ...args) => {
+    io.of("/").to(room).emit("room-broadcast", ...args);
+  });
+
+  socket.on("fetch-sockets", async (ack) => {
+    const sockets = await io.of("/").fetchSockets();
+    if (typeof ack === "function") ack(sockets.map((s) => s.id).sort());
+  });
+
+  socket.on("ack-all", (ms, ack) => {
+    io.of("/")
+      .timeout(ms)
+      .emit("ack-all-ping", (err, responses) => {
+        if (typeof ack === "function") ack(responses.length);
+      });
   });
 }
 
