@@ -505,6 +505,13 @@ impl ClientEngine {
             return self.resume_polling();
         }
         if self.main_ws() == Some(transport) {
+            // The driver reported the close: nothing left to close.
+            if let Some(s) = self.session.as_mut() {
+                s.transport = Transport::Polling {
+                    get: None,
+                    post: None,
+                };
+            }
             self.fail(ClientDisconnectReason::TransportClose);
         }
     }
