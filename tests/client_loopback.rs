@@ -351,3 +351,103 @@ fn client_disconnect_and_close() {
     assert!(!lb.has_event(|e| matches!(e, ClientEvent::Reconnecting { .. })));
     assert_eq!(lb.server.connection_count(), 0);
 }
+
+#[test]
+fn after_a_network_cut_the_client_reconnects_re_joins_and_delivers_the_buffer() {
+    for transports in [
+        Transports::WebSocket,
+        Transports::Polling,
+        Transports::PollingThenWebSocket,
+    ] {
+        let mut lb = setup(EngineVersion::V4, transports);
+        let now = lb.now;
+        lb.client
+            .connect_namespace(now, "/admin", Some(json!({"k": 1})))
+            .unwrap();
+        lb.pump();
+        let first_sid = lb.client.engine_sid().unwrap().to_owned();
+        lb.events.clear();
+        lb.down = true;
+        lb.cut();
+        assert!(
+            lb.has_event(|e| matches!(e, ClientEvent::Disconnected { nsp, .. } if nsp == "/admin")),
+            "{:?}",
+            lb.events
+        );
+        let now = lb.now;
+        assert_eq!(
+            lb.client.emit(now, "/", "late", json!(1).into()),
+            Ok(EmitStatus::Buffered)
+        );
+        assert_eq!(
+            lb.client.emit(now, "/admin", "late", json!(2).into()),
+            Ok(EmitStatus::Buffered)
+        );
+        // the first attempt fails (server down), the second succeeds
+        lb.advance(Duration::from_millis(1500));
+        assert!(
+            lb.has_event(|e| matches!(e, ClientEvent::Reconnecting { attempt: 2, .. })),
+            "{:?}",
+            lb.events
+        );
+        lb.down = false;
+        lb.advance(Duration::from_secs(5));
+        assert!(
+            lb.has_event(|e| matches!(e, ClientEvent::Reconnected { attempt: 2 })),
+            "{:?}",
+            lb.events
+        );
+        assert!(lb.client.is_connected("/") && lb.client.is_connected("/admin"));
+        assert_ne!(lb.client.engine_sid().unwrap(), first_sid);
+        let late: Vec<_> = lb
+            .received
+            .iter()
+            .filter(|(_, n, _)| n == "late")
+            .map(|(nsp, _, v)| (nsp.clone(), v[0].clone()))
+            .collect();
+        assert_eq!(
+            late,
+            [("/".to_owned(), json!(1)), ("/admin".to_owned(), json!(2))],
+            "{transports:?}"
+        );
+    }
+}
+
+#[test]
+fn the_server_heartbeat_keeps_v4_and_v3_sessions_alive_and_a_silent_server_is_detected() {
+    for version in [EngineVersion::V4, EngineVersion::V3] {
+        let mut lb = setup(version, Transports::WebSocket);
+        lb.advance(Duration::from_secs(10));
+        assert!(
+            !lb.has_event(|e| matches!(e, ClientEvent::Disconnected { .. })),
+            "{version:?}: {:?}",
+            lb.events
+        );
+        // the server goes silent: take the client off the loopback, so
+        // nothing reaches it any more
+        let before = lb.now;
+        let mut client_only = std::mem::replace(
+            &mut lb.client,
+            socketio_sansio::client::Client::with_random(
+                client_config().build().unwrap(),
+                Box::new(socketio_sansio::SeededRandom::new(1)),
+            ),
+        );
+        let mut now = before;
+        let mut reason = None;
+        for _ in 0..100 {
+            now += Duration::from_millis(100);
+            client_only.handle_timeout(now);
+            while client_only.poll_transmit().is_some() {}
+            while let Some(e) = client_only.poll_event() {
+                if let ClientEvent::Disconnected { reason: r, .. } = e {
+                    reason.get_or_insert((r, now - before));
+                }
+            }
+        }
+        let (reason, after) = reason.expect("the silent server is detected");
+        assert_eq!(reason.as_str(), "ping timeout");
+        // server config: pingInterval 300 + pingTimeout 200
+        assert!(after <= Duration::from_millis(600), "{version:?} {after:?}");
+    }
+}
