@@ -158,7 +158,9 @@ impl NsSocket {
         crate::wire::binary::validate(&args.values, args.binaries.len())
             .map_err(|_| ClientError::InvalidAttachments)?;
         let wants_ack = matches!(mode, EmitMode::Ack { .. });
-        if wants_ack && self.acks.len() + self.queue.len() >= limits.max_pending_acks {
+        // The queue's packet in flight is in `acks` too: count it once.
+        let waiting = self.acks.len() + self.queue.iter().filter(|q| !q.pending).count();
+        if wants_ack && waiting >= limits.max_pending_acks {
             return Err(ClientError::TooManyPendingAcks);
         }
         let id = wants_ack.then_some(self.next_ack);
