@@ -653,6 +653,12 @@ impl Client {
             Body::ConnectError(value) => {
                 let (message, data) = match value {
                     Value::String(message) => (message, None),
+                    // rev 4 (Socket.IO 2.x): the error object is the data itself.
+                    Value::Object(map)
+                        if revision == Revision::V4 && !map.contains_key("message") =>
+                    {
+                        (String::new(), Some(Value::Object(map)))
+                    }
                     Value::Object(mut map) => {
                         let message = match map.remove("message") {
                             Some(Value::String(m)) => m,
