@@ -4,17 +4,14 @@
 //! middlewares, other threads reaching the application through `Remote`
 //! (blocking acknowledgements included), and a clean shutdown.
 
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpStream};
 use std::sync::{mpsc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde_json::json;
+use socketio_apps::testing::{connect, http_get, joined, pump, recv_text, wait_closed, ws_at, Ws};
 use socketio_blocking::app::{AckError, App, ConnectError, Namespace, RemoteSocket, Socket};
 use socketio_blocking::{ServerHandle, SocketIo};
-use tungstenite::{Message, WebSocket};
-
-type Ws = WebSocket<TcpStream>;
+use tungstenite::Message;
 
 /// The conformance behaviour on `/` and `/custom`; a client whose auth has
 /// `deny` is refused with a message and data.
@@ -62,78 +59,6 @@ fn start() -> ServerHandle {
             .ns("/custom", namespace())
             .engine_io(|socket, data| socket.send(data)),
     )
-}
-
-fn connect(addr: SocketAddr, query: &str) -> Ws {
-    let stream = TcpStream::connect(addr).unwrap();
-    stream
-        .set_read_timeout(Some(Duration::from_secs(5)))
-        .unwrap();
-    let url = format!("ws://{addr}/socket.io/?{query}");
-    let (ws, _) = tungstenite::client(url, stream).expect("websocket handshake");
-    ws
-}
-
-fn recv_text(ws: &mut Ws) -> String {
-    loop {
-        match ws.read().expect("a frame") {
-            Message::Text(t) if t.as_str() == "2" => ws.send(Message::text("3")).unwrap(),
-            Message::Text(t) => return t.to_string(),
-            Message::Binary(b) => return format!("<bin {:?}>", b.to_vec()),
-            _ => continue,
-        }
-    }
-}
-
-/// Answers pings for `how_long`; fails on anything else.
-fn pump(ws: &mut Ws, how_long: Duration) {
-    let end = Instant::now() + how_long;
-    ws.get_ref()
-        .set_read_timeout(Some(Duration::from_millis(20)))
-        .unwrap();
-    let mut pings = 0;
-    while Instant::now() < end {
-        match ws.read() {
-            Ok(Message::Text(t)) if t.as_str() == "2" => {
-                pings += 1;
-                ws.send(Message::text("3")).unwrap();
-            }
-            Ok(other) => panic!("unexpected {other:?}"),
-            Err(tungstenite::Error::Io(e)) if e.kind() == std::io::ErrorKind::WouldBlock => {}
-            Err(e) => panic!("connection lost: {e}"),
-        }
-    }
-    assert!(pings >= 3, "{pings} pings in {how_long:?}");
-    ws.get_ref()
-        .set_read_timeout(Some(Duration::from_secs(5)))
-        .unwrap();
-}
-
-fn joined(addr: SocketAddr) -> Ws {
-    let mut ws = connect(addr, "EIO=4&transport=websocket");
-    assert!(recv_text(&mut ws).starts_with("0{\"sid\":"));
-    ws.send(Message::text("40")).unwrap();
-    assert!(recv_text(&mut ws).starts_with("40{\"sid\":"));
-    assert_eq!(recv_text(&mut ws), r#"42["auth",{}]"#);
-    ws
-}
-
-fn http_get(addr: SocketAddr, target: &str, upgrade: bool) -> String {
-    let mut s = TcpStream::connect(addr).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
-    let extra = if upgrade {
-        "Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
-    } else {
-        ""
-    };
-    write!(
-        s,
-        "GET {target} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n{extra}\r\n"
-    )
-    .unwrap();
-    let mut out = String::new();
-    let _ = s.read_to_string(&mut out);
-    out
 }
 
 #[test]
@@ -294,12 +219,7 @@ fn malformed_frames_close_one_connection_and_ten_others_keep_working() {
     // A text frame that is not UTF-8 (WebSocket close 1007 territory) and an oversized message.
     let mut ws = joined(addr);
     let _ = ws.send(Message::binary(vec![0u8; 1_000_001]));
-    loop {
-        match ws.read() {
-            Ok(Message::Close(_)) | Err(_) => break,
-            Ok(_) => continue,
-        }
-    }
+    wait_closed(&mut ws);
     for (i, ws) in others.iter_mut().enumerate() {
         ws.send(Message::text(format!(r#"42["message",{i}]"#)))
             .unwrap();
@@ -315,27 +235,14 @@ fn shutdown_closes_sessions_and_returns() {
     let started = Instant::now();
     server.shutdown();
     assert!(started.elapsed() < Duration::from_secs(3));
-    loop {
-        match ws.read() {
-            Ok(Message::Close(_)) | Err(_) => break,
-            Ok(_) => continue,
-        }
-    }
+    wait_closed(&mut ws);
 }
 
 #[test]
 fn bare_engine_io_echo_beside_socketio() {
     let server = start();
     let addr = server.local_addr();
-    let stream = TcpStream::connect(addr).unwrap();
-    stream
-        .set_read_timeout(Some(Duration::from_secs(5)))
-        .unwrap();
-    let (mut ws, _) = tungstenite::client(
-        format!("ws://{addr}/engine.io/?EIO=4&transport=websocket"),
-        stream,
-    )
-    .unwrap();
+    let mut ws = ws_at(addr, "/engine.io/?EIO=4&transport=websocket");
     assert!(recv_text(&mut ws).starts_with("0{\"sid\":"));
     ws.send(Message::text("4hello")).unwrap();
     assert_eq!(recv_text(&mut ws), "4hello");

@@ -7,17 +7,18 @@
 //! shutdown; the Socket.IO 0.9 endpoints, bare Engine.IO, WebSocket
 //! handshake validation and static files.
 
-use std::io::{Read, Write};
+use std::io::Write;
 use std::net::{SocketAddr, TcpStream};
 use std::sync::{mpsc, Mutex};
 use std::time::Duration;
 
 use serde_json::json;
+use socketio_apps::testing::{
+    body, connect, http, http_get, joined, pump, read_response, recv_text, wait_closed, ws_at, Ws,
+};
 use socketio_mio::app::{AckError, App, ConnectError, Namespace, Remote, RemoteSocket};
 use socketio_mio::{MioServer, ServerHandle};
-use tungstenite::{Message, WebSocket};
-
-type Ws = WebSocket<TcpStream>;
+use tungstenite::Message;
 
 struct TestServer {
     addr: SocketAddr,
@@ -96,90 +97,6 @@ fn start_app(ping_interval_ms: u64, ping_timeout_ms: u64, app: App) -> TestServe
         remote,
         handle,
     }
-}
-
-fn connect(addr: SocketAddr, query: &str) -> Ws {
-    let stream = TcpStream::connect(addr).unwrap();
-    stream
-        .set_read_timeout(Some(Duration::from_secs(5)))
-        .unwrap();
-    let url = format!("ws://{addr}/socket.io/?{query}");
-    let (ws, _) = tungstenite::client(url, stream).expect("websocket handshake");
-    ws
-}
-
-fn recv_text(ws: &mut Ws) -> String {
-    loop {
-        match ws.read().expect("a frame") {
-            Message::Text(t) if t.as_str() == "2" => ws.send(Message::text("3")).unwrap(),
-            Message::Text(t) => return t.to_string(),
-            Message::Binary(b) => return format!("<bin {:?}>", b.to_vec()),
-            _ => continue,
-        }
-    }
-}
-
-/// Answers pings for `how_long`; fails on anything else.
-fn pump(ws: &mut Ws, how_long: Duration) {
-    let end = std::time::Instant::now() + how_long;
-    ws.get_ref()
-        .set_read_timeout(Some(Duration::from_millis(20)))
-        .unwrap();
-    let mut pings = 0;
-    while std::time::Instant::now() < end {
-        match ws.read() {
-            Ok(Message::Text(t)) if t.as_str() == "2" => {
-                pings += 1;
-                ws.send(Message::text("3")).unwrap();
-            }
-            Ok(other) => panic!("unexpected {other:?}"),
-            Err(tungstenite::Error::Io(e)) if e.kind() == std::io::ErrorKind::WouldBlock => {}
-            Err(e) => panic!("connection lost: {e}"),
-        }
-    }
-    assert!(pings >= 3, "{pings} pings in {how_long:?}");
-    ws.get_ref()
-        .set_read_timeout(Some(Duration::from_secs(5)))
-        .unwrap();
-}
-
-fn joined(addr: SocketAddr) -> Ws {
-    let mut ws = connect(addr, "EIO=4&transport=websocket");
-    assert!(recv_text(&mut ws).starts_with("0{\"sid\":"));
-    ws.send(Message::text("40")).unwrap();
-    assert!(recv_text(&mut ws).starts_with("40{\"sid\":"));
-    assert_eq!(recv_text(&mut ws), r#"42["auth",{}]"#);
-    ws
-}
-
-fn wait_closed(ws: &mut Ws) {
-    loop {
-        match ws.read() {
-            Ok(Message::Close(_)) | Err(_) => break,
-            Ok(_) => continue,
-        }
-    }
-}
-
-fn http(addr: SocketAddr, request: &str) -> String {
-    let mut s = TcpStream::connect(addr).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
-    s.write_all(request.as_bytes()).unwrap();
-    let mut out = String::new();
-    let _ = s.read_to_string(&mut out);
-    out
-}
-
-fn http_get(addr: SocketAddr, target: &str, upgrade: bool) -> String {
-    let extra = if upgrade {
-        "Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
-    } else {
-        "Connection: close\r\n"
-    };
-    http(
-        addr,
-        &format!("GET {target} HTTP/1.1\r\nHost: x\r\n{extra}\r\n"),
-    )
 }
 
 #[test]
@@ -464,28 +381,6 @@ fn long_polling_handshake_connect_and_echo() {
     server.shutdown();
 }
 
-/// Reads one response with a Content-Length body from a keep-alive stream.
-fn read_response(s: &mut TcpStream) -> String {
-    let mut buf = Vec::new();
-    let mut byte = [0u8; 1];
-    while !buf.ends_with(b"\r\n\r\n") {
-        assert_eq!(s.read(&mut byte).unwrap(), 1, "eof in head");
-        buf.push(byte[0]);
-    }
-    let head = String::from_utf8_lossy(&buf).into_owned();
-    let len: usize = head
-        .lines()
-        .find_map(|l| {
-            l.to_ascii_lowercase()
-                .strip_prefix("content-length:")
-                .map(|v| v.trim().parse().unwrap())
-        })
-        .unwrap_or(0);
-    let mut body = vec![0u8; len];
-    s.read_exact(&mut body).unwrap();
-    head + &String::from_utf8_lossy(&body)
-}
-
 #[test]
 fn shutdown_closes_sessions_and_returns() {
     let server = start();
@@ -638,20 +533,6 @@ fn run_serves_on_the_calling_thread_until_remote_shutdown() {
         !remote.run(|_| {}),
         "commands are refused once the loop stopped"
     );
-}
-
-fn body(response: &str) -> &str {
-    response.split_once("\r\n\r\n").map_or("", |(_, b)| b)
-}
-
-fn ws_at(addr: SocketAddr, target: &str) -> Ws {
-    let stream = TcpStream::connect(addr).unwrap();
-    stream
-        .set_read_timeout(Some(Duration::from_secs(5)))
-        .unwrap();
-    let (ws, _) =
-        tungstenite::client(format!("ws://{addr}{target}"), stream).expect("websocket handshake");
-    ws
 }
 
 /// `GET /socket.io/1/` answers `sid:heartbeat:close:transports` (0.9).
