@@ -9,7 +9,7 @@
 
 use std::env;
 use std::fs;
-use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
+use std::net::{Ipv4Addr, SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Output, Stdio};
 use std::sync::{Mutex, MutexGuard};
@@ -179,13 +179,6 @@ pub fn npm_ci_if_needed(dir: &Path) {
     );
 }
 
-pub fn free_port() -> u16 {
-    TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
-        .and_then(|l| l.local_addr())
-        .expect("cannot pick a free port")
-        .port()
-}
-
 fn temp_file(name: &str) -> PathBuf {
     use std::sync::atomic::{AtomicU32, Ordering};
     static NEXT: AtomicU32 = AtomicU32::new(0);
@@ -227,7 +220,7 @@ pub struct ServerProcess {
 impl ServerProcess {
     /// Starts `exe` and waits until its port accepts connections.
     pub fn start(exe: &Path, args: &[&str]) -> ServerProcess {
-        let port = free_port();
+        let port = socketio_apps::testing::free_port();
         let log = temp_file("server.log");
         let log_file = fs::File::create(&log).expect("cannot create the server log file");
         let child = Command::new(exe)
@@ -303,6 +296,18 @@ impl SuiteRun {
             None => format!("timed out after {} s", limit.as_secs()),
         }
     }
+
+    /// Fails with `failure`, the outcome, the suite's output and the
+    /// server's log unless the suite passed.
+    pub fn assert_passed(&self, failure: &str, limit: Duration, server_log: &str) {
+        assert!(
+            self.passed(),
+            "{failure} ({})\n--- stdout ---\n{}\n--- stderr ---\n{}\n--- server log ---\n{server_log}",
+            self.outcome(limit),
+            self.stdout,
+            self.stderr,
+        );
+    }
 }
 
 /// Runs `command` (stdin closed, output to files) for at most `limit`.
@@ -337,6 +342,55 @@ pub fn run_suite(mut command: Command, limit: Duration) -> SuiteRun {
     let _ = fs::remove_file(&out_path);
     let _ = fs::remove_file(&err_path);
     run
+}
+
+/// A suite run once per transport variant against the conformance server
+/// of a driver (a new server process each time).
+pub struct PerTransport<'a> {
+    /// The suite's name in messages, with the driver's.
+    pub suite: &'a str,
+    pub driver: Driver,
+    /// The server's arguments besides `--port`.
+    pub server_args: &'a [&'a str],
+    /// The variants ([`transports`]).
+    pub transports: Vec<String>,
+    /// The time limit of one run.
+    pub limit: Duration,
+}
+
+impl PerTransport<'_> {
+    /// For each variant: starts the server, runs `command(server URL,
+    /// variant)`, stops the server; fails if the suite failed or the server
+    /// did not stop within 5 s of SIGTERM. `summary` picks the suite's
+    /// closing counts from its output for the report.
+    pub fn run(
+        &self,
+        command: impl Fn(&str, &str) -> Command,
+        summary: impl Fn(&SuiteRun) -> Vec<String>,
+    ) {
+        let (suite, limit) = (self.suite, self.limit);
+        let exe = self.driver.conformance_binary();
+        for transport in &self.transports {
+            let mut server = ServerProcess::start(&exe, self.server_args);
+            let url = server.url();
+            eprintln!("{suite}: TRANSPORTS={transport} SERVER_URL={url}");
+            let run = run_suite(command(&url, transport), limit);
+            let server_log = server.log_text();
+            let stopped = server.stop();
+            let failure = format!("{suite} failed with TRANSPORTS={transport}");
+            run.assert_passed(&failure, limit, &server_log);
+            eprintln!(
+                "{suite}: TRANSPORTS={transport}: {} in {:.1} s",
+                summary(&run).join(", "),
+                run.elapsed.as_secs_f64()
+            );
+            assert!(
+                stopped,
+                "the {} conformance server did not stop within 5 s of SIGTERM\n{server_log}",
+                self.driver.name()
+            );
+        }
+    }
 }
 
 /// The transport variants: `var` (`;`-separated) or `default`.
