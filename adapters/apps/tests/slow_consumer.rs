@@ -10,6 +10,8 @@
 //! resident memory (VmRSS from /proc), which the others would disturb.
 //! The clients are in this process too; they discard what they read.
 
+mod support;
+
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -17,9 +19,9 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use socketio_apps::testing::{self, body, http, recv_text, Ws};
-use socketio_mio::MioServer;
 use socketio_sansio::app::{App, Namespace};
 use socketio_sansio::{ConfigBuilder, DisconnectReason};
+use support::{Driver, Served};
 use tungstenite::Message;
 
 type Reasons = Arc<Mutex<Vec<(String, DisconnectReason)>>>;
@@ -48,17 +50,10 @@ static SERIAL: Mutex<()> = Mutex::new(());
 
 // ---- the server -------------------------------------------------------
 
-/// A driver, serving in this process.
-#[derive(Debug, Clone, Copy)]
-enum Driver {
-    Blocking,
-    Mio,
-}
-
 struct Server {
     addr: SocketAddr,
     reasons: Reasons,
-    stop: Box<dyn FnOnce()>,
+    served: Served,
 }
 
 fn app(reasons: Reasons) -> App {
@@ -85,36 +80,13 @@ fn config(c: ConfigBuilder) -> ConfigBuilder {
         .max_outbound_bytes(LIMIT)
 }
 
-impl Driver {
-    fn start(self) -> Server {
-        let reasons = Reasons::default();
-        let app = app(reasons.clone());
-        let (addr, stop): (SocketAddr, Box<dyn FnOnce()>) = match self {
-            Driver::Blocking => {
-                let handle = socketio_blocking::SocketIo::builder()
-                    .config(config)
-                    .bind("127.0.0.1:0", app)
-                    .expect("bind");
-                (handle.local_addr(), Box::new(move || handle.shutdown()))
-            }
-            Driver::Mio => {
-                let server = MioServer::builder()
-                    .config(config)
-                    .bind("127.0.0.1:0", app)
-                    .expect("bind");
-                let addr = server.local_addr();
-                let handle = server.spawn().expect("spawn");
-                (
-                    addr,
-                    Box::new(move || handle.shutdown().expect("loop result")),
-                )
-            }
-        };
-        Server {
-            addr,
-            reasons,
-            stop,
-        }
+fn start(driver: Driver) -> Server {
+    let reasons = Reasons::default();
+    let served = driver.serve(config, app(reasons.clone()));
+    Server {
+        addr: served.addr,
+        reasons,
+        served,
     }
 }
 
@@ -293,7 +265,7 @@ fn assert_closed_by_server(mut ws: Ws) {
 /// stays bounded. Returns the RSS growth (peak minus before the flood).
 fn flood_with_a_slow_consumer(driver: Driver, slow: Slow) -> usize {
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
-    let server = driver.start();
+    let server = start(driver);
     let addr = server.addr;
     let slow_client = connect_slow(addr, slow);
     let progress: Vec<Arc<AtomicUsize>> = (0..READERS).map(|_| Arc::default()).collect();
@@ -397,7 +369,7 @@ fn flood_with_a_slow_consumer(driver: Driver, slow: Slow) -> usize {
         "RSS grew by {growth} bytes under a {} byte flood",
         FLOOD * PAYLOAD
     );
-    (server.stop)();
+    server.served.shutdown();
     growth
 }
 

@@ -1,14 +1,16 @@
-//! The adapter on real sockets (127.0.0.1), driven by a hand-written
-//! tungstenite client: handshake rejections, the conformance behaviour,
-//! malformed input on one connection while ten others keep working, connect
-//! middlewares, other threads reaching the application through `Remote`
-//! (blocking acknowledgements included), and a clean shutdown.
+//! The adapter on real sockets (127.0.0.1), driven by a tungstenite
+//! client (`socketio_apps::testing`): what is particular to this driver,
+//! the v3 and bare Engine.IO exchanges, rooms, typed socket data, other
+//! threads reaching the application through `Remote` (blocking
+//! acknowledgements included). The scenarios both drivers pass alike
+//! (handshake rejections, the conformance exchange, malformed input,
+//! connect middlewares, shutdown) are in socketio-apps' `tests/live.rs`.
 
 use std::sync::{mpsc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde_json::json;
-use socketio_apps::testing::{connect, http_get, joined, pump, recv_text, wait_closed, ws_at, Ws};
+use socketio_apps::testing::{connect, http_get, joined, recv_text, ws_at};
 use socketio_blocking::app::{AckError, App, ConnectError, Namespace, RemoteSocket, Socket};
 use socketio_blocking::{ServerHandle, SocketIo};
 use tungstenite::Message;
@@ -59,78 +61,6 @@ fn start() -> ServerHandle {
             .ns("/custom", namespace())
             .engine_io(|socket, data| socket.send(data)),
     )
-}
-
-#[test]
-fn handshakes_with_bad_eio_or_transport_get_the_reference_400() {
-    let server = start();
-    let addr = server.local_addr();
-    for upgrade in [true, false] {
-        let r = http_get(addr, "/socket.io/?transport=websocket", upgrade);
-        assert!(r.starts_with("HTTP/1.1 400"), "{r}");
-        assert!(
-            r.ends_with(r#"{"code":5,"message":"Unsupported protocol version"}"#),
-            "{r}"
-        );
-        let r = http_get(addr, "/socket.io/?EIO=5&transport=websocket", upgrade);
-        assert!(
-            r.ends_with(r#"{"code":5,"message":"Unsupported protocol version"}"#),
-            "{r}"
-        );
-    }
-    let r = http_get(addr, "/socket.io/?EIO=4&transport=carrier-pigeon", true);
-    assert!(
-        r.starts_with("HTTP/1.1 400") && r.ends_with(r#"{"code":0,"message":"Transport unknown"}"#),
-        "{r}"
-    );
-    let r = http_get(addr, "/elsewhere", false);
-    assert!(r.starts_with("HTTP/1.1 404"), "{r}");
-    server.shutdown();
-}
-
-#[test]
-fn conformance_exchange_over_a_real_socket() {
-    let server = start();
-    let mut ws = joined(server.local_addr());
-    ws.send(Message::text(r#"42["message",1,"2",{"3":[true]}]"#))
-        .unwrap();
-    assert_eq!(
-        recv_text(&mut ws),
-        r#"42["message-back",1,"2",{"3":[true]}]"#
-    );
-    ws.send(Message::text(
-        r#"42456["message-with-ack",1,"2",{"3":[false]}]"#,
-    ))
-    .unwrap();
-    assert_eq!(recv_text(&mut ws), r#"43456[1,"2",{"3":[false]}]"#);
-    ws.send(Message::text(
-        r#"452-["message",{"_placeholder":true,"num":0},{"_placeholder":true,"num":1}]"#,
-    ))
-    .unwrap();
-    ws.send(Message::binary(vec![1, 2, 3])).unwrap();
-    ws.send(Message::binary(vec![4, 5, 6])).unwrap();
-    assert_eq!(
-        recv_text(&mut ws),
-        r#"452-["message-back",{"_placeholder":true,"num":0},{"_placeholder":true,"num":1}]"#
-    );
-    assert_eq!(recv_text(&mut ws), "<bin [1, 2, 3]>");
-    assert_eq!(recv_text(&mut ws), "<bin [4, 5, 6]>");
-    ws.send(Message::text("40/random")).unwrap();
-    assert_eq!(
-        recv_text(&mut ws),
-        r#"44/random,{"message":"Invalid namespace"}"#
-    );
-    ws.send(Message::text(r#"40/custom,{"deny":true}"#))
-        .unwrap();
-    assert_eq!(
-        recv_text(&mut ws),
-        r#"44/custom,{"message":"denied","data":{"why":"asked"}}"#
-    );
-    // Stay connected across several heartbeats, answering each ping.
-    pump(&mut ws, Duration::from_millis(1200));
-    ws.send(Message::text(r#"42["message","later"]"#)).unwrap();
-    assert_eq!(recv_text(&mut ws), r#"42["message-back","later"]"#);
-    server.shutdown();
 }
 
 #[test]
@@ -188,57 +118,6 @@ fn rooms_through_the_handler_api() {
 }
 
 #[test]
-fn malformed_frames_close_one_connection_and_ten_others_keep_working() {
-    let server = start();
-    let addr = server.local_addr();
-    let mut others: Vec<Ws> = (0..10).map(|_| joined(addr)).collect();
-    let bad_inputs: &[&[u8]] = &[
-        b"42{}",
-        b"4abc",
-        b"42[\"disconnect\"]",
-        b"4599999999999-[\"x\"]",
-        b"42/other,[\"x\"]",
-        b"44{\"message\":\"x\"}",
-        b"2",
-        b"7",
-        b"42 [\"x\"]",
-    ];
-    for bad in bad_inputs {
-        let mut ws = joined(addr);
-        ws.send(Message::text(String::from_utf8(bad.to_vec()).unwrap()))
-            .unwrap();
-        // The server closes: a close frame or EOF, no more data frames.
-        loop {
-            match ws.read() {
-                Ok(Message::Close(_)) | Err(_) => break,
-                Ok(Message::Text(t)) if t.as_str() == "2" => continue,
-                Ok(other) => panic!("{:?}: unexpected {other:?}", String::from_utf8_lossy(bad)),
-            }
-        }
-    }
-    // A text frame that is not UTF-8 (WebSocket close 1007 territory) and an oversized message.
-    let mut ws = joined(addr);
-    let _ = ws.send(Message::binary(vec![0u8; 1_000_001]));
-    wait_closed(&mut ws);
-    for (i, ws) in others.iter_mut().enumerate() {
-        ws.send(Message::text(format!(r#"42["message",{i}]"#)))
-            .unwrap();
-        assert_eq!(recv_text(ws), format!(r#"42["message-back",{i}]"#));
-    }
-    server.shutdown();
-}
-
-#[test]
-fn shutdown_closes_sessions_and_returns() {
-    let server = start();
-    let mut ws = joined(server.local_addr());
-    let started = Instant::now();
-    server.shutdown();
-    assert!(started.elapsed() < Duration::from_secs(3));
-    wait_closed(&mut ws);
-}
-
-#[test]
 fn bare_engine_io_echo_beside_socketio() {
     let server = start();
     let addr = server.local_addr();
@@ -282,23 +161,6 @@ fn ack_id(frame: &str) -> u64 {
     digits
         .parse()
         .expect("the frame asks for an acknowledgement")
-}
-
-#[test]
-fn connect_middleware_refuses_with_message_and_data() {
-    let server = start();
-    let mut ws = connect(server.local_addr(), "EIO=4&transport=websocket");
-    assert!(recv_text(&mut ws).starts_with("0{\"sid\":"));
-    ws.send(Message::text(r#"40{"deny":true}"#)).unwrap();
-    assert_eq!(
-        recv_text(&mut ws),
-        r#"44{"message":"denied","data":{"why":"asked"}}"#
-    );
-    // The connection stays: the client may try again, and is accepted.
-    ws.send(Message::text(r#"40{"name":"ada"}"#)).unwrap();
-    assert!(recv_text(&mut ws).starts_with("40{\"sid\":"));
-    assert_eq!(recv_text(&mut ws), r#"42["auth",{"name":"ada"}]"#);
-    server.shutdown();
 }
 
 #[test]

@@ -1,4 +1,6 @@
-//! What the launchers of the external suites share (`interop.rs`: the
+//! What the tests that run against both drivers share: the drivers served
+//! in this process (`slow_consumer.rs`, `live.rs`), and for the launchers
+//! of the external suites (`interop.rs`: the
 //! Node.js clients, `python.rs`: python-socketio, `browser.rs`: headless
 //! Chromium on the chat page): the drivers and their example binaries,
 //! free ports, the server process (started, waited for, stopped with
@@ -15,6 +17,9 @@ use std::process::{Child, Command, ExitStatus, Output, Stdio};
 use std::sync::{Mutex, MutexGuard};
 use std::thread;
 use std::time::{Duration, Instant};
+
+use socketio_sansio::app::App;
+use socketio_sansio::ConfigBuilder;
 
 /// A driver of the workspace, serving the applications of this crate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,6 +52,51 @@ impl Driver {
     pub fn conformance_binary(self) -> PathBuf {
         let (package, example) = self.conformance_example();
         build_example(package, example, true)
+    }
+}
+
+/// A server of a driver in this process (the tests that run their
+/// scenarios against both drivers in process).
+pub struct Served {
+    pub addr: SocketAddr,
+    stop: Box<dyn FnOnce()>,
+}
+
+impl Served {
+    /// Shuts the server down and waits for it.
+    pub fn shutdown(self) {
+        (self.stop)()
+    }
+}
+
+impl Driver {
+    /// Binds 127.0.0.1 on a free port with `config` and serves `app` on
+    /// background threads (the mio driver: its loop thread).
+    pub fn serve(self, config: impl FnOnce(ConfigBuilder) -> ConfigBuilder, app: App) -> Served {
+        match self {
+            Driver::Blocking => {
+                let handle = socketio_blocking::SocketIo::builder()
+                    .config(config)
+                    .bind("127.0.0.1:0", app)
+                    .expect("bind");
+                Served {
+                    addr: handle.local_addr(),
+                    stop: Box::new(move || handle.shutdown()),
+                }
+            }
+            Driver::Mio => {
+                let server = socketio_mio::MioServer::builder()
+                    .config(config)
+                    .bind("127.0.0.1:0", app)
+                    .expect("bind");
+                let addr = server.local_addr();
+                let handle = server.spawn().expect("spawn");
+                Served {
+                    addr,
+                    stop: Box::new(move || handle.shutdown().expect("loop result")),
+                }
+            }
+        }
     }
 }
 
