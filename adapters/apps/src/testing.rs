@@ -163,3 +163,12 @@ pub fn free_port() -> u16 {
         .expect("cannot pick a free port")
         .port()
 }
+
+/// Sends `message` with `text` and expects `message-back` with it (the
+/// echo of the conformance contract): the connection still works.
+pub fn assert_echo(ws: &mut Ws, text: &str) {
+    let json = serde_json::Value::from(text);
+    ws.send(Message::text(format!(r#"42["message",{json}]"#)))
+        .unwrap();
+    assert_eq!(recv_text(ws), format!(r#"42["message-back",{json}]"#));
+}

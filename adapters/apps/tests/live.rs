@@ -1,18 +1,21 @@
 //! The live scenarios that both drivers must pass alike, on real sockets
-//! (127.0.0.1), one test per scenario and driver (the server in this
-//! process): handshake rejections, the conformance exchange, malformed
+//! (127.0.0.1), one test per scenario and driver (`blocking::…`,
+//! `mio::…`; the server in this process): handshake rejections, the conformance exchange, malformed
 //! input on one connection while ten others keep working, a refusing
 //! connect middleware, shutdown. What is particular to a driver (its
 //! threads or its loop, `Remote`, polling details, static files) stays in
 //! that driver's `tests/live.rs`.
 
+#[macro_use]
 mod support;
 
 use std::io::Write;
 use std::time::{Duration, Instant};
 
 use serde_json::json;
-use socketio_apps::testing::{connect, http, http_get, joined, pump, recv_text, wait_closed, Ws};
+use socketio_apps::testing::{
+    assert_echo, connect, http, http_get, joined, pump, recv_text, wait_closed, Ws,
+};
 use socketio_sansio::app::{App, ConnectError, Namespace};
 use socketio_sansio::ConfigBuilder;
 use support::{Driver, Served};
@@ -128,8 +131,7 @@ fn conformance_exchange_over_a_real_socket(driver: Driver) {
     assert_eq!(recv_text(&mut ws), format!(r#"42["message-back","{big}"]"#));
     // Stay connected across several heartbeats, answering each ping.
     pump(&mut ws, Duration::from_millis(1200));
-    ws.send(Message::text(r#"42["message","later"]"#)).unwrap();
-    assert_eq!(recv_text(&mut ws), r#"42["message-back","later"]"#);
+    assert_echo(&mut ws, "later");
     server.shutdown();
 }
 
@@ -209,52 +211,10 @@ fn shutdown_closes_sessions_and_returns(driver: Driver) {
     wait_closed(&mut ws);
 }
 
-#[test]
-fn handshakes_with_bad_eio_or_transport_get_the_reference_400_blocking() {
-    handshakes_with_bad_eio_or_transport_get_the_reference_400(Driver::Blocking);
-}
-
-#[test]
-fn handshakes_with_bad_eio_or_transport_get_the_reference_400_mio() {
-    handshakes_with_bad_eio_or_transport_get_the_reference_400(Driver::Mio);
-}
-
-#[test]
-fn conformance_exchange_over_a_real_socket_blocking() {
-    conformance_exchange_over_a_real_socket(Driver::Blocking);
-}
-
-#[test]
-fn conformance_exchange_over_a_real_socket_mio() {
-    conformance_exchange_over_a_real_socket(Driver::Mio);
-}
-
-#[test]
-fn malformed_frames_close_one_connection_and_ten_others_keep_working_blocking() {
-    malformed_frames_close_one_connection_and_ten_others_keep_working(Driver::Blocking);
-}
-
-#[test]
-fn malformed_frames_close_one_connection_and_ten_others_keep_working_mio() {
-    malformed_frames_close_one_connection_and_ten_others_keep_working(Driver::Mio);
-}
-
-#[test]
-fn a_connect_middleware_refuses_with_message_and_data_blocking() {
-    a_connect_middleware_refuses_with_message_and_data(Driver::Blocking);
-}
-
-#[test]
-fn a_connect_middleware_refuses_with_message_and_data_mio() {
-    a_connect_middleware_refuses_with_message_and_data(Driver::Mio);
-}
-
-#[test]
-fn shutdown_closes_sessions_and_returns_blocking() {
-    shutdown_closes_sessions_and_returns(Driver::Blocking);
-}
-
-#[test]
-fn shutdown_closes_sessions_and_returns_mio() {
-    shutdown_closes_sessions_and_returns(Driver::Mio);
-}
+on_both_drivers!(
+    handshakes_with_bad_eio_or_transport_get_the_reference_400,
+    conformance_exchange_over_a_real_socket,
+    malformed_frames_close_one_connection_and_ten_others_keep_working,
+    a_connect_middleware_refuses_with_message_and_data,
+    shutdown_closes_sessions_and_returns,
+);

@@ -10,7 +10,7 @@ use std::sync::{mpsc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde_json::json;
-use socketio_apps::testing::{connect, http_get, joined, recv_text, ws_at};
+use socketio_apps::testing::{assert_echo, connect, http_get, joined, recv_text, ws_at};
 use socketio_blocking::app::{AckError, App, ConnectError, Namespace, RemoteSocket, Socket};
 use socketio_blocking::{ServerHandle, SocketIo};
 use tungstenite::Message;
@@ -95,25 +95,15 @@ fn rooms_through_the_handler_api() {
     b.send(Message::text(r#"42["join","r"]"#)).unwrap();
     c.send(Message::text(r#"42["join","r"]"#)).unwrap();
     // Make sure the joins were applied before broadcasting.
-    b.send(Message::text(r#"42["message","sync"]"#)).unwrap();
-    assert_eq!(recv_text(&mut b), r#"42["message-back","sync"]"#);
-    c.send(Message::text(r#"42["message","sync"]"#)).unwrap();
-    assert_eq!(recv_text(&mut c), r#"42["message-back","sync"]"#);
+    assert_echo(&mut b, "sync");
+    assert_echo(&mut c, "sync");
     // `socket.to("r")` excludes the sender.
     b.send(Message::text(r#"42["to-room","hi"]"#)).unwrap();
     assert_eq!(recv_text(&mut c), r#"42["room-news","hi"]"#);
-    a.send(Message::text(r#"42["message","a"]"#)).unwrap();
-    assert_eq!(
-        recv_text(&mut a),
-        r#"42["message-back","a"]"#,
-        "a got no room news"
-    );
-    b.send(Message::text(r#"42["message","b"]"#)).unwrap();
-    assert_eq!(
-        recv_text(&mut b),
-        r#"42["message-back","b"]"#,
-        "the sender got no room news"
-    );
+    // The echo comes first: no room news for a.
+    assert_echo(&mut a, "a");
+    // The echo comes first: no room news for the sender.
+    assert_echo(&mut b, "b");
     server.shutdown();
 }
 
@@ -266,9 +256,7 @@ fn blocking_emit_with_ack_in_a_handler_would_deadlock() {
     assert!(started.elapsed() < Duration::from_secs(1));
     // Nothing was sent ("never" would come before this echo) and the
     // driver still runs.
-    ws.send(Message::text(r#"42["message","still here"]"#))
-        .unwrap();
-    assert_eq!(recv_text(&mut ws), r#"42["message-back","still here"]"#);
+    assert_echo(&mut ws, "still here");
     server.shutdown();
 }
 

@@ -15,9 +15,10 @@ use std::time::Duration;
 
 use serde_json::json;
 use socketio_apps::testing::{
-    body, connect, http, http_get, joined, read_response, recv_text, wait_closed, ws_at, Ws,
+    assert_echo, body, connect, http, http_get, joined, read_response, recv_text, wait_closed,
+    ws_at, Ws,
 };
-use socketio_mio::app::{AckError, App, ConnectError, Namespace, Remote, RemoteSocket};
+use socketio_mio::app::{AckError, App, Namespace, Remote, RemoteSocket};
 use socketio_mio::{MioServer, ServerHandle};
 use tungstenite::Message;
 
@@ -42,30 +43,22 @@ impl TestServer {
     }
 }
 
+/// What the tests of this file use of the conformance behaviour, on `/`
+/// and `/custom`.
 fn namespace() -> Namespace<()> {
-    Namespace::new()
-        .use_middleware(|c| match c.auth().get("deny") {
-            Some(_) => Err(ConnectError::new("denied").with_data(json!({"why": "asked"}))),
-            None => Ok(()),
-        })
-        .on_connection(|socket| {
-            let auth = socket.auth().clone();
-            socket.emit("auth", auth);
-            socket.on("message", |s, args, _| s.emit("message-back", args));
-            socket.on("message-with-ack", |s, args, ack| {
-                if let Some(ack) = ack {
-                    ack.send(s, args);
-                }
-            });
-            socket.on("broadcast", |s, args, _| s.of("/").emit("broadcast", args));
-            socket.on("join", |s, args, _| {
-                if let Some(room) = args.values.first().and_then(|v| v.as_str()) {
-                    s.join(room);
-                }
-            });
-            // The other sockets of the namespace in "r".
-            socket.on("to-room", |s, args, _| s.to("r").emit("room-news", args));
-        })
+    Namespace::new().on_connection(|socket| {
+        let auth = socket.auth().clone();
+        socket.emit("auth", auth);
+        socket.on("message", |s, args, _| s.emit("message-back", args));
+        socket.on("broadcast", |s, args, _| s.of("/").emit("broadcast", args));
+        socket.on("join", |s, args, _| {
+            if let Some(room) = args.values.first().and_then(|v| v.as_str()) {
+                s.join(room);
+            }
+        });
+        // The other sockets of the namespace in "r".
+        socket.on("to-room", |s, args, _| s.to("r").emit("room-news", args));
+    })
 }
 
 fn app() -> App {
@@ -147,24 +140,15 @@ fn broadcast_reaches_every_client_and_rooms_filter() {
     // Rooms: 1 and 2 join "r"; 1 sends to the room except itself.
     for i in [1, 2] {
         clients[i].send(Message::text(r#"42["join","r"]"#)).unwrap();
-        clients[i]
-            .send(Message::text(r#"42["message","sync"]"#))
-            .unwrap();
-        assert_eq!(recv_text(&mut clients[i]), r#"42["message-back","sync"]"#);
+        assert_echo(&mut clients[i], "sync");
     }
     clients[1]
         .send(Message::text(r#"42["to-room","hi"]"#))
         .unwrap();
     assert_eq!(recv_text(&mut clients[2]), r#"42["room-news","hi"]"#);
     for i in [0, 1] {
-        clients[i]
-            .send(Message::text(r#"42["message","x"]"#))
-            .unwrap();
-        assert_eq!(
-            recv_text(&mut clients[i]),
-            r#"42["message-back","x"]"#,
-            "client {i} got no room news"
-        );
+        // The echo comes first: no room news for client {i}.
+        assert_echo(&mut clients[i], "x");
     }
     server.shutdown();
 }
@@ -338,24 +322,15 @@ fn remote_emits_from_a_worker_thread() {
 
     // A room, from the worker: only its member.
     clients[1].send(Message::text(r#"42["join","r"]"#)).unwrap();
-    clients[1]
-        .send(Message::text(r#"42["message","sync"]"#))
-        .unwrap();
-    assert_eq!(recv_text(&mut clients[1]), r#"42["message-back","sync"]"#);
+    assert_echo(&mut clients[1], "sync");
     let remote = server.handle.remote();
     std::thread::spawn(move || remote.to("r").emit("room-only", "x"))
         .join()
         .expect("worker");
     assert_eq!(recv_text(&mut clients[1]), r#"42["room-only","x"]"#);
     for i in [0, 2] {
-        clients[i]
-            .send(Message::text(r#"42["message","y"]"#))
-            .unwrap();
-        assert_eq!(
-            recv_text(&mut clients[i]),
-            r#"42["message-back","y"]"#,
-            "client {i} got the room's news"
-        );
+        // The echo comes first: no room news for client {i}.
+        assert_echo(&mut clients[i], "y");
     }
     server.shutdown();
 }
@@ -369,8 +344,7 @@ fn run_serves_on_the_calling_thread_until_remote_shutdown() {
     let remote = server.remote();
     let thread = std::thread::spawn(move || server.run());
     let mut ws = joined(addr);
-    ws.send(Message::text(r#"42["message","on run"]"#)).unwrap();
-    assert_eq!(recv_text(&mut ws), r#"42["message-back","on run"]"#);
+    assert_echo(&mut ws, "on run");
     let started = std::time::Instant::now();
     remote.shutdown();
     thread.join().expect("loop thread").expect("loop result");
@@ -484,9 +458,7 @@ fn websocket_handshake_refusals_create_no_session() {
     assert_eq!(server.connection_count(), 0, "no session for a refusal");
     // The server keeps serving others.
     let mut ws = joined(addr);
-    ws.send(Message::text(r#"42["message","still here"]"#))
-        .unwrap();
-    assert_eq!(recv_text(&mut ws), r#"42["message-back","still here"]"#);
+    assert_echo(&mut ws, "still here");
     server.shutdown();
 }
 
