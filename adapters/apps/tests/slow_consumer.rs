@@ -1,15 +1,17 @@
 //! Slow consumers on real sockets, against each driver (one test per
-//! scenario and driver, the server in this process): a client that stops
-//! reading (a WebSocket client of Engine.IO v4 or v3, a polling client
-//! that stops polling, a Socket.IO 0.9 client) under a broadcast flood is
-//! closed with `OutboundQueueFull` near `max_outbound_bytes`, while ten
-//! clients that read receive every broadcast in order, and the process's
-//! memory stays bounded (the flood is several times the bound).
+//! scenario and driver, `blocking::…`, `mio::…`; the server in this
+//! process): a client that stops reading (a WebSocket client of
+//! Engine.IO v4 or v3, a polling client that stops polling, a Socket.IO
+//! 0.9 client) under a broadcast flood is closed with `OutboundQueueFull`
+//! near `max_outbound_bytes`, while ten clients that read receive every
+//! broadcast in order, and the process's memory stays bounded (the flood
+//! is several times the bound).
 //!
 //! The tests of this file run one at a time: each measures the process's
 //! resident memory (VmRSS from /proc), which the others would disturb.
 //! The clients are in this process too; they discard what they read.
 
+#[macro_use]
 mod support;
 
 use std::net::SocketAddr;
@@ -373,42 +375,25 @@ fn flood_with_a_slow_consumer(driver: Driver, slow: Slow) -> usize {
     growth
 }
 
-#[test]
-fn websocket_v4_blocking() {
-    flood_with_a_slow_consumer(Driver::Blocking, Slow::WebSocket { eio: 4 });
+fn a_websocket_client_that_stops_reading(driver: Driver) {
+    flood_with_a_slow_consumer(driver, Slow::WebSocket { eio: 4 });
 }
 
-#[test]
-fn websocket_v4_mio() {
-    flood_with_a_slow_consumer(Driver::Mio, Slow::WebSocket { eio: 4 });
+fn an_engine_io_v3_client_that_stops_reading(driver: Driver) {
+    flood_with_a_slow_consumer(driver, Slow::WebSocket { eio: 3 });
 }
 
-#[test]
-fn websocket_v3_blocking() {
-    flood_with_a_slow_consumer(Driver::Blocking, Slow::WebSocket { eio: 3 });
+fn a_polling_client_that_stops_polling(driver: Driver) {
+    flood_with_a_slow_consumer(driver, Slow::Polling);
 }
 
-#[test]
-fn websocket_v3_mio() {
-    flood_with_a_slow_consumer(Driver::Mio, Slow::WebSocket { eio: 3 });
+fn a_socketio_09_client_that_stops_reading(driver: Driver) {
+    flood_with_a_slow_consumer(driver, Slow::Legacy);
 }
 
-#[test]
-fn polling_blocking() {
-    flood_with_a_slow_consumer(Driver::Blocking, Slow::Polling);
-}
-
-#[test]
-fn polling_mio() {
-    flood_with_a_slow_consumer(Driver::Mio, Slow::Polling);
-}
-
-#[test]
-fn socketio_09_blocking() {
-    flood_with_a_slow_consumer(Driver::Blocking, Slow::Legacy);
-}
-
-#[test]
-fn socketio_09_mio() {
-    flood_with_a_slow_consumer(Driver::Mio, Slow::Legacy);
-}
+on_both_drivers!(
+    a_websocket_client_that_stops_reading,
+    an_engine_io_v3_client_that_stops_reading,
+    a_polling_client_that_stops_polling,
+    a_socketio_09_client_that_stops_reading,
+);

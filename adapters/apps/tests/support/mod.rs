@@ -55,6 +55,31 @@ impl Driver {
     }
 }
 
+/// One test per scenario and driver: `on_both_drivers!(a, b)` defines the
+/// tests `blocking::a`, `mio::a`, `blocking::b`, `mio::b`, which call the
+/// scenario functions `a(Driver::Blocking)`, `a(Driver::Mio)`, ...
+#[allow(unused_macros)]
+macro_rules! on_both_drivers {
+    ($($scenario:ident),* $(,)?) => {
+        mod blocking {
+            $(
+                #[test]
+                fn $scenario() {
+                    super::$scenario(crate::support::Driver::Blocking);
+                }
+            )*
+        }
+        mod mio {
+            $(
+                #[test]
+                fn $scenario() {
+                    super::$scenario(crate::support::Driver::Mio);
+                }
+            )*
+        }
+    };
+}
+
 /// A server of a driver in this process (the tests that run their
 /// scenarios against both drivers in process).
 pub struct Served {
