@@ -338,5 +338,63 @@ fn bench_polling(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, bench_websocket, bench_broadcast, bench_polling);
+/// The same echo and ack through the application layer (`AppServer` with
+/// handlers registered by a connection handler): what the handler API
+/// costs over answering the core's events by hand (`ws/echo-*`).
+fn bench_app(c: &mut Criterion) {
+    use socketio_sansio::app::{App, AppServer, Namespace};
+    let mut group = c.benchmark_group("app");
+    group.throughput(Throughput::Elements(1));
+    let app = || -> App {
+        App::new().ns(
+            "/",
+            Namespace::new().on_connection(|socket| {
+                socket.on("message", |s, args, _| s.emit("message-back", args));
+                socket.on("message-with-ack", |s, args, ack| {
+                    if let Some(ack) = ack {
+                        ack.send(s, args);
+                    }
+                });
+            }),
+        )
+    };
+    for len in [64usize, 4096] {
+        let p = payload(len);
+        for (name, frame) in [
+            ("echo", format!(r#"42["message","{p}"]"#)),
+            ("ack", format!(r#"4212["message-with-ack","{p}"]"#)),
+        ] {
+            let config = Config::builder()
+                .ping_interval(Duration::from_millis(25_000))
+                .ping_timeout(Duration::from_millis(20_000));
+            let mut io = AppServer::with_random(config, app(), Box::new(SeededRandom::new(7)))
+                .expect("valid configuration");
+            let mut now = Instant::now();
+            let conn = io
+                .handle_ws_open(
+                    now,
+                    Handshake::new("/socket.io/?EIO=4&transport=websocket", vec![]),
+                )
+                .expect("handshake accepted");
+            io.handle_ws_text(now, conn, "40");
+            while io.poll_transmit().is_some() {}
+            let mut sent = 0usize;
+            let mut round = || {
+                now += Duration::from_micros(1);
+                io.handle_ws_text(now, conn, &frame);
+                while let Some((_, t)) = io.poll_transmit() {
+                    if let Transmit::Frame(Frame::Text(text)) = t {
+                        sent += text.as_str().len();
+                    }
+                }
+            };
+            report_allocs(&format!("app/{name}-{len}"), 1000, &mut round);
+            group.bench_function(format!("{name}-{len}"), |bn| bn.iter(&mut round));
+            black_box(sent);
+        }
+    }
+    group.finish();
+}
+
+criterion_group!(benches, bench_websocket, bench_app, bench_broadcast, bench_polling);
 criterion_main!(benches);

@@ -172,6 +172,8 @@ pub use query::{DuplicateParam, Query};
 #[cfg(feature = "os-rng")]
 pub use rand::OsRandom;
 pub use rand::{generate_id, RandomSource, SeededRandom};
-pub use server::{Broadcast, ConnId, Rejection, Server, ServerEvent, Stats};
+pub use server::{
+    Broadcast, ConnId, ConnIdHash, ConnIdHasher, ConnIdMap, Rejection, Server, ServerEvent, Stats,
+};
 pub use wire::eio::EngineVersion;
 pub use wire::sio::{AckId, Args, Revision};

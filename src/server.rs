@@ -42,6 +42,47 @@ impl fmt::Display for ConnId {
     }
 }
 
+/// A map keyed by [`ConnId`], with [`ConnIdHash`].
+pub type ConnIdMap<V> = HashMap<ConnId, V, ConnIdHash>;
+
+/// A fast multiplicative hasher for maps keyed by [`ConnId`] (looked up per
+/// event or per outgoing frame). Connection ids are small integers this
+/// crate makes, never input a peer could choose to collide, so a
+/// DoS-resistant hasher buys nothing there. Not for other keys.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct ConnIdHash;
+
+impl std::hash::BuildHasher for ConnIdHash {
+    type Hasher = ConnIdHasher;
+    fn build_hasher(&self) -> ConnIdHasher {
+        ConnIdHasher(0)
+    }
+}
+
+/// The hasher of [`ConnIdHash`].
+#[derive(Debug)]
+pub struct ConnIdHasher(u64);
+
+impl std::hash::Hasher for ConnIdHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.write_u64(u64::from(b));
+        }
+    }
+    fn write_u32(&mut self, n: u32) {
+        self.write_u64(u64::from(n));
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = (self.0.rotate_left(5) ^ n).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+    fn write_usize(&mut self, n: usize) {
+        self.write_u64(n as u64);
+    }
+}
+
 /// An event of one connection.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ServerEvent {

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use serde_json::Value;
 
 use crate::conn::Handshake;
-use crate::server::ConnId;
+use crate::server::{ConnId, ConnIdMap};
 use crate::wire::sio::{AckId, Args};
 use crate::DisconnectReason;
 
@@ -125,7 +125,7 @@ pub(crate) struct State<D> {
     pub(crate) app: App<D>,
     /// Sockets per connection (a connection has a handful of namespaces at
     /// most: a scan beats a keyed lookup and needs no key allocation).
-    pub(crate) sockets: HashMap<ConnId, Vec<SocketState<D>>>,
+    pub(crate) sockets: ConnIdMap<Vec<SocketState<D>>>,
     pub(crate) collectors: HashMap<u64, Collector<D>>,
     pub(crate) next_collector: u64,
     /// Dynamic child namespaces and their socket counts.
@@ -148,7 +148,7 @@ impl<D: Default> State<D> {
     pub(crate) fn new(app: App<D>) -> Self {
         State {
             app,
-            sockets: HashMap::new(),
+            sockets: ConnIdMap::default(),
             collectors: HashMap::new(),
             next_collector: 1,
             children: BTreeMap::new(),

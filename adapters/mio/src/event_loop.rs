@@ -16,7 +16,7 @@ use mio::net::{TcpListener, TcpStream};
 use mio::{Events, Interest, Poll, Token, Waker};
 use socketio_http::{parse_head, websocket, ws, Parsed, PendingReply, Reply, Route, Router};
 use socketio_sansio::app::{AppServer, Command, CommandSink, Remote};
-use socketio_sansio::{Config, ConnId, Frame, Handshake, RequestId, Transmit};
+use socketio_sansio::{Config, ConnId, ConnIdMap, Frame, Handshake, RequestId, Transmit};
 
 use crate::ServerHandle;
 
@@ -56,41 +56,6 @@ fn window_change(blocked: bool, unflushed: usize) -> Option<bool> {
         (false, n) if n > WRITE_WINDOW => Some(true),
         (true, n) if n <= WRITE_WINDOW / 2 => Some(false),
         _ => None,
-    }
-}
-
-/// A multiplicative hasher for the connection table (looked up once per
-/// outgoing frame; the keys are small integers we made, not attacker input
-/// that could be chosen to collide).
-#[derive(Default, Clone, Copy)]
-struct FastHash;
-
-impl std::hash::BuildHasher for FastHash {
-    type Hasher = FastHasher;
-    fn build_hasher(&self) -> FastHasher {
-        FastHasher(0)
-    }
-}
-
-struct FastHasher(u64);
-
-impl std::hash::Hasher for FastHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.write_u64(u64::from(b));
-        }
-    }
-    fn write_u32(&mut self, n: u32) {
-        self.write_u64(u64::from(n));
-    }
-    fn write_u64(&mut self, n: u64) {
-        self.0 = (self.0.rotate_left(5) ^ n).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
-    }
-    fn write_usize(&mut self, n: usize) {
-        self.write_u64(n as u64);
     }
 }
 
@@ -193,7 +158,7 @@ pub struct MioServer<D = ()> {
     shared: Arc<Shared<D>>,
     conns: Vec<Option<Conn>>,
     free: Vec<usize>,
-    by_conn: HashMap<ConnId, usize, FastHash>,
+    by_conn: ConnIdMap<usize>,
     by_req: HashMap<RequestId, usize>,
     next_req: RequestId,
     /// Connections with output to write, in order; at most
