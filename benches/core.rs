@@ -396,5 +396,11 @@ fn bench_app(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, bench_websocket, bench_app, bench_broadcast, bench_polling);
+criterion_group!(
+    benches,
+    bench_websocket,
+    bench_app,
+    bench_broadcast,
+    bench_polling
+);
 criterion_main!(benches);

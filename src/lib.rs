@@ -139,6 +139,7 @@
 #![warn(missing_docs, unreachable_pub)]
 
 pub mod app;
+pub mod cluster;
 pub mod legacy;
 pub mod wire;
 
