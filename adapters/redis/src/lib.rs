@@ -1,0 +1,2 @@
+//! socketio-redis (in progress)
+pub mod codec;
