@@ -11,6 +11,9 @@
 //!   alone, e.g. one connection per thread).
 //! * [`Server`]: many connections, rooms, broadcasts encoded once, and a
 //!   deadline heap.
+//! * [`client`]: the client role (socket.io-client's `Manager` + `Socket`)
+//!   as a state machine: it asks the driver to open WebSockets and send HTTP
+//!   requests, and is told what happened.
 //! * [`app`]: the application layer, socket.io 4.x's server API (namespaces,
 //!   middlewares, `socket.on`, acknowledgements, rooms, broadcasts with
 //!   acknowledgements, `fetch_sockets`...) as a pure state machine over a
@@ -139,6 +142,7 @@
 #![warn(missing_docs, unreachable_pub)]
 
 pub mod app;
+pub mod client;
 pub mod cluster;
 pub mod legacy;
 pub mod wire;

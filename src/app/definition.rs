@@ -230,7 +230,9 @@ impl<D> Clone for App<D> {
 impl<D> Default for App<D> {
     fn default() -> Self {
         App {
-            fixed: BTreeMap::new(),
+            // The main namespace always exists, as in socket.io (`io.sockets`):
+            // Socket.IO 1.x/2.x clients join it before any other.
+            fixed: BTreeMap::from([("/".to_owned(), Namespace::new())]),
             dynamic: Vec::new(),
             main_middlewares: Vec::new(),
             cleanup_empty_children: false,
@@ -254,8 +256,9 @@ impl<D> fmt::Debug for App<D> {
 }
 
 impl<D> App<D> {
-    /// An application with no namespace yet (a client joining `/` is then
-    /// refused with `Invalid namespace`).
+    /// An application serving only the main namespace `/`, without
+    /// handlers (as socket.io's `io.sockets` always exists); define it with
+    /// [`App::ns`]`("/", ..)`.
     pub fn new() -> Self {
         Self::default()
     }
