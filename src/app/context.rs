@@ -89,6 +89,9 @@ impl<'a, D> Io<'a, D> {
     /// one place a multi-node transport will forward operations to the
     /// other nodes (this node executes its share below).
     pub(crate) fn execute(&mut self, op: ServerOp<D>) {
+        let Some(op) = self.forward(op) else {
+            return;
+        };
         match op {
             ServerOp::Broadcast { sel, event, args } => {
                 if self.state.outgoing_watchers > 0 {
@@ -117,24 +120,7 @@ impl<'a, D> Io<'a, D> {
                 clone_data,
                 done,
             } => {
-                let nsp = sel.broadcast.nsp.as_str();
-                let sockets = self
-                    .server
-                    .select(&sel.broadcast)
-                    .into_iter()
-                    .filter_map(|conn| {
-                        let s = self.state.socket(conn, nsp)?;
-                        Some(SocketInfo {
-                            id: s.id.to_string(),
-                            nsp: nsp.to_owned(),
-                            conn,
-                            rooms: self.server.rooms_of(conn, nsp),
-                            handshake: s.handshake.clone(),
-                            auth: s.auth.clone(),
-                            data: clone_data(&s.data),
-                        })
-                    })
-                    .collect();
+                let sockets = self.local_sockets(&sel.broadcast, clone_data);
                 done(self, sockets);
             }
             ServerOp::SocketsJoin { sel, rooms } => {

@@ -2,7 +2,7 @@
 //! connection handlers, and the bare Engine.IO handler. Built once, cloned
 //! cheaply (every handler is behind an `Arc`), served by any driver.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::sync::Arc;
 
@@ -12,7 +12,10 @@ use crate::config::ConfigBuilder;
 use crate::conn::{EngineData, Handshake};
 use crate::server::ConnId;
 
-use super::context::{EngineSocket, Socket};
+use crate::wire::sio::Args;
+
+use super::cluster::{ServerSideAck, ServerSideHandler};
+use super::context::{EngineSocket, Io, Socket};
 
 /// Refuses a namespace CONNECT: the client receives a CONNECT_ERROR with
 /// this message (`err.message`) and, for Socket.IO 3+ clients, `data`
@@ -204,6 +207,9 @@ pub struct App<D = ()> {
     pub(crate) main_middlewares: Vec<Middleware<D>>,
     pub(crate) cleanup_empty_children: bool,
     pub(crate) engine: Option<EngineHandler<D>>,
+    pub(crate) server_side: HashMap<String, ServerSideHandler<D>>,
+    pub(crate) cluster_encode: fn(&D) -> Value,
+    pub(crate) cluster_decode: fn(&Value) -> Option<D>,
 }
 
 impl<D> Clone for App<D> {
@@ -214,6 +220,9 @@ impl<D> Clone for App<D> {
             main_middlewares: self.main_middlewares.clone(),
             cleanup_empty_children: self.cleanup_empty_children,
             engine: self.engine.clone(),
+            server_side: self.server_side.clone(),
+            cluster_encode: self.cluster_encode,
+            cluster_decode: self.cluster_decode,
         }
     }
 }
@@ -228,6 +237,9 @@ impl<D> Default for App<D> {
             main_middlewares: Vec::new(),
             cleanup_empty_children: false,
             engine: None,
+            server_side: HashMap::new(),
+            cluster_encode: |_| Value::Null,
+            cluster_decode: |_| None,
         }
     }
 }
@@ -249,6 +261,43 @@ impl<D> App<D> {
     /// [`App::ns`]`("/", ..)`.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Handles the inter-server event `event` that another node of the
+    /// cluster sent with [`Io::server_side_emit`] (socket.io's
+    /// `io.on("hello", (...args, ack) => ..)` for `serverSideEmit`); `ack`
+    /// is present when the sender waits for an answer.
+    ///
+    /// ```
+    /// use socketio_sansio::app::App;
+    ///
+    /// let app: App = App::new().on_server_side_emit("hello", |io, _args, ack| {
+    ///     if let Some(ack) = ack {
+    ///         ack.send(io, "node-1");
+    ///     }
+    /// });
+    /// # let _ = app;
+    /// ```
+    pub fn on_server_side_emit(
+        mut self,
+        event: impl Into<String>,
+        handler: impl Fn(&mut Io<'_, D>, Args, Option<ServerSideAck>) + Send + Sync + 'static,
+    ) -> Self {
+        self.server_side.insert(event.into(), Arc::new(handler));
+        self
+    }
+
+    /// How `socket.data` crosses the cluster in `fetchSockets` (JSON both
+    /// ways; `decode` returning `None` gives the default). Without it,
+    /// other nodes see `null` and remote sockets carry `D::default()`.
+    pub fn cluster_data(
+        mut self,
+        encode: fn(&D) -> Value,
+        decode: fn(&Value) -> Option<D>,
+    ) -> Self {
+        self.cluster_encode = encode;
+        self.cluster_decode = decode;
+        self
     }
 
     /// Serves namespace `name` (socket.io's `io.of(name)`). A second call

@@ -142,6 +142,8 @@ pub(crate) struct State<D> {
     pub(crate) make_data: fn() -> D,
     /// The time of the latest input.
     pub(crate) last_now: Option<std::time::Instant>,
+    /// The cluster this node belongs to, if any.
+    pub(crate) cluster: Option<super::cluster::ClusterLink<D>>,
 }
 
 impl<D: Default> State<D> {
@@ -158,6 +160,7 @@ impl<D: Default> State<D> {
             scratch: D::default(),
             make_data: D::default,
             last_now: None,
+            cluster: None,
         }
     }
 }
