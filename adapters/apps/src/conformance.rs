@@ -1,11 +1,17 @@
 //! The conformance server: one application definition, served by every
 //! driver. Contract (every protocol generation on one port):
 //!
-//! `cargo run --release -p socketio-blocking --example conformance -- --port PORT [--ping-interval MS] [--ping-timeout MS]`
+//! `cargo run --release -p socketio-blocking --example conformance -- --port PORT [--ping-interval MS] [--ping-timeout MS] [--redis redis://HOST:PORT] [--node-name NAME]`
 //! (and the same CLI for `-p socketio-mio --example mio_conformance`)
 //!
 //! * binds 127.0.0.1:PORT, path `/socket.io/`, `maxPayload` 1000000,
 //!   ping interval/timeout 300/200 ms unless given;
+//! * with `--redis URL`: joins the cluster of that Redis server as
+//!   `@socket.io/redis-adapter` 8.x does (key prefix `socket.io`, namespace
+//!   `/`); `broadcast`, `room-broadcast`, `fetch-sockets`, `ack-all` and
+//!   `disconnect-room` below then act on the sockets of every node, and
+//!   `server-side-emit` reaches the other nodes. `--node-name NAME` (the
+//!   port by default) is how this node answers `hello`;
 //! * namespaces `/` and `/custom` (others get `{"message":"Invalid namespace"}`);
 //! * on connection: emits `auth` with the handshake auth (`{}` when none);
 //! * `message` → `message-back` with the same arguments (binary included);
@@ -24,6 +30,17 @@
 //! * `ack-all` with `(ms)` → the server emits `ack-all-ping` to every socket
 //!   of `/` with an acknowledgement and a timeout of `ms`, then acknowledges
 //!   the caller with the number of answers it got;
+//! * `disconnect-room` with `(room)` → every socket of `/` in that room is
+//!   disconnected from the server side (the namespace only, as
+//!   `io.of("/").in(room).disconnectSockets(false)`), after acknowledging
+//!   the caller with `true` (other nodes follow when the request reaches
+//!   them);
+//! * `server-side-emit` with `(...args)` → the server emits `hello` with
+//!   `args` to the other servers of the cluster with an acknowledgement
+//!   timeout of 2 s (socket.io's `io.timeout(2000).serverSideEmit(..)`),
+//!   each answering with its node name, then acknowledges the caller with
+//!   the sorted list of the answers it got (`[]` without a cluster);
+//!   `hello` from another server is answered with `--node-name`;
 //! * Socket.IO 0.9 clients on the same port (`/socket.io/1/`, WebSocket and
 //!   xhr-polling): endpoints `""` and `/custom`; `auth` carries the connect
 //!   query as an object; the events above work the same (a data-ack request
@@ -49,6 +66,9 @@ use socketio_sansio::{Args, Config, ConfigBuilder};
 /// How long the server waits for the client's answer to `emit-with-ack`.
 const EMIT_WITH_ACK_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// How long `server-side-emit` waits for the other servers' answers.
+const SERVER_SIDE_EMIT_TIMEOUT: Duration = Duration::from_secs(2);
+
 /// The conformance server's command line.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Options {
@@ -58,6 +78,12 @@ pub struct Options {
     pub ping_interval: Duration,
     /// `--ping-timeout MS` (default 200).
     pub ping_timeout: Duration,
+    /// `--redis redis://HOST:PORT`: the Redis server of the cluster to
+    /// join (none by default).
+    pub redis: Option<String>,
+    /// `--node-name NAME`: this node's answer to `hello` (default: the
+    /// port).
+    pub node_name: String,
 }
 
 /// A command line that is not the contract's.
@@ -68,7 +94,7 @@ impl fmt::Display for UsageError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "{}\nusage: --port PORT [--ping-interval MS] [--ping-timeout MS]",
+            "{}\nusage: --port PORT [--ping-interval MS] [--ping-timeout MS] [--redis URL] [--node-name NAME]",
             self.0
         )
     }
@@ -82,6 +108,8 @@ impl Options {
         let mut port = None;
         let mut ping_interval = 300;
         let mut ping_timeout = 200;
+        let mut redis = None;
+        let mut node_name = None;
         let mut args = args.into_iter();
         while let Some(flag) = args.next() {
             let value = args
@@ -101,6 +129,8 @@ impl Options {
                 }
                 "--ping-interval" => ping_interval = number(&value)?,
                 "--ping-timeout" => ping_timeout = number(&value)?,
+                "--redis" => redis = Some(value),
+                "--node-name" => node_name = Some(value),
                 other => return Err(UsageError(format!("unknown option {other}"))),
             }
         }
@@ -112,6 +142,8 @@ impl Options {
             port,
             ping_interval: Duration::from_millis(ping_interval),
             ping_timeout: Duration::from_millis(ping_timeout),
+            redis,
+            node_name: node_name.unwrap_or_else(|| port.to_string()),
         })
     }
 
@@ -144,13 +176,20 @@ impl Options {
     }
 }
 
-/// The conformance application.
-pub fn app() -> App {
+/// The conformance application of the node `options` describe (its
+/// name answers `hello`).
+pub fn app(options: &Options) -> App {
     let namespace = Namespace::new().on_connection(on_connection);
+    let name = options.node_name.clone();
     App::new()
         .ns("/", namespace.clone())
         .ns("/custom", namespace)
         .engine_io(|engine, data| engine.send(data))
+        .on_server_side_emit("hello", move |io, _args, ack| {
+            if let Some(ack) = ack {
+                ack.send(io, name.as_str());
+            }
+        })
 }
 
 fn on_connection(socket: &mut Socket<'_, ()>) {
@@ -216,6 +255,38 @@ fn on_connection(socket: &mut Socket<'_, ()>) {
                     ack.send(io, json!(acks.responses.len()));
                 }
             });
+    });
+    socket.on("disconnect-room", |socket, args, ack| {
+        let Some(room) = args.values.first().and_then(Value::as_str) else {
+            return;
+        };
+        let room = room.to_owned();
+        // The ack first: the caller may be in the room.
+        if let Some(ack) = ack {
+            ack.send(socket, true);
+        }
+        socket.of("/").to(room).disconnect_sockets(false);
+    });
+    socket.on("server-side-emit", |socket, args, ack| {
+        socket.server_side_emit_with_ack(
+            "hello",
+            args,
+            SERVER_SIDE_EMIT_TIMEOUT,
+            move |io, answers| {
+                if !answers.complete {
+                    log::debug!("server-side-emit: not every node answered in time");
+                }
+                let mut names: Vec<String> = answers
+                    .responses
+                    .iter()
+                    .map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_owned))
+                    .collect();
+                names.sort();
+                if let Some(ack) = ack {
+                    ack.send(io, json!(names));
+                }
+            },
+        );
     });
     // 0.9 `message` (3) and `json` (4) packets are echoed in kind.
     socket.on_message_packet(|socket, args, _| {

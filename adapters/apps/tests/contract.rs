@@ -26,7 +26,10 @@ fn options(args: &[&str]) -> Options {
 
 /// The contract's defaults: 300/200 ms heartbeats.
 fn sim() -> Sim<()> {
-    Sim::new(options(&["--port", "3000"]).config(), conformance::app())
+    {
+        let options = options(&["--port", "3000"]);
+        Sim::new(options.config(), conformance::app(&options))
+    }
 }
 
 /// Heartbeats far apart (10 s, 5 s), for tests that wait.
@@ -39,7 +42,7 @@ fn quiet_sim() -> Sim<()> {
         "--ping-timeout",
         "5000",
     ]);
-    Sim::new(options.config(), conformance::app())
+    Sim::new(options.config(), conformance::app(&options))
 }
 
 /// The open packet of a v4/v3 session (its JSON).
@@ -130,18 +133,15 @@ fn open_packets_advertise_the_contract_settings() {
         );
     }
     // Given intervals are advertised (and the 0.9 timeouts follow them).
-    let mut s = Sim::new(
-        options(&[
-            "--port",
-            "1",
-            "--ping-interval",
-            "1000",
-            "--ping-timeout",
-            "2000",
-        ])
-        .config(),
-        conformance::app(),
-    );
+    let given = options(&[
+        "--port",
+        "1",
+        "--ping-interval",
+        "1000",
+        "--ping-timeout",
+        "2000",
+    ]);
+    let mut s = Sim::new(given.config(), conformance::app(&given));
     let conn = s.ws("/socket.io/?EIO=4&transport=websocket");
     let open = open_json(&s.texts(conn)[0]);
     assert_eq!(
