@@ -295,10 +295,19 @@ pub struct ServerProcess {
 impl ServerProcess {
     /// Starts `exe` and waits until its port accepts connections.
     pub fn start(exe: &Path, args: &[&str]) -> ServerProcess {
+        ServerProcess::start_with(exe, &[], args)
+    }
+
+    /// Starts `program first... --port PORT args...` (a script's
+    /// interpreter: `node script.js --port ...`) and waits until its port
+    /// accepts connections.
+    pub fn start_with(program: &Path, first: &[&str], args: &[&str]) -> ServerProcess {
+        let exe = program;
         let port = socketio_apps::testing::free_port();
         let log = temp_file("server.log");
         let log_file = fs::File::create(&log).expect("cannot create the server log file");
         let child = Command::new(exe)
+            .args(first)
             .args(["--port", &port.to_string()])
             .args(args)
             .current_dir(workspace_root())
