@@ -427,8 +427,13 @@ fn encode_request(uid: &str, nsp: &str, id: Option<&str>, kind: &RequestKind) ->
 
 fn decode_request(nsp: &str, payload: &[u8]) -> Result<Option<ClusterMessage>, CodecError> {
     let (mut r, args) = parse(payload)?;
-    let Some(uid) = r["uid"].as_str().map(str::to_owned) else {
-        return err("request without uid");
+    // `@socket.io/redis-emitter` sends its socketsJoin, socketsLeave and
+    // disconnectSockets requests without a uid (the adapter does not look
+    // at it for those): a request without one comes from no node.
+    let uid = match &r["uid"] {
+        Value::String(uid) => uid.clone(),
+        Value::Null => String::new(),
+        _ => return err("request uid is not a string"),
     };
     let id = r["requestId"].as_str().map(str::to_owned);
     let kind = match r["type"].as_u64() {

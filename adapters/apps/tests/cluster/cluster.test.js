@@ -210,7 +210,7 @@ if (PHASE === "full") {
       }
     });
 
-    test("the Node.js @socket.io/redis-emitter reaches the clients of every node", T, async () => {
+    test("the Node.js @socket.io/redis-emitter reaches the clients of every node (emit, to, socketsJoin/Leave, disconnectSockets)", T, async () => {
       const { createClient } = require("redis");
       const { Emitter } = require("@socket.io/redis-emitter");
       const client = createClient({ url: REDIS_URL });
@@ -230,6 +230,36 @@ if (PHASE === "full") {
         for (const r of await Promise.all(inRoom)) assert.deepEqual(r, ["room only"]);
         await sleep(300);
         for (const stop of stops) assert.deepEqual(stop(), []);
+
+        // socketsJoin / socketsLeave requests (the bytes of io.socketsJoin
+        // on a Node.js node too): the room's sockets on every node join.
+        const joined = unique("joined");
+        emitter.in(room).socketsJoin(joined);
+        await sleep(300);
+        const outside = outsiders.map((o) => record(o, "room-broadcast"));
+        const viaJoin = members.map((m) => next(m, "room-broadcast"));
+        outsiders[0].emit("room-broadcast", joined, "joined by the emitter");
+        for (const r of await Promise.all(viaJoin)) assert.deepEqual(r, ["joined by the emitter"]);
+        emitter.in(room).socketsLeave(joined);
+        await sleep(300);
+        const left = members.map((m) => record(m, "room-broadcast"));
+        outsiders[0].emit("room-broadcast", joined, "left");
+        await sleep(300);
+        for (const stop of [...left, ...outside]) assert.deepEqual(stop(), []);
+
+        // disconnectSockets.
+        const doomed = unique("doomed-by-the-emitter");
+        const victims = await Promise.all(NODES.map((n) => connect(n, "victim")));
+        try {
+          for (const v of victims) assert.equal(await call(v, "join", doomed), true);
+          const reasons = victims.map((v) => next(v, "disconnect"));
+          emitter.in(doomed).disconnectSockets();
+          for (const [reason] of await Promise.all(reasons)) {
+            assert.equal(reason, "io server disconnect");
+          }
+        } finally {
+          closeAll(victims);
+        }
       } finally {
         await client.quit();
       }

@@ -323,6 +323,58 @@ fn responses() {
 }
 
 /// What is not for us: another prefix, `ALL_ROOMS`, a join answer.
+/// `@socket.io/redis-emitter` 5.x `socketsJoin`, `socketsLeave` and
+/// `disconnectSockets`: the adapter's JSON requests without `uid` (found
+/// against a live emitter: they were rejected as "request without uid").
+#[test]
+fn emitter_requests_without_uid() {
+    let cases = [
+        (
+            r#"{"type":2,"opts":{"rooms":["a"],"except":[]},"rooms":["b"]}"#,
+            RequestKind::SocketsJoin {
+                target: Broadcast::to("/").room("a"),
+                rooms: vec!["b".into()],
+            },
+        ),
+        (
+            r#"{"type":3,"opts":{"rooms":["a"],"except":["c"]},"rooms":["b"]}"#,
+            RequestKind::SocketsLeave {
+                target: Broadcast::to("/").room("a").except("c"),
+                rooms: vec!["b".into()],
+            },
+        ),
+        (
+            r#"{"type":4,"opts":{"rooms":["x"],"except":[]},"close":false}"#,
+            RequestKind::DisconnectSockets {
+                target: Broadcast::to("/").room("x"),
+                close: false,
+            },
+        ),
+    ];
+    for (json, kind) in cases {
+        let decoded = ch()
+            .decode("socket.io-request#/#", json.as_bytes())
+            .unwrap();
+        assert_eq!(
+            decoded,
+            Some(ClusterMessage::Request {
+                uid: String::new(),
+                nsp: "/".into(),
+                id: None,
+                kind,
+            }),
+            "{json}"
+        );
+    }
+    // A uid that is not a string is still malformed.
+    assert!(ch()
+        .decode(
+            "socket.io-request#/#",
+            br#"{"uid":1,"type":2,"opts":{},"rooms":[]}"#
+        )
+        .is_err());
+}
+
 #[test]
 fn ignored_and_malformed() {
     assert_eq!(ch().decode("other#/#", &[0x90]).unwrap(), None);
