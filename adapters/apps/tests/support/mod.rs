@@ -2,7 +2,8 @@
 //! in this process (`slow_consumer.rs`, `live.rs`), and for the launchers
 //! of the external suites (`interop.rs`: the
 //! Node.js clients, `python.rs`: python-socketio, `browser.rs`: headless
-//! Chromium on the chat page): the drivers and their example binaries,
+//! Chromium on the chat page, `cluster.rs`: a Redis cluster with a
+//! Node.js node): the drivers and their example binaries,
 //! free ports, the server process (started, waited for, stopped with
 //! SIGTERM), `npm ci` from the committed lock files, the Python
 //! virtualenv, running a suite under a time limit, and the rule for
