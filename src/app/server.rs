@@ -351,7 +351,7 @@ impl<D: 'static> AppServer<D> {
             return;
         };
         let definition = definition.clone();
-        let handshake = Arc::new(self.server.handshake(conn).cloned().unwrap_or_default());
+        let handshake = self.server.shared_handshake(conn).unwrap_or_default();
         let mut data = self.new_data();
         let main = if nsp == "/" {
             self.state.app.main_middlewares.clone()
@@ -400,6 +400,7 @@ impl<D: 'static> AppServer<D> {
                 data,
                 legacy,
                 handlers: Handlers::default(),
+                shared_events: definition.events.clone(),
                 pending: Default::default(),
             });
         if let Some(handler) = definition.on_connection {
@@ -473,7 +474,9 @@ impl<D: 'static> AppServer<D> {
             MessageKind::LegacyJson => state.handlers.legacy_json.clone(),
             _ => None,
         };
-        let handler = special.or_else(|| state.handlers.events.get(&event.name).cloned());
+        let handler = special
+            .or_else(|| state.handlers.events.get(&event.name).cloned())
+            .or_else(|| state.shared_events.get(&event.name).cloned());
         for listener in any {
             listener(&mut socket, &event.name, &event.args);
         }

@@ -111,6 +111,8 @@ pub(crate) struct SocketState<D> {
     pub(crate) data: D,
     pub(crate) legacy: bool,
     pub(crate) handlers: Handlers<D>,
+    /// The namespace's handlers ([`super::Namespace::on`]), shared.
+    pub(crate) shared_events: Arc<HashMap<String, EventHandler<D>>>,
     pub(crate) pending: HashMap<AckId, PendingAck<D>>,
 }
 
