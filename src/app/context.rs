@@ -418,7 +418,9 @@ impl<D> Socket<'_, D> {
         handler: impl Fn(&mut Socket<'_, D>, Args, Option<Ack>) + Send + Sync + 'static,
     ) {
         if let Some(s) = self.state_mut() {
-            s.handlers.events.insert(event.into(), Arc::new(handler));
+            s.handlers_mut()
+                .events
+                .insert(event.into(), Arc::new(handler));
         }
     }
 
@@ -429,7 +431,7 @@ impl<D> Socket<'_, D> {
         listener: impl Fn(&mut Socket<'_, D>, &str, &Args) + Send + Sync + 'static,
     ) {
         if let Some(s) = self.state_mut() {
-            s.handlers.any.push(Arc::new(listener));
+            s.handlers_mut().any.push(Arc::new(listener));
         }
     }
 
@@ -441,8 +443,9 @@ impl<D> Socket<'_, D> {
     ) {
         let mut first = false;
         if let Some(s) = self.state_mut() {
-            first = s.handlers.any_outgoing.is_empty();
-            s.handlers.any_outgoing.push(Arc::new(listener));
+            let handlers = s.handlers_mut();
+            first = handlers.any_outgoing.is_empty();
+            handlers.any_outgoing.push(Arc::new(listener));
         }
         if first {
             self.io.state.outgoing_watchers += 1;
@@ -460,7 +463,7 @@ impl<D> Socket<'_, D> {
             + 'static,
     ) {
         if let Some(s) = self.state_mut() {
-            s.handlers.middlewares.push(Arc::new(middleware));
+            s.handlers_mut().middlewares.push(Arc::new(middleware));
         }
     }
 
@@ -471,7 +474,7 @@ impl<D> Socket<'_, D> {
         handler: impl Fn(&mut Socket<'_, D>, &Refusal) + Send + Sync + 'static,
     ) {
         if let Some(s) = self.state_mut() {
-            s.handlers.errors.push(Arc::new(handler));
+            s.handlers_mut().errors.push(Arc::new(handler));
         }
     }
 
@@ -483,7 +486,7 @@ impl<D> Socket<'_, D> {
         handler: impl Fn(&mut Socket<'_, D>, &DisconnectReason) + Send + Sync + 'static,
     ) {
         if let Some(s) = self.state_mut() {
-            s.handlers.disconnect.push(Arc::new(handler));
+            s.handlers_mut().disconnect.push(Arc::new(handler));
         }
     }
 
@@ -494,7 +497,7 @@ impl<D> Socket<'_, D> {
         handler: impl Fn(&mut Socket<'_, D>, Args, Option<Ack>) + Send + Sync + 'static,
     ) {
         if let Some(s) = self.state_mut() {
-            s.handlers.legacy_message = Some(Arc::new(handler));
+            s.handlers_mut().legacy_message = Some(Arc::new(handler));
         }
     }
 
@@ -505,14 +508,14 @@ impl<D> Socket<'_, D> {
         handler: impl Fn(&mut Socket<'_, D>, Args, Option<Ack>) + Send + Sync + 'static,
     ) {
         if let Some(s) = self.state_mut() {
-            s.handlers.legacy_json = Some(Arc::new(handler));
+            s.handlers_mut().legacy_json = Some(Arc::new(handler));
         }
     }
 
     pub(crate) fn notify_outgoing(&mut self, event: &str, args: &Args) {
         let listeners = match self.state() {
-            Some(s) if !s.handlers.any_outgoing.is_empty() => s.handlers.any_outgoing.clone(),
-            _ => return,
+            Some(s) => s.own(|h| &h.any_outgoing),
+            None => return,
         };
         for listener in listeners {
             listener(self, event, args);

@@ -11,11 +11,11 @@ use serde_json::Value;
 use crate::config::ConfigBuilder;
 use crate::conn::{EngineData, Handshake};
 use crate::server::ConnId;
-
 use crate::wire::sio::Args;
 
 use super::cluster::{ServerSideAck, ServerSideHandler};
-use super::context::{EngineSocket, Io, Socket};
+use super::context::{Ack, EngineSocket, Io, Socket};
+use super::state::EventHandler;
 
 /// Refuses a namespace CONNECT: the client receives a CONNECT_ERROR with
 /// this message (`err.message`) and, for Socket.IO 3+ clients, `data`
@@ -122,6 +122,8 @@ pub(crate) type NamePredicate = Arc<dyn Fn(&str) -> bool + Send + Sync>;
 pub struct Namespace<D> {
     pub(crate) middlewares: Vec<Middleware<D>>,
     pub(crate) on_connection: Option<ConnectionHandler<D>>,
+    /// Handlers every socket of the namespace starts with (shared).
+    pub(crate) events: Arc<HashMap<String, EventHandler<D>>>,
 }
 
 impl<D> Clone for Namespace<D> {
@@ -129,6 +131,7 @@ impl<D> Clone for Namespace<D> {
         Namespace {
             middlewares: self.middlewares.clone(),
             on_connection: self.on_connection.clone(),
+            events: self.events.clone(),
         }
     }
 }
@@ -138,6 +141,7 @@ impl<D> Default for Namespace<D> {
         Namespace {
             middlewares: Vec::new(),
             on_connection: None,
+            events: Arc::default(),
         }
     }
 }
@@ -147,6 +151,7 @@ impl<D> fmt::Debug for Namespace<D> {
         f.debug_struct("Namespace")
             .field("middlewares", &self.middlewares.len())
             .field("on_connection", &self.on_connection.is_some())
+            .field("events", &self.events.keys().collect::<Vec<_>>())
             .finish()
     }
 }
@@ -165,6 +170,20 @@ impl<D> Namespace<D> {
         middleware: impl Fn(&mut Connecting<'_, D>) -> Result<(), ConnectError> + Send + Sync + 'static,
     ) -> Self {
         self.middlewares.push(Arc::new(middleware));
+        self
+    }
+
+    /// Registers the handler of `event` for every socket of the namespace,
+    /// once for all: the same as each socket's connection handler calling
+    /// [`Socket::on`], without a per-socket registration (no memory or time
+    /// per connection). A socket's own [`Socket::on`] for the same event
+    /// takes precedence.
+    pub fn on(
+        mut self,
+        event: impl Into<String>,
+        handler: impl Fn(&mut Socket<'_, D>, Args, Option<Ack>) + Send + Sync + 'static,
+    ) -> Self {
+        Arc::make_mut(&mut self.events).insert(event.into(), Arc::new(handler));
         self
     }
 

@@ -23,7 +23,7 @@ use super::cluster::{ClusterLink, ClusterOutlet};
 use super::context::{Ack, EngineSocket, Io, Socket};
 use super::definition::{App, Connecting};
 use super::remote::{AckError, AckResult, Command, Remote};
-use super::state::{Handlers, IncomingEvent, PendingAck, SocketState, State};
+use super::state::{IncomingEvent, PendingAck, SocketState, State};
 
 /// A running application: the core [`Server`] plus the handlers, socket
 /// data and callbacks of an [`App`]. Pure like the core: drivers feed it
@@ -351,7 +351,7 @@ impl<D: 'static> AppServer<D> {
             return;
         };
         let definition = definition.clone();
-        let handshake = Arc::new(self.server.handshake(conn).cloned().unwrap_or_default());
+        let handshake = self.server.shared_handshake(conn).unwrap_or_default();
         let mut data = self.new_data();
         let main = if nsp == "/" {
             self.state.app.main_middlewares.clone()
@@ -391,7 +391,8 @@ impl<D: 'static> AppServer<D> {
         self.state
             .sockets
             .entry(conn)
-            .or_default()
+            // Most connections join one namespace: no spare capacity.
+            .or_insert_with(|| Vec::with_capacity(1))
             .push(SocketState {
                 nsp: nsp.clone(),
                 id: Arc::from(id),
@@ -399,7 +400,8 @@ impl<D: 'static> AppServer<D> {
                 auth,
                 data,
                 legacy,
-                handlers: Handlers::default(),
+                handlers: None,
+                shared_events: definition.events.clone(),
                 pending: Default::default(),
             });
         if let Some(handler) = definition.on_connection {
@@ -433,7 +435,7 @@ impl<D: 'static> AppServer<D> {
             return;
         };
         let nsp = socket.nsp.clone();
-        let middlewares = socket.handlers.middlewares.clone();
+        let middlewares = socket.own(|h| &h.middlewares);
         let mut event = IncomingEvent {
             name,
             args,
@@ -456,7 +458,7 @@ impl<D: 'static> AppServer<D> {
                 }
                 let handlers = socket
                     .state()
-                    .map(|s| s.handlers.errors.clone())
+                    .map(|s| s.own(|h| &h.errors))
                     .unwrap_or_default();
                 for handler in handlers {
                     handler(&mut socket, &refusal);
@@ -467,13 +469,20 @@ impl<D: 'static> AppServer<D> {
         let Some(state) = socket.state() else {
             return;
         };
-        let any = state.handlers.any.clone();
+        let any = state.own(|h| &h.any);
         let special = match kind {
-            MessageKind::LegacyMessage => state.handlers.legacy_message.clone(),
-            MessageKind::LegacyJson => state.handlers.legacy_json.clone(),
+            MessageKind::LegacyMessage => state.own(|h| &h.legacy_message),
+            MessageKind::LegacyJson => state.own(|h| &h.legacy_json),
             _ => None,
         };
-        let handler = special.or_else(|| state.handlers.events.get(&event.name).cloned());
+        let handler = special
+            .or_else(|| {
+                state
+                    .handlers
+                    .as_deref()
+                    .and_then(|h| h.events.get(&event.name).cloned())
+            })
+            .or_else(|| state.shared_events.get(&event.name).cloned());
         for listener in any {
             listener(&mut socket, &event.name, &event.args);
         }
@@ -533,7 +542,7 @@ impl<D: 'static> AppServer<D> {
         };
         let (nsp, socket_id) = (socket.nsp.clone(), socket.id.clone());
         let pending: Vec<(AckId, PendingAck<D>)> = socket.pending.drain().collect();
-        let handlers = socket.handlers.disconnect.clone();
+        let handlers = socket.own(|h| &h.disconnect);
         for (_, waiter) in pending {
             self.run_pending(
                 now,
