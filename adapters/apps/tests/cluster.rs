@@ -157,7 +157,8 @@ fn blocking_mio_and_node_in_one_redis_cluster() {
         mio.stop(),
         "the mio node did not stop within 5 s of SIGTERM"
     );
-    thread::sleep(Duration::from_millis(1500));
+    // Two polls and a half of ours, with slack for a loaded machine.
+    thread::sleep(Duration::from_millis(2500));
     phase(
         &dir,
         "stopped",
