@@ -227,10 +227,19 @@ pub struct ServerProcess {
 impl ServerProcess {
     /// Starts `exe` and waits until its port accepts connections.
     pub fn start(exe: &Path, args: &[&str]) -> ServerProcess {
+        ServerProcess::start_with(exe, &[], args)
+    }
+
+    /// Starts `program leading... --port PORT args...` (a script and its
+    /// interpreter: `node server.js --port ...`) and waits until its port
+    /// accepts connections.
+    pub fn start_with(program: &Path, leading: &[&str], args: &[&str]) -> ServerProcess {
+        let exe = program;
         let port = free_port();
         let log = temp_file("server.log");
         let log_file = fs::File::create(&log).expect("cannot create the server log file");
         let child = Command::new(exe)
+            .args(leading)
             .args(["--port", &port.to_string()])
             .args(args)
             .current_dir(workspace_root())
