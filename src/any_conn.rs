@@ -53,6 +53,11 @@ impl AnyConnection {
         both!(self, c => c.handshake())
     }
 
+    /// The handshake request, shared (no copy).
+    pub fn shared_handshake(&self) -> std::sync::Arc<Handshake> {
+        both!(self, c => c.shared_handshake())
+    }
+
     /// The auth data of the socket in `nsp`.
     pub fn auth(&self, nsp: &str) -> Option<&Value> {
         both!(self, c => c.auth(nsp))

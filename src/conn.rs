@@ -182,7 +182,7 @@ pub struct Connection {
     ack_deadlines: BTreeSet<(Instant, String, AckId)>,
     connect_deadline: Option<Instant>,
     events: VecDeque<Event>,
-    handshake: Handshake,
+    handshake: Arc<Handshake>,
     rng: Box<dyn RandomSource>,
     /// A bare Engine.IO session: no Socket.IO decoding.
     engine_only: bool,
@@ -254,7 +254,7 @@ impl Connection {
             sockets: BTreeMap::new(),
             ack_deadlines: BTreeSet::new(),
             events: VecDeque::new(),
-            handshake,
+            handshake: Arc::new(handshake),
             rng,
         };
         log::debug!(
@@ -332,6 +332,11 @@ impl Connection {
     /// The handshake request.
     pub fn handshake(&self) -> &Handshake {
         &self.handshake
+    }
+
+    /// The handshake request, shared (no copy).
+    pub fn shared_handshake(&self) -> Arc<Handshake> {
+        self.handshake.clone()
     }
 
     /// True once the connection has closed.

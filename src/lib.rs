@@ -143,6 +143,7 @@
 
 pub mod app;
 pub mod client;
+pub mod cluster;
 pub mod legacy;
 pub mod wire;
 

@@ -336,6 +336,11 @@ impl Server {
         self.entry(id).map(|e| e.conn.handshake())
     }
 
+    /// The handshake of connection `id`, shared (no copy).
+    pub fn shared_handshake(&self, id: ConnId) -> Option<Arc<Handshake>> {
+        self.entry(id).map(|e| e.conn.shared_handshake())
+    }
+
     /// The connection with Engine.IO session id `sid`, if open.
     pub fn find_sid(&self, sid: &str) -> Option<ConnId> {
         self.by_sid.get(sid).copied()

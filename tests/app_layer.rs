@@ -472,3 +472,24 @@ fn remote_commands_apply_in_order_and_blocking_waits_refuse_the_loop_thread() {
     }
     assert!(h.io.is_shutting_down());
 }
+
+#[test]
+fn namespace_handlers_serve_every_socket_and_a_socket_handler_takes_precedence() {
+    let app: App = App::new().ns(
+        "/",
+        Namespace::new()
+            .on("who", |socket, _, _| socket.emit("answer", "namespace"))
+            .on_connection(|socket| {
+                if socket.auth()["own"].as_bool() == Some(true) {
+                    socket.on("who", |socket, _, _| socket.emit("answer", "socket"));
+                }
+            }),
+    );
+    let mut h = Harness::new(app);
+    let (plain, _) = h.connect("");
+    let (own, _) = h.connect(r#"{"own":true}"#);
+    h.send(plain, r#"42["who"]"#);
+    h.send(own, r#"42["who"]"#);
+    assert_eq!(h.take(plain), vec![r#"42["answer","namespace"]"#]);
+    assert_eq!(h.take(own), vec![r#"42["answer","socket"]"#]);
+}

@@ -89,6 +89,9 @@ impl<'a, D> Io<'a, D> {
     /// one place a multi-node transport will forward operations to the
     /// other nodes (this node executes its share below).
     pub(crate) fn execute(&mut self, op: ServerOp<D>) {
+        let Some(op) = self.forward(op) else {
+            return;
+        };
         match op {
             ServerOp::Broadcast { sel, event, args } => {
                 if self.state.outgoing_watchers > 0 {
@@ -117,24 +120,7 @@ impl<'a, D> Io<'a, D> {
                 clone_data,
                 done,
             } => {
-                let nsp = sel.broadcast.nsp.as_str();
-                let sockets = self
-                    .server
-                    .select(&sel.broadcast)
-                    .into_iter()
-                    .filter_map(|conn| {
-                        let s = self.state.socket(conn, nsp)?;
-                        Some(SocketInfo {
-                            id: s.id.to_string(),
-                            nsp: nsp.to_owned(),
-                            conn,
-                            rooms: self.server.rooms_of(conn, nsp),
-                            handshake: s.handshake.clone(),
-                            auth: s.auth.clone(),
-                            data: clone_data(&s.data),
-                        })
-                    })
-                    .collect();
+                let sockets = self.local_sockets(&sel.broadcast, clone_data);
                 done(self, sockets);
             }
             ServerOp::SocketsJoin { sel, rooms } => {
@@ -432,7 +418,9 @@ impl<D> Socket<'_, D> {
         handler: impl Fn(&mut Socket<'_, D>, Args, Option<Ack>) + Send + Sync + 'static,
     ) {
         if let Some(s) = self.state_mut() {
-            s.handlers.events.insert(event.into(), Arc::new(handler));
+            s.handlers_mut()
+                .events
+                .insert(event.into(), Arc::new(handler));
         }
     }
 
@@ -443,7 +431,7 @@ impl<D> Socket<'_, D> {
         listener: impl Fn(&mut Socket<'_, D>, &str, &Args) + Send + Sync + 'static,
     ) {
         if let Some(s) = self.state_mut() {
-            s.handlers.any.push(Arc::new(listener));
+            s.handlers_mut().any.push(Arc::new(listener));
         }
     }
 
@@ -455,8 +443,9 @@ impl<D> Socket<'_, D> {
     ) {
         let mut first = false;
         if let Some(s) = self.state_mut() {
-            first = s.handlers.any_outgoing.is_empty();
-            s.handlers.any_outgoing.push(Arc::new(listener));
+            let handlers = s.handlers_mut();
+            first = handlers.any_outgoing.is_empty();
+            handlers.any_outgoing.push(Arc::new(listener));
         }
         if first {
             self.io.state.outgoing_watchers += 1;
@@ -474,7 +463,7 @@ impl<D> Socket<'_, D> {
             + 'static,
     ) {
         if let Some(s) = self.state_mut() {
-            s.handlers.middlewares.push(Arc::new(middleware));
+            s.handlers_mut().middlewares.push(Arc::new(middleware));
         }
     }
 
@@ -485,7 +474,7 @@ impl<D> Socket<'_, D> {
         handler: impl Fn(&mut Socket<'_, D>, &Refusal) + Send + Sync + 'static,
     ) {
         if let Some(s) = self.state_mut() {
-            s.handlers.errors.push(Arc::new(handler));
+            s.handlers_mut().errors.push(Arc::new(handler));
         }
     }
 
@@ -497,7 +486,7 @@ impl<D> Socket<'_, D> {
         handler: impl Fn(&mut Socket<'_, D>, &DisconnectReason) + Send + Sync + 'static,
     ) {
         if let Some(s) = self.state_mut() {
-            s.handlers.disconnect.push(Arc::new(handler));
+            s.handlers_mut().disconnect.push(Arc::new(handler));
         }
     }
 
@@ -508,7 +497,7 @@ impl<D> Socket<'_, D> {
         handler: impl Fn(&mut Socket<'_, D>, Args, Option<Ack>) + Send + Sync + 'static,
     ) {
         if let Some(s) = self.state_mut() {
-            s.handlers.legacy_message = Some(Arc::new(handler));
+            s.handlers_mut().legacy_message = Some(Arc::new(handler));
         }
     }
 
@@ -519,14 +508,14 @@ impl<D> Socket<'_, D> {
         handler: impl Fn(&mut Socket<'_, D>, Args, Option<Ack>) + Send + Sync + 'static,
     ) {
         if let Some(s) = self.state_mut() {
-            s.handlers.legacy_json = Some(Arc::new(handler));
+            s.handlers_mut().legacy_json = Some(Arc::new(handler));
         }
     }
 
     pub(crate) fn notify_outgoing(&mut self, event: &str, args: &Args) {
         let listeners = match self.state() {
-            Some(s) if !s.handlers.any_outgoing.is_empty() => s.handlers.any_outgoing.clone(),
-            _ => return,
+            Some(s) => s.own(|h| &h.any_outgoing),
+            None => return,
         };
         for listener in listeners {
             listener(self, event, args);

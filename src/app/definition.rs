@@ -2,7 +2,7 @@
 //! connection handlers, and the bare Engine.IO handler. Built once, cloned
 //! cheaply (every handler is behind an `Arc`), served by any driver.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::sync::Arc;
 
@@ -11,8 +11,11 @@ use serde_json::Value;
 use crate::config::ConfigBuilder;
 use crate::conn::{EngineData, Handshake};
 use crate::server::ConnId;
+use crate::wire::sio::Args;
 
-use super::context::{EngineSocket, Socket};
+use super::cluster::{ServerSideAck, ServerSideHandler};
+use super::context::{Ack, EngineSocket, Io, Socket};
+use super::state::EventHandler;
 
 /// Refuses a namespace CONNECT: the client receives a CONNECT_ERROR with
 /// this message (`err.message`) and, for Socket.IO 3+ clients, `data`
@@ -119,6 +122,8 @@ pub(crate) type NamePredicate = Arc<dyn Fn(&str) -> bool + Send + Sync>;
 pub struct Namespace<D> {
     pub(crate) middlewares: Vec<Middleware<D>>,
     pub(crate) on_connection: Option<ConnectionHandler<D>>,
+    /// Handlers every socket of the namespace starts with (shared).
+    pub(crate) events: Arc<HashMap<String, EventHandler<D>>>,
 }
 
 impl<D> Clone for Namespace<D> {
@@ -126,6 +131,7 @@ impl<D> Clone for Namespace<D> {
         Namespace {
             middlewares: self.middlewares.clone(),
             on_connection: self.on_connection.clone(),
+            events: self.events.clone(),
         }
     }
 }
@@ -135,6 +141,7 @@ impl<D> Default for Namespace<D> {
         Namespace {
             middlewares: Vec::new(),
             on_connection: None,
+            events: Arc::default(),
         }
     }
 }
@@ -144,6 +151,7 @@ impl<D> fmt::Debug for Namespace<D> {
         f.debug_struct("Namespace")
             .field("middlewares", &self.middlewares.len())
             .field("on_connection", &self.on_connection.is_some())
+            .field("events", &self.events.keys().collect::<Vec<_>>())
             .finish()
     }
 }
@@ -162,6 +170,20 @@ impl<D> Namespace<D> {
         middleware: impl Fn(&mut Connecting<'_, D>) -> Result<(), ConnectError> + Send + Sync + 'static,
     ) -> Self {
         self.middlewares.push(Arc::new(middleware));
+        self
+    }
+
+    /// Registers the handler of `event` for every socket of the namespace,
+    /// once for all: the same as each socket's connection handler calling
+    /// [`Socket::on`], without a per-socket registration (no memory or time
+    /// per connection). A socket's own [`Socket::on`] for the same event
+    /// takes precedence.
+    pub fn on(
+        mut self,
+        event: impl Into<String>,
+        handler: impl Fn(&mut Socket<'_, D>, Args, Option<Ack>) + Send + Sync + 'static,
+    ) -> Self {
+        Arc::make_mut(&mut self.events).insert(event.into(), Arc::new(handler));
         self
     }
 
@@ -204,6 +226,9 @@ pub struct App<D = ()> {
     pub(crate) main_middlewares: Vec<Middleware<D>>,
     pub(crate) cleanup_empty_children: bool,
     pub(crate) engine: Option<EngineHandler<D>>,
+    pub(crate) server_side: HashMap<String, ServerSideHandler<D>>,
+    pub(crate) cluster_encode: fn(&D) -> Value,
+    pub(crate) cluster_decode: fn(&Value) -> Option<D>,
 }
 
 impl<D> Clone for App<D> {
@@ -214,6 +239,9 @@ impl<D> Clone for App<D> {
             main_middlewares: self.main_middlewares.clone(),
             cleanup_empty_children: self.cleanup_empty_children,
             engine: self.engine.clone(),
+            server_side: self.server_side.clone(),
+            cluster_encode: self.cluster_encode,
+            cluster_decode: self.cluster_decode,
         }
     }
 }
@@ -228,6 +256,9 @@ impl<D> Default for App<D> {
             main_middlewares: Vec::new(),
             cleanup_empty_children: false,
             engine: None,
+            server_side: HashMap::new(),
+            cluster_encode: |_| Value::Null,
+            cluster_decode: |_| None,
         }
     }
 }
@@ -249,6 +280,43 @@ impl<D> App<D> {
     /// [`App::ns`]`("/", ..)`.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Handles the inter-server event `event` that another node of the
+    /// cluster sent with [`Io::server_side_emit`] (socket.io's
+    /// `io.on("hello", (...args, ack) => ..)` for `serverSideEmit`); `ack`
+    /// is present when the sender waits for an answer.
+    ///
+    /// ```
+    /// use socketio_sansio::app::App;
+    ///
+    /// let app: App = App::new().on_server_side_emit("hello", |io, _args, ack| {
+    ///     if let Some(ack) = ack {
+    ///         ack.send(io, "node-1");
+    ///     }
+    /// });
+    /// # let _ = app;
+    /// ```
+    pub fn on_server_side_emit(
+        mut self,
+        event: impl Into<String>,
+        handler: impl Fn(&mut Io<'_, D>, Args, Option<ServerSideAck>) + Send + Sync + 'static,
+    ) -> Self {
+        self.server_side.insert(event.into(), Arc::new(handler));
+        self
+    }
+
+    /// How `socket.data` crosses the cluster in `fetchSockets` (JSON both
+    /// ways; `decode` returning `None` gives the default). Without it,
+    /// other nodes see `null` and remote sockets carry `D::default()`.
+    pub fn cluster_data(
+        mut self,
+        encode: fn(&D) -> Value,
+        decode: fn(&Value) -> Option<D>,
+    ) -> Self {
+        self.cluster_encode = encode;
+        self.cluster_decode = decode;
+        self
     }
 
     /// Serves namespace `name` (socket.io's `io.of(name)`). A second call

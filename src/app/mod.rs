@@ -18,8 +18,11 @@
 //!   `local`, `timeout`) and [`Operator`] emits, emits with
 //!   acknowledgements gathered under one timeout ([`BroadcastAcks`]),
 //!   fetches sockets ([`SocketInfo`]), makes them join, leave or
-//!   disconnect. Every such operation passes one seam, ready for a
-//!   multi-node transport.
+//!   disconnect. Every such operation passes one seam: with a cluster
+//!   attached ([`AppServer::attach_cluster`], see [`crate::cluster`]) it
+//!   reaches the other nodes too, unless `local`. Servers talk to each
+//!   other with [`Io::server_side_emit`] and
+//!   [`App::on_server_side_emit`].
 //! * Other threads use a [`Remote`], built by the driver on its
 //!   [`CommandSink`]: every cross-thread operation is one [`Command`].
 //!
@@ -80,6 +83,7 @@
 //! assert_eq!(sent[3], "431[true]");
 //! ```
 
+mod cluster;
 mod context;
 mod definition;
 mod ops;
@@ -87,6 +91,7 @@ mod remote;
 mod server;
 mod state;
 
+pub use cluster::{ClusterOutlet, ServerSideAck, ServerSideAcks};
 pub use context::{Ack, EngineSocket, Io, Operator, Socket};
 pub use definition::{App, ConnectError, Connecting, Namespace};
 pub use ops::{BroadcastAcks, Selector, SocketInfo};

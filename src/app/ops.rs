@@ -2,7 +2,8 @@
 //! `emit_with_ack`, `fetch_sockets`, `sockets_join`, `sockets_leave`,
 //! `disconnect_sockets`) becomes one [`ServerOp`] executed in one place
 //! (`Io::execute`): the seam where a multi-node transport forwards the
-//! operation to the other nodes while this node executes its own share.
+//! operation to the other nodes while this node executes its own share
+//! (see [`crate::cluster`]).
 
 use std::fmt;
 use std::sync::Arc;
@@ -46,16 +47,24 @@ impl Selector {
 /// The answers to a broadcast with acknowledgements.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct BroadcastAcks {
-    /// Each answering socket's id and its acknowledgement, in arrival order.
+    /// Each answering socket's id and its acknowledgement, in arrival order
+    /// (the id is empty for a socket of another node: the cluster protocol
+    /// does not carry it).
     pub responses: Vec<(String, Args)>,
-    /// The ids of the sockets that did not answer in time (or left first).
+    /// The ids of this node's sockets that did not answer in time (or left
+    /// first).
     pub missing: Vec<String>,
+    /// Acknowledgements other nodes announced that did not come (their
+    /// sockets' ids do not cross the cluster).
+    pub remote_missing: usize,
+    /// Some other node did not report before the timeout.
+    pub remote_incomplete: bool,
 }
 
 impl BroadcastAcks {
     /// True when every recipient answered (socket.io's `err` is null).
     pub fn is_complete(&self) -> bool {
-        self.missing.is_empty()
+        self.missing.is_empty() && self.remote_missing == 0 && !self.remote_incomplete
     }
 }
 
@@ -66,8 +75,8 @@ pub struct SocketInfo<D> {
     pub id: String,
     /// The namespace.
     pub nsp: String,
-    /// The connection (on this node).
-    pub conn: ConnId,
+    /// The connection, for a socket of this node (`None`: another node's).
+    pub conn: Option<ConnId>,
     /// Its rooms, its own id included.
     pub rooms: Vec<String>,
     /// The connection's handshake.

@@ -17,10 +17,13 @@ use crate::server::{ConnId, Rejection, Server, ServerEvent};
 use crate::wire::sio::{AckId, Args};
 use crate::DisconnectReason;
 
+use crate::cluster::{Cluster, ClusterMessage};
+
+use super::cluster::{ClusterLink, ClusterOutlet};
 use super::context::{Ack, EngineSocket, Io, Socket};
 use super::definition::{App, Connecting};
 use super::remote::{AckError, AckResult, Command, Remote};
-use super::state::{Handlers, IncomingEvent, PendingAck, SocketState, State};
+use super::state::{IncomingEvent, PendingAck, SocketState, State};
 
 /// A running application: the core [`Server`] plus the handlers, socket
 /// data and callbacks of an [`App`]. Pure like the core: drivers feed it
@@ -177,10 +180,68 @@ impl<D: 'static> AppServer<D> {
         self.server.handle_write_ready(conn);
     }
 
-    /// Fires due timers (heartbeats, ack deadlines...).
+    /// Fires due timers (heartbeats, ack deadlines, cluster requests...).
     pub fn handle_timeout(&mut self, now: Instant) {
         self.server.handle_timeout(now);
+        if let Some(link) = self.state.cluster.as_mut() {
+            link.cluster.handle_timeout(now);
+        }
         self.dispatch(now);
+    }
+
+    // ---- the cluster ----------------------------------------------------
+
+    /// Joins a cluster (see [`crate::cluster`]): server-wide operations
+    /// that are not `local` reach the other nodes, and what they ask runs
+    /// here. Feed it with [`AppServer::handle_cluster_message`] and
+    /// [`AppServer::set_cluster_node_count`]; publish what
+    /// [`AppServer::poll_cluster_message`] returns (or give an `outlet`
+    /// that takes each message as it is produced).
+    ///
+    /// ```
+    /// use std::time::{Duration, Instant};
+    /// use socketio_sansio::app::{App, AppServer, Namespace};
+    /// use socketio_sansio::cluster::{Cluster, ClusterMessage};
+    /// use socketio_sansio::{Config, SeededRandom};
+    ///
+    /// let app: App = App::new().ns("/", Namespace::new());
+    /// let mut io = AppServer::with_random(Config::builder(), app, Box::new(SeededRandom::new(1)))
+    ///     .expect("valid configuration");
+    /// io.attach_cluster(Cluster::new("node-1", Duration::from_secs(5)), None);
+    /// let now = Instant::now();
+    /// io.with_io(now, |io| io.of("/").emit("news", "hi"));
+    /// assert!(matches!(io.poll_cluster_message(), Some(ClusterMessage::Broadcast { .. })));
+    /// ```
+    pub fn attach_cluster(&mut self, cluster: Cluster, outlet: Option<ClusterOutlet>) {
+        self.state.cluster = Some(ClusterLink::new(cluster, outlet));
+    }
+
+    /// The attached cluster, read-only.
+    pub fn cluster(&self) -> Option<&Cluster> {
+        self.state.cluster.as_ref().map(|c| &c.cluster)
+    }
+
+    /// A message from another node; the handlers it calls for run now.
+    pub fn handle_cluster_message(&mut self, now: Instant, message: ClusterMessage) {
+        if let Some(link) = self.state.cluster.as_mut() {
+            link.cluster.handle_message(now, message);
+        }
+        self.dispatch(now);
+    }
+
+    /// How many nodes serve `nsp`, this one included.
+    pub fn set_cluster_node_count(&mut self, now: Instant, nsp: &str, count: usize) {
+        if let Some(link) = self.state.cluster.as_mut() {
+            link.cluster.set_node_count(now, nsp, count);
+        }
+        self.dispatch(now);
+    }
+
+    /// The next message to publish to the other nodes (when no outlet was
+    /// given).
+    #[must_use]
+    pub fn poll_cluster_message(&mut self) -> Option<ClusterMessage> {
+        self.state.cluster.as_mut()?.cluster.poll_message()
     }
 
     /// Applies a command from another thread.
@@ -218,7 +279,15 @@ impl<D: 'static> AppServer<D> {
     /// When [`AppServer::handle_timeout`] is due next.
     #[must_use]
     pub fn poll_timeout(&self) -> Option<Instant> {
-        self.server.poll_timeout()
+        let cluster = self
+            .state
+            .cluster
+            .as_ref()
+            .and_then(|c| c.cluster.poll_timeout());
+        match (self.server.poll_timeout(), cluster) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
     }
 
     // ---- dispatch ------------------------------------------------------
@@ -227,6 +296,24 @@ impl<D: 'static> AppServer<D> {
     /// more events; they run too, in order).
     fn dispatch(&mut self, now: Instant) {
         self.state.last_now = Some(now);
+        loop {
+            self.dispatch_core(now);
+            let Some(event) = self
+                .state
+                .cluster
+                .as_mut()
+                .and_then(|c| c.cluster.poll_event())
+            else {
+                break;
+            };
+            self.io(now).on_cluster_event(event);
+        }
+        if let Some(link) = self.state.cluster.as_mut() {
+            link.flush();
+        }
+    }
+
+    fn dispatch_core(&mut self, now: Instant) {
         while let Some(ServerEvent { conn, event }) = self.server.poll_event() {
             match event {
                 Event::Connect { nsp, auth } => self.on_connect(now, conn, nsp, auth),
@@ -264,7 +351,7 @@ impl<D: 'static> AppServer<D> {
             return;
         };
         let definition = definition.clone();
-        let handshake = Arc::new(self.server.handshake(conn).cloned().unwrap_or_default());
+        let handshake = self.server.shared_handshake(conn).unwrap_or_default();
         let mut data = self.new_data();
         let main = if nsp == "/" {
             self.state.app.main_middlewares.clone()
@@ -304,7 +391,8 @@ impl<D: 'static> AppServer<D> {
         self.state
             .sockets
             .entry(conn)
-            .or_default()
+            // Most connections join one namespace: no spare capacity.
+            .or_insert_with(|| Vec::with_capacity(1))
             .push(SocketState {
                 nsp: nsp.clone(),
                 id: Arc::from(id),
@@ -312,7 +400,8 @@ impl<D: 'static> AppServer<D> {
                 auth,
                 data,
                 legacy,
-                handlers: Handlers::default(),
+                handlers: None,
+                shared_events: definition.events.clone(),
                 pending: Default::default(),
             });
         if let Some(handler) = definition.on_connection {
@@ -346,7 +435,7 @@ impl<D: 'static> AppServer<D> {
             return;
         };
         let nsp = socket.nsp.clone();
-        let middlewares = socket.handlers.middlewares.clone();
+        let middlewares = socket.own(|h| &h.middlewares);
         let mut event = IncomingEvent {
             name,
             args,
@@ -369,7 +458,7 @@ impl<D: 'static> AppServer<D> {
                 }
                 let handlers = socket
                     .state()
-                    .map(|s| s.handlers.errors.clone())
+                    .map(|s| s.own(|h| &h.errors))
                     .unwrap_or_default();
                 for handler in handlers {
                     handler(&mut socket, &refusal);
@@ -380,13 +469,20 @@ impl<D: 'static> AppServer<D> {
         let Some(state) = socket.state() else {
             return;
         };
-        let any = state.handlers.any.clone();
+        let any = state.own(|h| &h.any);
         let special = match kind {
-            MessageKind::LegacyMessage => state.handlers.legacy_message.clone(),
-            MessageKind::LegacyJson => state.handlers.legacy_json.clone(),
+            MessageKind::LegacyMessage => state.own(|h| &h.legacy_message),
+            MessageKind::LegacyJson => state.own(|h| &h.legacy_json),
             _ => None,
         };
-        let handler = special.or_else(|| state.handlers.events.get(&event.name).cloned());
+        let handler = special
+            .or_else(|| {
+                state
+                    .handlers
+                    .as_deref()
+                    .and_then(|h| h.events.get(&event.name).cloned())
+            })
+            .or_else(|| state.shared_events.get(&event.name).cloned());
         for listener in any {
             listener(&mut socket, &event.name, &event.args);
         }
@@ -446,7 +542,7 @@ impl<D: 'static> AppServer<D> {
         };
         let (nsp, socket_id) = (socket.nsp.clone(), socket.id.clone());
         let pending: Vec<(AckId, PendingAck<D>)> = socket.pending.drain().collect();
-        let handlers = socket.handlers.disconnect.clone();
+        let handlers = socket.own(|h| &h.disconnect);
         for (_, waiter) in pending {
             self.run_pending(
                 now,

@@ -110,8 +110,29 @@ pub(crate) struct SocketState<D> {
     pub(crate) auth: Value,
     pub(crate) data: D,
     pub(crate) legacy: bool,
-    pub(crate) handlers: Handlers<D>,
+    /// Handlers registered on this socket itself; allocated on the first
+    /// registration (sockets served by [`super::Namespace::on`] alone
+    /// never need one).
+    pub(crate) handlers: Option<Box<Handlers<D>>>,
+    /// The namespace's handlers ([`super::Namespace::on`]), shared.
+    pub(crate) shared_events: Arc<HashMap<String, EventHandler<D>>>,
     pub(crate) pending: HashMap<AckId, PendingAck<D>>,
+}
+
+impl<D> SocketState<D> {
+    /// The socket's own handlers, allocated on first use.
+    pub(crate) fn handlers_mut(&mut self) -> &mut Handlers<D> {
+        self.handlers.get_or_insert_with(Box::default)
+    }
+
+    /// A copy of one list of the socket's own handlers (empty without any).
+    pub(crate) fn own<T: Clone + Default>(&self, pick: impl FnOnce(&Handlers<D>) -> &T) -> T {
+        self.handlers
+            .as_deref()
+            .map(pick)
+            .cloned()
+            .unwrap_or_default()
+    }
 }
 
 /// A broadcast with acknowledgements waiting for its recipients.
@@ -142,6 +163,8 @@ pub(crate) struct State<D> {
     pub(crate) make_data: fn() -> D,
     /// The time of the latest input.
     pub(crate) last_now: Option<std::time::Instant>,
+    /// The cluster this node belongs to, if any.
+    pub(crate) cluster: Option<super::cluster::ClusterLink<D>>,
 }
 
 impl<D: Default> State<D> {
@@ -158,6 +181,7 @@ impl<D: Default> State<D> {
             scratch: D::default(),
             make_data: D::default,
             last_now: None,
+            cluster: None,
         }
     }
 }
@@ -182,7 +206,11 @@ impl<D> State<D> {
         if list.is_empty() {
             self.sockets.remove(&conn);
         }
-        if !socket.handlers.any_outgoing.is_empty() {
+        if socket
+            .handlers
+            .as_ref()
+            .is_some_and(|h| !h.any_outgoing.is_empty())
+        {
             self.outgoing_watchers = self.outgoing_watchers.saturating_sub(1);
         }
         Some(socket)

@@ -197,7 +197,7 @@ struct PendingAck {
 pub struct LegacyConnection {
     sid: String,
     config: Arc<Config>,
-    handshake: Handshake,
+    handshake: Arc<Handshake>,
     link: Link,
     /// True once a transport attached (and `1::` was queued).
     attached_once: bool,
@@ -267,7 +267,7 @@ impl LegacyConnection {
         LegacyConnection {
             sid,
             config,
-            handshake,
+            handshake: Arc::new(handshake),
             link: Link::Detached { since: now },
             attached_once: false,
             closed: false,
@@ -303,6 +303,11 @@ impl LegacyConnection {
     /// The handshake request.
     pub fn handshake(&self) -> &Handshake {
         &self.handshake
+    }
+
+    /// The handshake request, shared (no copy).
+    pub fn shared_handshake(&self) -> Arc<Handshake> {
+        self.handshake.clone()
     }
 
     /// The auth data of `nsp`: the handshake query for `/`, the connect

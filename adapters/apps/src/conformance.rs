@@ -146,7 +146,71 @@ impl Options {
 
 /// The conformance application.
 pub fn app() -> App {
-    let namespace = Namespace::new().on_connection(on_connection);
+    // Event handlers are registered once for the namespace (no per-socket
+    // registration: a connection costs no handler table).
+    let namespace = Namespace::new()
+        .on_connection(on_connection)
+        .on("message", |socket, args, _| {
+            socket.emit("message-back", args)
+        })
+        .on("message-with-ack", |socket, args, ack| {
+            if let Some(ack) = ack {
+                ack.send(socket, args);
+            }
+        })
+        .on("broadcast", |socket, args, _| {
+            socket.of("/").emit("broadcast", args)
+        })
+        .on("emit-with-ack", |socket, args, _| {
+            socket.emit_with_ack(
+                "emit-with-ack",
+                args,
+                Some(EMIT_WITH_ACK_TIMEOUT),
+                |socket, answer| match answer {
+                    Ok(answer) => socket.emit("emit-with-ack-result", answer),
+                    Err(e) => log::debug!("emit-with-ack: {e}"),
+                },
+            );
+        })
+        .on("disconnect-me", |socket, _, _| socket.disconnect())
+        .on("join", |socket, args, ack| {
+            let Some(room) = args.values.first().and_then(Value::as_str) else {
+                return;
+            };
+            let room = room.to_owned();
+            socket.join(&room);
+            if let Some(ack) = ack {
+                ack.send(socket, true);
+            }
+        })
+        .on("room-broadcast", |socket, mut args, _| {
+            if args.values.is_empty() {
+                return;
+            }
+            let Value::String(room) = args.values.remove(0) else {
+                return;
+            };
+            socket.of("/").to(room).emit("room-broadcast", args);
+        })
+        .on("fetch-sockets", |socket, _, ack| {
+            let Some(ack) = ack else { return };
+            socket.of("/").fetch_sockets(move |io, sockets| {
+                let mut ids: Vec<String> = sockets.into_iter().map(|s| s.id).collect();
+                ids.sort();
+                ack.send(io, json!(ids));
+            });
+        })
+        .on("ack-all", |socket, args, ack| {
+            let ms = args.values.first().and_then(Value::as_u64).unwrap_or(1000);
+            socket
+                .of("/")
+                .timeout(Duration::from_millis(ms))
+                .emit_with_ack("ack-all-ping", Args::default(), move |io, acks| {
+                    if let Some(ack) = ack {
+                        ack.send(io, json!(acks.responses.len()));
+                    }
+                });
+        });
     App::new()
         .ns("/", namespace.clone())
         .ns("/custom", namespace)
@@ -156,79 +220,20 @@ pub fn app() -> App {
 fn on_connection(socket: &mut Socket<'_, ()>) {
     let auth = socket.auth().clone();
     socket.emit("auth", auth);
-    socket.on("message", |socket, args, _| {
-        socket.emit("message-back", args)
-    });
-    socket.on("message-with-ack", |socket, args, ack| {
-        if let Some(ack) = ack {
-            ack.send(socket, args);
-        }
-    });
-    socket.on("broadcast", |socket, args, _| {
-        socket.of("/").emit("broadcast", args)
-    });
-    socket.on("emit-with-ack", |socket, args, _| {
-        socket.emit_with_ack(
-            "emit-with-ack",
-            args,
-            Some(EMIT_WITH_ACK_TIMEOUT),
-            |socket, answer| match answer {
-                Ok(answer) => socket.emit("emit-with-ack-result", answer),
-                Err(e) => log::debug!("emit-with-ack: {e}"),
-            },
-        );
-    });
-    socket.on("disconnect-me", |socket, _, _| socket.disconnect());
-    socket.on("join", |socket, args, ack| {
-        let Some(room) = args.values.first().and_then(Value::as_str) else {
-            return;
-        };
-        let room = room.to_owned();
-        socket.join(&room);
-        if let Some(ack) = ack {
-            ack.send(socket, true);
-        }
-    });
-    socket.on("room-broadcast", |socket, mut args, _| {
-        if args.values.is_empty() {
-            return;
-        }
-        let Value::String(room) = args.values.remove(0) else {
-            return;
-        };
-        socket.of("/").to(room).emit("room-broadcast", args);
-    });
-    socket.on("fetch-sockets", |socket, _, ack| {
-        let Some(ack) = ack else { return };
-        socket.of("/").fetch_sockets(move |io, sockets| {
-            let mut ids: Vec<String> = sockets.into_iter().map(|s| s.id).collect();
-            ids.sort();
-            ack.send(io, json!(ids));
+    if socket.is_legacy() {
+        // 0.9 `message` (3) and `json` (4) packets are echoed in kind.
+        socket.on_message_packet(|socket, args, _| {
+            let text = args
+                .values
+                .first()
+                .and_then(Value::as_str)
+                .unwrap_or_default();
+            let text = text.to_owned();
+            socket.send_message_packet(&text);
         });
-    });
-    socket.on("ack-all", |socket, args, ack| {
-        let ms = args.values.first().and_then(Value::as_u64).unwrap_or(1000);
-        socket
-            .of("/")
-            .timeout(Duration::from_millis(ms))
-            .emit_with_ack("ack-all-ping", Args::default(), move |io, acks| {
-                if let Some(ack) = ack {
-                    ack.send(io, json!(acks.responses.len()));
-                }
-            });
-    });
-    // 0.9 `message` (3) and `json` (4) packets are echoed in kind.
-    socket.on_message_packet(|socket, args, _| {
-        let text = args
-            .values
-            .first()
-            .and_then(Value::as_str)
-            .unwrap_or_default();
-        let text = text.to_owned();
-        socket.send_message_packet(&text);
-    });
-    socket.on_json_packet(|socket, args, _| {
-        let value = args.values.into_iter().next().unwrap_or_default();
-        socket.send_json_packet(value);
-    });
+        socket.on_json_packet(|socket, args, _| {
+            let value = args.values.into_iter().next().unwrap_or_default();
+            socket.send_json_packet(value);
+        });
+    }
 }

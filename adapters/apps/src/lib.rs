@@ -5,7 +5,9 @@
 //!   (the official JavaScript and Python clients) run against, with its
 //!   command line;
 //! * [`chat`]: the chat of the examples (nicknames, rooms, messages,
-//!   typing notices), served with its page by `--example chat`.
+//!   typing notices), served with its page by `--example chat`;
+//! * [`testing`]: not an application but test support, the WebSocket and
+//!   HTTP clients of the drivers' live tests.
 //!
 //! The drivers' examples (`conformance` in socketio-blocking,
 //! `mio_conformance` in socketio-mio) only parse the command line with
@@ -15,3 +17,4 @@
 
 pub mod chat;
 pub mod conformance;
+pub mod testing;

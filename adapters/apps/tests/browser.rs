@@ -58,14 +58,8 @@ fn chat_page(driver: Driver) {
     let run = support::run_suite(node, SUITE_TIMEOUT);
     let server_log = server.log_text();
     drop(server);
-    assert!(
-        run.passed(),
-        "{suite}: the browser test failed against {page} ({})\n--- stdout ---\n{}\n\
-         --- stderr ---\n{}\n--- server log ---\n{server_log}",
-        run.outcome(SUITE_TIMEOUT),
-        run.stdout,
-        run.stderr
-    );
+    let failure = format!("{suite}: the browser test failed against {page}");
+    run.assert_passed(&failure, SUITE_TIMEOUT, &server_log);
     eprintln!(
         "{suite}: passed against {page} in {:.1} s",
         run.elapsed.as_secs_f64()

@@ -323,16 +323,23 @@ fn rooms_join_and_leave() {
     );
 }
 
-#[test]
-fn messages_go_to_the_room_sender_included() {
-    let mut s = sim();
-    let ann = user(&mut s, "Ann", &[]);
-    let bob = user(&mut s, "Bob", &[ann]);
-    let eve = user(&mut s, "Eve", &[ann, bob]);
-    call(&mut s, eve, "join-room", json!(["elsewhere"]));
+/// Users Ann and Bob in the lobby, Eve in the room "elsewhere", with
+/// nothing unread.
+fn ann_and_bob_in_the_lobby_eve_elsewhere(s: &mut Sim<ChatData>) -> [ConnId; 3] {
+    let ann = user(s, "Ann", &[]);
+    let bob = user(s, "Bob", &[ann]);
+    let eve = user(s, "Eve", &[ann, bob]);
+    call(s, eve, "join-room", json!(["elsewhere"]));
     for conn in [ann, bob, eve] {
         s.texts(conn);
     }
+    [ann, bob, eve]
+}
+
+#[test]
+fn messages_go_to_the_room_sender_included() {
+    let mut s = sim();
+    let [ann, bob, eve] = ann_and_bob_in_the_lobby_eve_elsewhere(&mut s);
     call(&mut s, ann, "chat-message", json!(["hello, 世界"]));
     let message = ev(
         "chat-message",
@@ -368,13 +375,7 @@ fn messages_go_to_the_room_sender_included() {
 #[test]
 fn typing_notices_go_to_the_room_except_the_sender() {
     let mut s = sim();
-    let ann = user(&mut s, "Ann", &[]);
-    let bob = user(&mut s, "Bob", &[ann]);
-    let eve = user(&mut s, "Eve", &[ann, bob]);
-    call(&mut s, eve, "join-room", json!(["elsewhere"]));
-    for conn in [ann, bob, eve] {
-        s.texts(conn);
-    }
+    let [ann, bob, eve] = ann_and_bob_in_the_lobby_eve_elsewhere(&mut s);
     for event in ["typing", "stop-typing"] {
         s.text(ann, &format!(r#"42["{event}"]"#));
         assert!(got(&mut s, ann).is_empty());

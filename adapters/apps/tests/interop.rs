@@ -14,7 +14,7 @@ mod support;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use support::{Driver, ServerProcess};
+use support::{Driver, PerTransport, SuiteRun};
 
 /// Transport variants to run (the suite's `TRANSPORTS`), one server and one
 /// suite run each: WebSocket only, long-polling only, and the clients'
@@ -51,49 +51,35 @@ fn node_suite(driver: Driver) {
     let started = Instant::now();
     let dir = support::suite_dir("interop");
     support::npm_ci_if_needed(&dir);
-    let exe = driver.conformance_binary();
-    for transport in support::transports("SOCKETIO_INTEROP_TRANSPORTS", TRANSPORTS) {
-        let mut server = ServerProcess::start(&exe, SERVER_ARGS);
-        let url = server.url();
-        eprintln!("{suite}: TRANSPORTS={transport} SERVER_URL={url}");
+    let per_transport = PerTransport {
+        suite: &suite,
+        driver,
+        server_args: SERVER_ARGS,
+        transports: support::transports("SOCKETIO_INTEROP_TRANSPORTS", TRANSPORTS),
+        limit: SUITE_TIMEOUT,
+    };
+    let command = |url: &str, transport: &str| {
         let mut node = Command::new("node");
         node.args(["--test", "--test-concurrency=1"])
             .args(TEST_FILES)
             .current_dir(&dir)
-            .env("SERVER_URL", &url)
-            .env("TRANSPORTS", &transport);
-        let run = support::run_suite(node, SUITE_TIMEOUT);
-        let server_log = server.log_text();
-        let stopped = server.stop();
-        assert!(
-            run.passed(),
-            "{suite} failed with TRANSPORTS={transport} ({})\n--- stdout ---\n{}\n\
-             --- stderr ---\n{}\n--- server log ---\n{server_log}",
-            run.outcome(SUITE_TIMEOUT),
-            run.stdout,
-            run.stderr,
-        );
-        // The runner's closing counts ("# tests N", "# pass N", ...).
-        let summary: Vec<&str> = run
-            .stdout
+            .env("SERVER_URL", url)
+            .env("TRANSPORTS", transport);
+        node
+    };
+    // The runner's closing counts ("# tests N", "# pass N", ...).
+    let summary = |run: &SuiteRun| {
+        run.stdout
             .lines()
             .filter(|l| {
                 ["# tests", "# pass", "# fail", "# skipped"]
                     .iter()
                     .any(|p| l.starts_with(p))
             })
-            .collect();
-        eprintln!(
-            "{suite}: TRANSPORTS={transport}: {} in {:.1} s",
-            summary.join(", "),
-            run.elapsed.as_secs_f64()
-        );
-        assert!(
-            stopped,
-            "the {} conformance server did not stop within 5 s of SIGTERM\n{server_log}",
-            driver.name()
-        );
-    }
+            .map(str::to_owned)
+            .collect()
+    };
+    per_transport.run(command, summary);
     eprintln!("{suite}: done in {:.1} s", started.elapsed().as_secs_f64());
 }
 

@@ -17,7 +17,7 @@ mod support;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use support::{Driver, ServerProcess};
+use support::{Driver, PerTransport, SuiteRun};
 
 /// Transport variants to run (the suite's `TRANSPORTS`), one server and one
 /// suite run each: WebSocket only, long-polling only, and the client's
@@ -44,43 +44,33 @@ fn python_suite(driver: Driver) {
     let started = Instant::now();
     let dir = support::suite_dir("python");
     let python = support::ensure_venv(&version, &dir.join("requirements.txt"));
-    let exe = driver.conformance_binary();
-    for transport in support::transports("SOCKETIO_PYTHON_TRANSPORTS", TRANSPORTS) {
-        let mut server = ServerProcess::start(&exe, SERVER_ARGS);
-        let url = server.url();
-        eprintln!("{suite}: TRANSPORTS={transport} SERVER_URL={url}");
+    let per_transport = PerTransport {
+        suite: &suite,
+        driver,
+        server_args: SERVER_ARGS,
+        transports: support::transports("SOCKETIO_PYTHON_TRANSPORTS", TRANSPORTS),
+        limit: SUITE_TIMEOUT,
+    };
+    let command = |url: &str, transport: &str| {
         let mut unittest = Command::new(&python);
         unittest
             .args(["-m", "unittest", "-v", "test_interop"])
             .current_dir(&dir)
-            .env("SERVER_URL", &url)
-            .env("TRANSPORTS", &transport)
+            .env("SERVER_URL", url)
+            .env("TRANSPORTS", transport)
             .env("PYTHONDONTWRITEBYTECODE", "1") // no __pycache__ in the source tree
             .env("PYTHONUNBUFFERED", "1");
-        let run = support::run_suite(unittest, SUITE_TIMEOUT);
-        let server_log = server.log_text();
-        let stopped = server.stop();
-        assert!(
-            run.passed(),
-            "{suite} failed with TRANSPORTS={transport} ({})\n--- stdout ---\n{}\n\
-             --- stderr ---\n{}\n--- server log ---\n{server_log}",
-            run.outcome(SUITE_TIMEOUT),
-            run.stdout,
-            run.stderr,
-        );
-        // unittest's closing lines: "Ran N tests in Xs" and "OK (...)".
-        let summary: Vec<&str> = run
-            .stderr
+        unittest
+    };
+    // unittest's closing lines: "Ran N tests in Xs" and "OK (...)".
+    let summary = |run: &SuiteRun| {
+        run.stderr
             .lines()
             .filter(|l| l.starts_with("Ran ") || l.starts_with("OK") || l.starts_with("FAILED"))
-            .collect();
-        eprintln!("{suite}: TRANSPORTS={transport}: {}", summary.join(", "));
-        assert!(
-            stopped,
-            "the {} conformance server did not stop within 5 s of SIGTERM\n{server_log}",
-            driver.name()
-        );
-    }
+            .map(str::to_owned)
+            .collect()
+    };
+    per_transport.run(command, summary);
     eprintln!("{suite}: done in {:.1} s", started.elapsed().as_secs_f64());
 }
 

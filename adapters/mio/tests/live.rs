@@ -1,23 +1,26 @@
 //! The mio driver on real sockets (127.0.0.1), serving an
-//! [`App`](socketio_mio::app::App), driven by a tungstenite client:
-//! handshake rejections, the conformance exchange, binary, rooms, broadcast
-//! to several clients, a refusing connect middleware, malformed input on one
-//! connection while others keep working, 1,000 idle connections,
-//! long-polling, other threads (`Remote`, `RemoteSocket::emit_with_ack`),
-//! shutdown; the Socket.IO 0.9 endpoints, bare Engine.IO, WebSocket
-//! handshake validation and static files.
+//! [`App`](socketio_mio::app::App), driven by a tungstenite client
+//! (`socketio_apps::testing`): fragmented messages, broadcast to several
+//! clients and rooms, 1,000 idle connections, long-polling, other threads
+//! (`Remote`, `RemoteSocket::emit_with_ack`), `run`; the Socket.IO 0.9
+//! endpoints, bare Engine.IO, WebSocket handshake validation and static
+//! files. The scenarios both drivers pass alike (handshake rejections, the
+//! conformance exchange, malformed input, a refusing connect middleware,
+//! shutdown) are in socketio-apps' `tests/live.rs`.
 
-use std::io::{Read, Write};
+use std::io::Write;
 use std::net::{SocketAddr, TcpStream};
 use std::sync::{mpsc, Mutex};
 use std::time::Duration;
 
 use serde_json::json;
-use socketio_mio::app::{AckError, App, ConnectError, Namespace, Remote, RemoteSocket};
+use socketio_apps::testing::{
+    assert_echo, body, connect, http, http_get, joined, read_response, recv_text, wait_closed,
+    ws_at, Ws,
+};
+use socketio_mio::app::{AckError, App, Namespace, Remote, RemoteSocket};
 use socketio_mio::{MioServer, ServerHandle};
-use tungstenite::{Message, WebSocket};
-
-type Ws = WebSocket<TcpStream>;
+use tungstenite::Message;
 
 struct TestServer {
     addr: SocketAddr,
@@ -40,30 +43,22 @@ impl TestServer {
     }
 }
 
+/// What the tests of this file use of the conformance behaviour, on `/`
+/// and `/custom`.
 fn namespace() -> Namespace<()> {
-    Namespace::new()
-        .use_middleware(|c| match c.auth().get("deny") {
-            Some(_) => Err(ConnectError::new("denied").with_data(json!({"why": "asked"}))),
-            None => Ok(()),
-        })
-        .on_connection(|socket| {
-            let auth = socket.auth().clone();
-            socket.emit("auth", auth);
-            socket.on("message", |s, args, _| s.emit("message-back", args));
-            socket.on("message-with-ack", |s, args, ack| {
-                if let Some(ack) = ack {
-                    ack.send(s, args);
-                }
-            });
-            socket.on("broadcast", |s, args, _| s.of("/").emit("broadcast", args));
-            socket.on("join", |s, args, _| {
-                if let Some(room) = args.values.first().and_then(|v| v.as_str()) {
-                    s.join(room);
-                }
-            });
-            // The other sockets of the namespace in "r".
-            socket.on("to-room", |s, args, _| s.to("r").emit("room-news", args));
-        })
+    Namespace::new().on_connection(|socket| {
+        let auth = socket.auth().clone();
+        socket.emit("auth", auth);
+        socket.on("message", |s, args, _| s.emit("message-back", args));
+        socket.on("broadcast", |s, args, _| s.of("/").emit("broadcast", args));
+        socket.on("join", |s, args, _| {
+            if let Some(room) = args.values.first().and_then(|v| v.as_str()) {
+                s.join(room);
+            }
+        });
+        // The other sockets of the namespace in "r".
+        socket.on("to-room", |s, args, _| s.to("r").emit("room-news", args));
+    })
 }
 
 fn app() -> App {
@@ -96,168 +91,6 @@ fn start_app(ping_interval_ms: u64, ping_timeout_ms: u64, app: App) -> TestServe
         remote,
         handle,
     }
-}
-
-fn connect(addr: SocketAddr, query: &str) -> Ws {
-    let stream = TcpStream::connect(addr).unwrap();
-    stream
-        .set_read_timeout(Some(Duration::from_secs(5)))
-        .unwrap();
-    let url = format!("ws://{addr}/socket.io/?{query}");
-    let (ws, _) = tungstenite::client(url, stream).expect("websocket handshake");
-    ws
-}
-
-fn recv_text(ws: &mut Ws) -> String {
-    loop {
-        match ws.read().expect("a frame") {
-            Message::Text(t) if t.as_str() == "2" => ws.send(Message::text("3")).unwrap(),
-            Message::Text(t) => return t.to_string(),
-            Message::Binary(b) => return format!("<bin {:?}>", b.to_vec()),
-            _ => continue,
-        }
-    }
-}
-
-/// Answers pings for `how_long`; fails on anything else.
-fn pump(ws: &mut Ws, how_long: Duration) {
-    let end = std::time::Instant::now() + how_long;
-    ws.get_ref()
-        .set_read_timeout(Some(Duration::from_millis(20)))
-        .unwrap();
-    let mut pings = 0;
-    while std::time::Instant::now() < end {
-        match ws.read() {
-            Ok(Message::Text(t)) if t.as_str() == "2" => {
-                pings += 1;
-                ws.send(Message::text("3")).unwrap();
-            }
-            Ok(other) => panic!("unexpected {other:?}"),
-            Err(tungstenite::Error::Io(e)) if e.kind() == std::io::ErrorKind::WouldBlock => {}
-            Err(e) => panic!("connection lost: {e}"),
-        }
-    }
-    assert!(pings >= 3, "{pings} pings in {how_long:?}");
-    ws.get_ref()
-        .set_read_timeout(Some(Duration::from_secs(5)))
-        .unwrap();
-}
-
-fn joined(addr: SocketAddr) -> Ws {
-    let mut ws = connect(addr, "EIO=4&transport=websocket");
-    assert!(recv_text(&mut ws).starts_with("0{\"sid\":"));
-    ws.send(Message::text("40")).unwrap();
-    assert!(recv_text(&mut ws).starts_with("40{\"sid\":"));
-    assert_eq!(recv_text(&mut ws), r#"42["auth",{}]"#);
-    ws
-}
-
-fn wait_closed(ws: &mut Ws) {
-    loop {
-        match ws.read() {
-            Ok(Message::Close(_)) | Err(_) => break,
-            Ok(_) => continue,
-        }
-    }
-}
-
-fn http(addr: SocketAddr, request: &str) -> String {
-    let mut s = TcpStream::connect(addr).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
-    s.write_all(request.as_bytes()).unwrap();
-    let mut out = String::new();
-    let _ = s.read_to_string(&mut out);
-    out
-}
-
-fn http_get(addr: SocketAddr, target: &str, upgrade: bool) -> String {
-    let extra = if upgrade {
-        "Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
-    } else {
-        "Connection: close\r\n"
-    };
-    http(
-        addr,
-        &format!("GET {target} HTTP/1.1\r\nHost: x\r\n{extra}\r\n"),
-    )
-}
-
-#[test]
-fn handshakes_with_bad_eio_or_transport_get_the_reference_400() {
-    let server = start();
-    let addr = server.addr;
-    for upgrade in [true, false] {
-        let r = http_get(addr, "/socket.io/?transport=websocket", upgrade);
-        assert!(r.starts_with("HTTP/1.1 400"), "{r}");
-        assert!(
-            r.ends_with(r#"{"code":5,"message":"Unsupported protocol version"}"#),
-            "{r}"
-        );
-    }
-    let r = http_get(addr, "/socket.io/?EIO=4&transport=carrier-pigeon", true);
-    assert!(
-        r.starts_with("HTTP/1.1 400") && r.ends_with(r#"{"code":0,"message":"Transport unknown"}"#),
-        "{r}"
-    );
-    let r = http_get(addr, "/elsewhere", false);
-    assert!(r.starts_with("HTTP/1.1 404"), "{r}");
-    let r = http(addr, "\x00\x01garbage\r\n\r\n");
-    assert!(r.starts_with("HTTP/1.1 400"), "{r}");
-    server.shutdown();
-}
-
-#[test]
-fn conformance_exchange_over_a_real_socket() {
-    let server = start();
-    let mut ws = joined(server.addr);
-    ws.send(Message::text(r#"42["message",1,"2",{"3":[true]}]"#))
-        .unwrap();
-    assert_eq!(
-        recv_text(&mut ws),
-        r#"42["message-back",1,"2",{"3":[true]}]"#
-    );
-    ws.send(Message::text(
-        r#"42456["message-with-ack",1,"2",{"3":[false]}]"#,
-    ))
-    .unwrap();
-    assert_eq!(recv_text(&mut ws), r#"43456[1,"2",{"3":[false]}]"#);
-    // Binary attachments, both ways.
-    ws.send(Message::text(
-        r#"452-["message",{"_placeholder":true,"num":0},{"_placeholder":true,"num":1}]"#,
-    ))
-    .unwrap();
-    ws.send(Message::binary(vec![1, 2, 3])).unwrap();
-    ws.send(Message::binary(vec![4, 5, 6])).unwrap();
-    assert_eq!(
-        recv_text(&mut ws),
-        r#"452-["message-back",{"_placeholder":true,"num":0},{"_placeholder":true,"num":1}]"#
-    );
-    assert_eq!(recv_text(&mut ws), "<bin [1, 2, 3]>");
-    assert_eq!(recv_text(&mut ws), "<bin [4, 5, 6]>");
-    ws.send(Message::text("40/random")).unwrap();
-    assert_eq!(
-        recv_text(&mut ws),
-        r#"44/random,{"message":"Invalid namespace"}"#
-    );
-    ws.send(Message::text(r#"40/custom,{"deny":true}"#))
-        .unwrap();
-    assert_eq!(
-        recv_text(&mut ws),
-        r#"44/custom,{"message":"denied","data":{"why":"asked"}}"#
-    );
-    ws.send(Message::text(r#"40/custom,{"token":1}"#)).unwrap();
-    assert!(recv_text(&mut ws).starts_with("40/custom,{\"sid\":"));
-    assert_eq!(recv_text(&mut ws), r#"42/custom,["auth",{"token":1}]"#);
-    // A large message (fragment-free, 16-bit and 64-bit length forms).
-    let big = "x".repeat(70_000);
-    ws.send(Message::text(format!(r#"42["message","{big}"]"#)))
-        .unwrap();
-    assert_eq!(recv_text(&mut ws), format!(r#"42["message-back","{big}"]"#));
-    // Stay connected across several heartbeats, answering each ping.
-    pump(&mut ws, Duration::from_millis(1200));
-    ws.send(Message::text(r#"42["message","later"]"#)).unwrap();
-    assert_eq!(recv_text(&mut ws), r#"42["message-back","later"]"#);
-    server.shutdown();
 }
 
 #[test]
@@ -307,73 +140,15 @@ fn broadcast_reaches_every_client_and_rooms_filter() {
     // Rooms: 1 and 2 join "r"; 1 sends to the room except itself.
     for i in [1, 2] {
         clients[i].send(Message::text(r#"42["join","r"]"#)).unwrap();
-        clients[i]
-            .send(Message::text(r#"42["message","sync"]"#))
-            .unwrap();
-        assert_eq!(recv_text(&mut clients[i]), r#"42["message-back","sync"]"#);
+        assert_echo(&mut clients[i], "sync");
     }
     clients[1]
         .send(Message::text(r#"42["to-room","hi"]"#))
         .unwrap();
     assert_eq!(recv_text(&mut clients[2]), r#"42["room-news","hi"]"#);
     for i in [0, 1] {
-        clients[i]
-            .send(Message::text(r#"42["message","x"]"#))
-            .unwrap();
-        assert_eq!(
-            recv_text(&mut clients[i]),
-            r#"42["message-back","x"]"#,
-            "client {i} got no room news"
-        );
-    }
-    server.shutdown();
-}
-
-#[test]
-fn malformed_frames_close_one_connection_and_ten_others_keep_working() {
-    let server = start();
-    let addr = server.addr;
-    let mut others: Vec<Ws> = (0..10).map(|_| joined(addr)).collect();
-    let bad_inputs: &[&str] = &[
-        "42{}",
-        "4abc",
-        "42[\"disconnect\"]",
-        "4599999999999-[\"x\"]",
-        "44{\"message\":\"x\"}",
-        "7",
-        "42 [\"x\"]",
-    ];
-    for bad in bad_inputs {
-        let mut ws = joined(addr);
-        ws.send(Message::text(*bad)).unwrap();
-        loop {
-            match ws.read() {
-                Ok(Message::Close(_)) | Err(_) => break,
-                Ok(Message::Text(t)) if t.as_str() == "2" => continue,
-                Ok(other) => panic!("{bad:?}: unexpected {other:?}"),
-            }
-        }
-    }
-    // WebSocket-level garbage: an unmasked frame, reserved bits, a bad opcode,
-    // a text frame that is not UTF-8, and an oversized message.
-    let raw_inputs: &[&[u8]] = &[
-        b"\x81\x02ab",
-        b"\xc1\x80\x00\x00\x00\x00",
-        b"\x83\x80\x00\x00\x00\x00",
-        b"\x81\x82\x00\x00\x00\x00\xff\xfe",
-    ];
-    for raw in raw_inputs {
-        let mut ws = joined(addr);
-        ws.get_mut().write_all(raw).unwrap();
-        wait_closed(&mut ws);
-    }
-    let mut ws = joined(addr);
-    let _ = ws.send(Message::binary(vec![0u8; 1_000_001]));
-    wait_closed(&mut ws);
-    for (i, ws) in others.iter_mut().enumerate() {
-        ws.send(Message::text(format!(r#"42["message",{i}]"#)))
-            .unwrap();
-        assert_eq!(recv_text(ws), format!(r#"42["message-back",{i}]"#));
+        // The echo comes first: no room news for client {i}.
+        assert_echo(&mut clients[i], "x");
     }
     server.shutdown();
 }
@@ -464,55 +239,6 @@ fn long_polling_handshake_connect_and_echo() {
     server.shutdown();
 }
 
-/// Reads one response with a Content-Length body from a keep-alive stream.
-fn read_response(s: &mut TcpStream) -> String {
-    let mut buf = Vec::new();
-    let mut byte = [0u8; 1];
-    while !buf.ends_with(b"\r\n\r\n") {
-        assert_eq!(s.read(&mut byte).unwrap(), 1, "eof in head");
-        buf.push(byte[0]);
-    }
-    let head = String::from_utf8_lossy(&buf).into_owned();
-    let len: usize = head
-        .lines()
-        .find_map(|l| {
-            l.to_ascii_lowercase()
-                .strip_prefix("content-length:")
-                .map(|v| v.trim().parse().unwrap())
-        })
-        .unwrap_or(0);
-    let mut body = vec![0u8; len];
-    s.read_exact(&mut body).unwrap();
-    head + &String::from_utf8_lossy(&body)
-}
-
-#[test]
-fn shutdown_closes_sessions_and_returns() {
-    let server = start();
-    let mut ws = joined(server.addr);
-    let started = std::time::Instant::now();
-    server.shutdown();
-    assert!(started.elapsed() < Duration::from_secs(3));
-    wait_closed(&mut ws);
-}
-
-#[test]
-fn a_connect_middleware_refuses_with_message_and_data() {
-    let server = start();
-    let mut ws = connect(server.addr, "EIO=4&transport=websocket");
-    assert!(recv_text(&mut ws).starts_with("0{\"sid\":"));
-    ws.send(Message::text(r#"40{"deny":true}"#)).unwrap();
-    assert_eq!(
-        recv_text(&mut ws),
-        r#"44{"message":"denied","data":{"why":"asked"}}"#
-    );
-    // The connection stays: the client may ask again.
-    ws.send(Message::text(r#"40{"name":"again"}"#)).unwrap();
-    assert!(recv_text(&mut ws).starts_with("40{\"sid\":"));
-    assert_eq!(recv_text(&mut ws), r#"42["auth",{"name":"again"}]"#);
-    server.shutdown();
-}
-
 #[test]
 fn remote_socket_emit_with_ack_from_another_thread() {
     let (tx, rx) = mpsc::channel::<RemoteSocket<()>>();
@@ -596,24 +322,15 @@ fn remote_emits_from_a_worker_thread() {
 
     // A room, from the worker: only its member.
     clients[1].send(Message::text(r#"42["join","r"]"#)).unwrap();
-    clients[1]
-        .send(Message::text(r#"42["message","sync"]"#))
-        .unwrap();
-    assert_eq!(recv_text(&mut clients[1]), r#"42["message-back","sync"]"#);
+    assert_echo(&mut clients[1], "sync");
     let remote = server.handle.remote();
     std::thread::spawn(move || remote.to("r").emit("room-only", "x"))
         .join()
         .expect("worker");
     assert_eq!(recv_text(&mut clients[1]), r#"42["room-only","x"]"#);
     for i in [0, 2] {
-        clients[i]
-            .send(Message::text(r#"42["message","y"]"#))
-            .unwrap();
-        assert_eq!(
-            recv_text(&mut clients[i]),
-            r#"42["message-back","y"]"#,
-            "client {i} got the room's news"
-        );
+        // The echo comes first: no room news for client {i}.
+        assert_echo(&mut clients[i], "y");
     }
     server.shutdown();
 }
@@ -627,8 +344,7 @@ fn run_serves_on_the_calling_thread_until_remote_shutdown() {
     let remote = server.remote();
     let thread = std::thread::spawn(move || server.run());
     let mut ws = joined(addr);
-    ws.send(Message::text(r#"42["message","on run"]"#)).unwrap();
-    assert_eq!(recv_text(&mut ws), r#"42["message-back","on run"]"#);
+    assert_echo(&mut ws, "on run");
     let started = std::time::Instant::now();
     remote.shutdown();
     thread.join().expect("loop thread").expect("loop result");
@@ -638,20 +354,6 @@ fn run_serves_on_the_calling_thread_until_remote_shutdown() {
         !remote.run(|_| {}),
         "commands are refused once the loop stopped"
     );
-}
-
-fn body(response: &str) -> &str {
-    response.split_once("\r\n\r\n").map_or("", |(_, b)| b)
-}
-
-fn ws_at(addr: SocketAddr, target: &str) -> Ws {
-    let stream = TcpStream::connect(addr).unwrap();
-    stream
-        .set_read_timeout(Some(Duration::from_secs(5)))
-        .unwrap();
-    let (ws, _) =
-        tungstenite::client(format!("ws://{addr}{target}"), stream).expect("websocket handshake");
-    ws
 }
 
 /// `GET /socket.io/1/` answers `sid:heartbeat:close:transports` (0.9).
@@ -756,9 +458,7 @@ fn websocket_handshake_refusals_create_no_session() {
     assert_eq!(server.connection_count(), 0, "no session for a refusal");
     // The server keeps serving others.
     let mut ws = joined(addr);
-    ws.send(Message::text(r#"42["message","still here"]"#))
-        .unwrap();
-    assert_eq!(recv_text(&mut ws), r#"42["message-back","still here"]"#);
+    assert_echo(&mut ws, "still here");
     server.shutdown();
 }
 

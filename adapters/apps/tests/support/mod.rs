@@ -1,4 +1,6 @@
-//! What the launchers of the external suites share (`interop.rs`: the
+//! What the tests that run against both drivers share: the drivers served
+//! in this process (`slow_consumer.rs`, `live.rs`), and for the launchers
+//! of the external suites (`interop.rs`: the
 //! Node.js clients, `python.rs`: python-socketio, `browser.rs`: headless
 //! Chromium on the chat page): the drivers and their example binaries,
 //! free ports, the server process (started, waited for, stopped with
@@ -9,12 +11,15 @@
 
 use std::env;
 use std::fs;
-use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
+use std::net::{Ipv4Addr, SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Output, Stdio};
 use std::sync::{Mutex, MutexGuard};
 use std::thread;
 use std::time::{Duration, Instant};
+
+use socketio_sansio::app::App;
+use socketio_sansio::ConfigBuilder;
 
 /// A driver of the workspace, serving the applications of this crate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,6 +52,76 @@ impl Driver {
     pub fn conformance_binary(self) -> PathBuf {
         let (package, example) = self.conformance_example();
         build_example(package, example, true)
+    }
+}
+
+/// One test per scenario and driver: `on_both_drivers!(a, b)` defines the
+/// tests `blocking::a`, `mio::a`, `blocking::b`, `mio::b`, which call the
+/// scenario functions `a(Driver::Blocking)`, `a(Driver::Mio)`, ...
+#[allow(unused_macros)]
+macro_rules! on_both_drivers {
+    ($($scenario:ident),* $(,)?) => {
+        mod blocking {
+            $(
+                #[test]
+                fn $scenario() {
+                    super::$scenario(crate::support::Driver::Blocking);
+                }
+            )*
+        }
+        mod mio {
+            $(
+                #[test]
+                fn $scenario() {
+                    super::$scenario(crate::support::Driver::Mio);
+                }
+            )*
+        }
+    };
+}
+
+/// A server of a driver in this process (the tests that run their
+/// scenarios against both drivers in process).
+pub struct Served {
+    pub addr: SocketAddr,
+    stop: Box<dyn FnOnce()>,
+}
+
+impl Served {
+    /// Shuts the server down and waits for it.
+    pub fn shutdown(self) {
+        (self.stop)()
+    }
+}
+
+impl Driver {
+    /// Binds 127.0.0.1 on a free port with `config` and serves `app` on
+    /// background threads (the mio driver: its loop thread).
+    pub fn serve(self, config: impl FnOnce(ConfigBuilder) -> ConfigBuilder, app: App) -> Served {
+        match self {
+            Driver::Blocking => {
+                let handle = socketio_blocking::SocketIo::builder()
+                    .config(config)
+                    .bind("127.0.0.1:0", app)
+                    .expect("bind");
+                Served {
+                    addr: handle.local_addr(),
+                    stop: Box::new(move || handle.shutdown()),
+                }
+            }
+            Driver::Mio => {
+                let server = socketio_mio::MioServer::builder()
+                    .config(config)
+                    .bind("127.0.0.1:0", app)
+                    .expect("bind");
+                let addr = server.local_addr();
+                let handle = server.spawn().expect("spawn");
+                Served {
+                    addr,
+                    stop: Box::new(move || handle.shutdown().expect("loop result")),
+                }
+            }
+        }
     }
 }
 
@@ -179,13 +254,6 @@ pub fn npm_ci_if_needed(dir: &Path) {
     );
 }
 
-pub fn free_port() -> u16 {
-    TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
-        .and_then(|l| l.local_addr())
-        .expect("cannot pick a free port")
-        .port()
-}
-
 fn temp_file(name: &str) -> PathBuf {
     use std::sync::atomic::{AtomicU32, Ordering};
     static NEXT: AtomicU32 = AtomicU32::new(0);
@@ -235,7 +303,7 @@ impl ServerProcess {
     /// accepts connections.
     pub fn start_with(program: &Path, leading: &[&str], args: &[&str]) -> ServerProcess {
         let exe = program;
-        let port = free_port();
+        let port = socketio_apps::testing::free_port();
         let log = temp_file("server.log");
         let log_file = fs::File::create(&log).expect("cannot create the server log file");
         let child = Command::new(exe)
@@ -312,6 +380,18 @@ impl SuiteRun {
             None => format!("timed out after {} s", limit.as_secs()),
         }
     }
+
+    /// Fails with `failure`, the outcome, the suite's output and the
+    /// server's log unless the suite passed.
+    pub fn assert_passed(&self, failure: &str, limit: Duration, server_log: &str) {
+        assert!(
+            self.passed(),
+            "{failure} ({})\n--- stdout ---\n{}\n--- stderr ---\n{}\n--- server log ---\n{server_log}",
+            self.outcome(limit),
+            self.stdout,
+            self.stderr,
+        );
+    }
 }
 
 /// Runs `command` (stdin closed, output to files) for at most `limit`.
@@ -346,6 +426,55 @@ pub fn run_suite(mut command: Command, limit: Duration) -> SuiteRun {
     let _ = fs::remove_file(&out_path);
     let _ = fs::remove_file(&err_path);
     run
+}
+
+/// A suite run once per transport variant against the conformance server
+/// of a driver (a new server process each time).
+pub struct PerTransport<'a> {
+    /// The suite's name in messages, with the driver's.
+    pub suite: &'a str,
+    pub driver: Driver,
+    /// The server's arguments besides `--port`.
+    pub server_args: &'a [&'a str],
+    /// The variants ([`transports`]).
+    pub transports: Vec<String>,
+    /// The time limit of one run.
+    pub limit: Duration,
+}
+
+impl PerTransport<'_> {
+    /// For each variant: starts the server, runs `command(server URL,
+    /// variant)`, stops the server; fails if the suite failed or the server
+    /// did not stop within 5 s of SIGTERM. `summary` picks the suite's
+    /// closing counts from its output for the report.
+    pub fn run(
+        &self,
+        command: impl Fn(&str, &str) -> Command,
+        summary: impl Fn(&SuiteRun) -> Vec<String>,
+    ) {
+        let (suite, limit) = (self.suite, self.limit);
+        let exe = self.driver.conformance_binary();
+        for transport in &self.transports {
+            let mut server = ServerProcess::start(&exe, self.server_args);
+            let url = server.url();
+            eprintln!("{suite}: TRANSPORTS={transport} SERVER_URL={url}");
+            let run = run_suite(command(&url, transport), limit);
+            let server_log = server.log_text();
+            let stopped = server.stop();
+            let failure = format!("{suite} failed with TRANSPORTS={transport}");
+            run.assert_passed(&failure, limit, &server_log);
+            eprintln!(
+                "{suite}: TRANSPORTS={transport}: {} in {:.1} s",
+                summary(&run).join(", "),
+                run.elapsed.as_secs_f64()
+            );
+            assert!(
+                stopped,
+                "the {} conformance server did not stop within 5 s of SIGTERM\n{server_log}",
+                self.driver.name()
+            );
+        }
+    }
 }
 
 /// The transport variants: `var` (`;`-separated) or `default`.

@@ -1,31 +1,36 @@
-//! Slow consumers on real sockets: a client that stops reading (a
-//! WebSocket client of Engine.IO v4 or v3, a polling client that stops
-//! polling, a Socket.IO 0.9 client) under a broadcast flood is closed with
-//! `OutboundQueueFull` near `max_outbound_bytes`, while ten clients that
-//! read receive every broadcast in order, and the process's memory stays
-//! bounded (the flood is several times the bound).
+//! Slow consumers on real sockets, against each driver (one test per
+//! scenario and driver, `blocking::…`, `mio::…`; the server in this
+//! process): a client that stops reading (a WebSocket client of
+//! Engine.IO v4 or v3, a polling client that stops polling, a Socket.IO
+//! 0.9 client) under a broadcast flood is closed with `OutboundQueueFull`
+//! near `max_outbound_bytes`, while ten clients that read receive every
+//! broadcast in order, and the process's memory stays bounded (the flood
+//! is several times the bound).
 //!
 //! The tests of this file run one at a time: each measures the process's
 //! resident memory (VmRSS from /proc), which the others would disturb.
 //! The clients are in this process too; they discard what they read.
 
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpStream};
+#[macro_use]
+mod support;
+
+use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use socketio_mio::app::{App, Namespace};
-use socketio_mio::{DisconnectReason, MioServer};
-use tungstenite::{Message, WebSocket};
+use socketio_apps::testing::{self, body, http, recv_text, Ws};
+use socketio_sansio::app::{App, Namespace};
+use socketio_sansio::{ConfigBuilder, DisconnectReason};
+use support::{Driver, Served};
+use tungstenite::Message;
 
-type Ws = WebSocket<TcpStream>;
 type Reasons = Arc<Mutex<Vec<(String, DisconnectReason)>>>;
 
 /// `max_outbound_bytes` of the server under test.
 const LIMIT: usize = 4 << 20;
-/// The loop's write window (`WRITE_WINDOW`).
+/// The drivers' write window (`WRITE_WINDOW`, the same in both).
 const WINDOW: usize = 256 << 10;
 /// What the process may grow by besides the limit and the window: the
 /// readers' and the sender's buffers, the frames in flight to the readers,
@@ -50,7 +55,7 @@ static SERIAL: Mutex<()> = Mutex::new(());
 struct Server {
     addr: SocketAddr,
     reasons: Reasons,
-    stop: Box<dyn FnOnce()>,
+    served: Served,
 }
 
 fn app(reasons: Reasons) -> App {
@@ -69,57 +74,40 @@ fn app(reasons: Reasons) -> App {
     )
 }
 
-fn start() -> Server {
+/// The configuration of the server under test (both drivers' builders
+/// take it).
+fn config(c: ConfigBuilder) -> ConfigBuilder {
+    c.ping_interval(Duration::from_millis(25_000))
+        .ping_timeout(Duration::from_millis(20_000))
+        .max_outbound_bytes(LIMIT)
+}
+
+fn start(driver: Driver) -> Server {
     let reasons = Reasons::default();
-    let server = MioServer::builder()
-        .config(|c| {
-            c.ping_interval(Duration::from_millis(25_000))
-                .ping_timeout(Duration::from_millis(20_000))
-                .max_outbound_bytes(LIMIT)
-        })
-        .bind("127.0.0.1:0", app(reasons.clone()))
-        .expect("bind");
-    let handle = server.spawn().expect("spawn");
+    let served = driver.serve(config, app(reasons.clone()));
     Server {
-        addr: handle.local_addr(),
+        addr: served.addr,
         reasons,
-        stop: Box::new(move || handle.shutdown().expect("loop result")),
+        served,
     }
 }
 
 // ---- clients ----------------------------------------------------------
 
+/// A WebSocket client at `target` that waits up to `WAIT` for a frame.
 fn ws_at(addr: SocketAddr, target: &str) -> Ws {
-    let stream = TcpStream::connect(addr).unwrap();
-    stream.set_read_timeout(Some(WAIT)).unwrap();
-    stream.set_nodelay(true).unwrap();
-    let (ws, _) =
-        tungstenite::client(format!("ws://{addr}{target}"), stream).expect("websocket handshake");
-    ws
+    patient(testing::ws_at(addr, target))
 }
 
-fn recv_text(ws: &mut Ws) -> String {
-    loop {
-        match ws.read().expect("a frame") {
-            Message::Text(t) => return t.to_string(),
-            Message::Close(c) => panic!("closed: {c:?}"),
-            _ => continue,
-        }
-    }
+fn patient(ws: Ws) -> Ws {
+    ws.get_ref().set_read_timeout(Some(WAIT)).unwrap();
+    ws
 }
 
 /// A v4 WebSocket client in `/`, and its socket id.
 fn joined(addr: SocketAddr) -> (Ws, String) {
-    let mut ws = ws_at(addr, "/socket.io/?EIO=4&transport=websocket");
-    assert!(recv_text(&mut ws).starts_with("0{\"sid\":"));
-    ws.send(Message::text("40")).unwrap();
-    let connect = recv_text(&mut ws);
-    let sid = connect
-        .strip_prefix("40{\"sid\":\"")
-        .and_then(|s| s.split('"').next())
-        .unwrap_or_else(|| panic!("{connect}"))
-        .to_owned();
-    (ws, sid)
+    let (ws, sid) = testing::connected(addr);
+    (patient(ws), sid)
 }
 
 /// The index of a broadcast (`42["broadcast",i,"..."]`), if it is one.
@@ -202,19 +190,6 @@ enum SlowClient {
     Polling(String),
 }
 
-fn http(addr: SocketAddr, request: &str) -> String {
-    let mut s = TcpStream::connect(addr).unwrap();
-    s.set_read_timeout(Some(WAIT)).unwrap();
-    s.write_all(request.as_bytes()).unwrap();
-    let mut out = String::new();
-    let _ = s.read_to_string(&mut out);
-    out
-}
-
-fn body(response: &str) -> &str {
-    response.split_once("\r\n\r\n").map_or("", |(_, b)| b)
-}
-
 fn connect_slow(addr: SocketAddr, slow: Slow) -> SlowClient {
     match slow {
         Slow::WebSocket { eio } => {
@@ -290,9 +265,9 @@ fn assert_closed_by_server(mut ws: Ws) {
 /// join, the sender floods; the slow client is closed with
 /// `OutboundQueueFull`, the readers get everything in order, the memory
 /// stays bounded. Returns the RSS growth (peak minus before the flood).
-fn flood_with_a_slow_consumer(slow: Slow) -> usize {
+fn flood_with_a_slow_consumer(driver: Driver, slow: Slow) -> usize {
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
-    let server = start();
+    let server = start(driver);
     let addr = server.addr;
     let slow_client = connect_slow(addr, slow);
     let progress: Vec<Arc<AtomicUsize>> = (0..READERS).map(|_| Arc::default()).collect();
@@ -324,10 +299,8 @@ fn flood_with_a_slow_consumer(slow: Slow) -> usize {
         }
         // The sender reads its own copies (it is a consumer too)...
         while echoed <= i {
-            let text = recv_text(&mut sender);
-            if text == "2" {
-                sender.send(Message::text("3")).unwrap();
-            } else if index(&text).is_some() {
+            // (recv_text answers the pings.)
+            if index(&recv_text(&mut sender)).is_some() {
                 echoed += 1;
             }
         }
@@ -386,7 +359,7 @@ fn flood_with_a_slow_consumer(slow: Slow) -> usize {
     }
     let growth = peak.saturating_sub(before);
     eprintln!(
-        "{slow:?}: RSS before {} KiB, peak {} KiB (+{} KiB), after {} KiB; flood {} KiB in {took:?}",
+        "{driver:?}, {slow:?}: RSS before {} KiB, peak {} KiB (+{} KiB), after {} KiB; flood {} KiB in {took:?}",
         before >> 10,
         peak >> 10,
         growth >> 10,
@@ -398,26 +371,29 @@ fn flood_with_a_slow_consumer(slow: Slow) -> usize {
         "RSS grew by {growth} bytes under a {} byte flood",
         FLOOD * PAYLOAD
     );
-    (server.stop)();
+    server.served.shutdown();
     growth
 }
 
-#[test]
-fn a_websocket_client_that_stops_reading_is_closed_and_memory_stays_bounded() {
-    flood_with_a_slow_consumer(Slow::WebSocket { eio: 4 });
+fn a_websocket_client_that_stops_reading(driver: Driver) {
+    flood_with_a_slow_consumer(driver, Slow::WebSocket { eio: 4 });
 }
 
-#[test]
-fn an_engine_io_v3_client_that_stops_reading_is_closed_and_memory_stays_bounded() {
-    flood_with_a_slow_consumer(Slow::WebSocket { eio: 3 });
+fn an_engine_io_v3_client_that_stops_reading(driver: Driver) {
+    flood_with_a_slow_consumer(driver, Slow::WebSocket { eio: 3 });
 }
 
-#[test]
-fn a_polling_client_that_stops_polling_is_closed_and_memory_stays_bounded() {
-    flood_with_a_slow_consumer(Slow::Polling);
+fn a_polling_client_that_stops_polling(driver: Driver) {
+    flood_with_a_slow_consumer(driver, Slow::Polling);
 }
 
-#[test]
-fn a_socketio_09_client_that_stops_reading_is_closed_and_memory_stays_bounded() {
-    flood_with_a_slow_consumer(Slow::Legacy);
+fn a_socketio_09_client_that_stops_reading(driver: Driver) {
+    flood_with_a_slow_consumer(driver, Slow::Legacy);
 }
+
+on_both_drivers!(
+    a_websocket_client_that_stops_reading,
+    an_engine_io_v3_client_that_stops_reading,
+    a_polling_client_that_stops_polling,
+    a_socketio_09_client_that_stops_reading,
+);
