@@ -1,4 +1,4 @@
-//! A minimal server-side WebSocket frame codec (RFC 6455 §5) working on
+//! A minimal WebSocket frame codec (RFC 6455 §5), server side first, working on
 //! borrowed buffers: client frames are parsed (and unmasked in place) from
 //! whatever the driver read, server frames are encoded straight into the
 //! connection's output buffer. No per-connection read buffer: only a frame
@@ -73,6 +73,24 @@ pub fn parse_frame(
     buf: &mut [u8],
     max_payload: usize,
 ) -> Result<Option<(RawFrame<'_>, usize)>, u16> {
+    parse(buf, max_payload, true)
+}
+
+/// Parses one *server* frame (unmasked, RFC 6455 §5.1) from the front of
+/// `buf`, for client tools such as the load generator: the same results as
+/// [`parse_frame`], but a masked frame is the protocol error.
+pub fn parse_server_frame(
+    buf: &mut [u8],
+    max_payload: usize,
+) -> Result<Option<(RawFrame<'_>, usize)>, u16> {
+    parse(buf, max_payload, false)
+}
+
+fn parse(
+    buf: &mut [u8],
+    max_payload: usize,
+    masked: bool,
+) -> Result<Option<(RawFrame<'_>, usize)>, u16> {
     if buf.len() < 2 {
         return Ok(None);
     }
@@ -83,8 +101,8 @@ pub fn parse_frame(
     }
     let fin = b0 & 0x80 != 0;
     let opcode = b0 & 0x0F;
-    if b1 & 0x80 == 0 {
-        return Err(CLOSE_PROTOCOL); // client frames must be masked
+    if (b1 & 0x80 != 0) != masked {
+        return Err(CLOSE_PROTOCOL); // client frames masked, server frames not
     }
     let (len, mut pos) = match b1 & 0x7F {
         126 => {
@@ -117,16 +135,21 @@ pub fn parse_frame(
         _ => return Err(CLOSE_PROTOCOL),
     }
     let len = len as usize;
-    if buf.len() < pos + 4 {
-        return Ok(None);
+    let mut mask = None;
+    if masked {
+        if buf.len() < pos + 4 {
+            return Ok(None);
+        }
+        mask = Some([buf[pos], buf[pos + 1], buf[pos + 2], buf[pos + 3]]);
+        pos += 4;
     }
-    let mask = [buf[pos], buf[pos + 1], buf[pos + 2], buf[pos + 3]];
-    pos += 4;
     if buf.len() - pos < len {
         return Ok(None);
     }
     let payload = &mut buf[pos..pos + len];
-    unmask(payload, mask);
+    if let Some(mask) = mask {
+        unmask(payload, mask);
+    }
     Ok(Some((
         RawFrame {
             fin,
@@ -242,6 +265,29 @@ mod tests {
                 assert!(parse_frame(&mut raw[..cut], 1 << 20).unwrap().is_none());
             }
         }
+    }
+
+    #[test]
+    fn parses_server_frames_and_refuses_masked_ones() {
+        for len in [0usize, 5, 125, 126, 65535, 65536] {
+            let payload: Vec<u8> = (0..len).map(|i| (i % 251) as u8).collect();
+            let mut raw = Vec::new();
+            put_frame(&mut raw, OP_TEXT, &payload);
+            let total = raw.len();
+            let (f, used) = parse_server_frame(&mut raw, 1 << 20).unwrap().unwrap();
+            assert_eq!(
+                (f.fin, f.opcode, &f.payload[..], used),
+                (true, OP_TEXT, &payload[..], total)
+            );
+            assert!(parse_server_frame(&mut raw[..total - 1], 1 << 20)
+                .unwrap()
+                .is_none());
+        }
+        let mut masked = client_frame(OP_TEXT, true, b"a");
+        assert_eq!(
+            parse_server_frame(&mut masked, 100).err(),
+            Some(CLOSE_PROTOCOL)
+        );
     }
 
     #[test]
