@@ -41,7 +41,9 @@ fn main() -> ExitCode {
             };
             match socketio_load::run(&o) {
                 Ok(result) => {
-                    println!("{}", socketio_load::human(&result));
+                    // A closed stdout (`| head -1`) is no reason to panic.
+                    let mut out = std::io::stdout().lock();
+                    let _ = writeln!(out, "{}", socketio_load::human(&result));
                     let line = result.to_string();
                     if let Some(path) = &o.jsonl {
                         let written = std::fs::OpenOptions::new()
@@ -53,7 +55,7 @@ fn main() -> ExitCode {
                             eprintln!("socketio-load: {path}: {e}");
                         }
                     }
-                    println!("{line}");
+                    let _ = writeln!(out, "{line}");
                     ExitCode::SUCCESS
                 }
                 Err(e) => fail(&e),

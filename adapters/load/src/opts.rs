@@ -130,7 +130,7 @@ pub const CASES: &[(&str, &str)] = &[
         "room-fanout -c 10000 --rooms 100 -w 4 --payload 64",
     ),
     ("idle-10k", "idle -c 10000 --settle 2"),
-    ("idle-100k", "idle -c 100000 --settle 5"),
+    ("idle-100k", "idle -c 100000 --settle 5 --timeout-ms 120000"),
 ];
 
 impl Options {
@@ -178,7 +178,7 @@ impl Options {
             },
             nsp: "/".into(),
             rooms: 100,
-            connecting: 256,
+            connecting: 64,
             seed: 1,
             jsonl: None,
         };
@@ -318,7 +318,7 @@ the preset:
   --settle S           hold after a storm / before the idle measurement (1)
   --timeout-ms MS      bound on connecting and on waits (10000)
   --threads N          load threads, each one mio loop (default min(2, C))
-  --connecting N       connection attempts in flight per thread (256)
+  --connecting N       connection attempts in flight per thread (64)
   --pid PID            the server process: CPU and RSS from /proc
   --label NAME         the server's name in the output
   --eio 3|4            Engine.IO version (default 4)
