@@ -80,7 +80,8 @@ fn get(v: &Value, path: &[&str]) -> Option<f64> {
 
 /// The Markdown table of a `results.jsonl`.
 pub fn markdown(jsonl: &str) -> String {
-    let mut groups: BTreeMap<(usize, String), Vec<Value>> = BTreeMap::new();
+    // Keyed by (case order, case, peer order): rows follow the run's peers.
+    let mut groups: BTreeMap<(usize, String, usize), Vec<Value>> = BTreeMap::new();
     let mut peers: Vec<String> = Vec::new();
     let mut rounds = 0;
     for line in jsonl.lines().filter(|l| !l.trim().is_empty()) {
@@ -91,12 +92,16 @@ pub fn markdown(jsonl: &str) -> String {
             continue;
         };
         rounds = rounds.max(row["round"].as_u64().unwrap_or(1));
-        if !peers.iter().any(|p| p == peer) {
-            peers.push(peer.to_owned());
-        }
+        let p = match peers.iter().position(|p| p == peer) {
+            Some(p) => p,
+            None => {
+                peers.push(peer.to_owned());
+                peers.len() - 1
+            }
+        };
         let order = ORDER.iter().position(|c| *c == case).unwrap_or(ORDER.len());
         groups
-            .entry((order, format!("{case}\u{0}{peer}")))
+            .entry((order, case.to_owned(), p))
             .or_default()
             .push(row["result"].clone());
     }
@@ -108,8 +113,8 @@ pub fn markdown(jsonl: &str) -> String {
          |---|---|---|---|---|---|---|---|---|---|\n"
     );
     let mut per_op: BTreeMap<(String, String), f64> = BTreeMap::new();
-    for ((_, key), rs) in &groups {
-        let (case, peer) = key.split_once('\u{0}').unwrap_or((key, ""));
+    for ((_, case, p), rs) in &groups {
+        let peer = &peers[*p];
         let col = |path: &[&str]| -> Vec<f64> { rs.iter().filter_map(|r| get(r, path)).collect() };
         let scenario = rs[0]["scenario"].as_str().unwrap_or("");
         let (thr, lat_key, unit, scale) = match scenario {
