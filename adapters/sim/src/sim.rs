@@ -1960,10 +1960,11 @@ impl<D: Default + Send + 'static> Sim<D> {
         let Some(t) = self.server.as_ref().and_then(AppServer::poll_timeout) else {
             return;
         };
-        if self.server_timer.map_or(true, |s| t < s) {
-            self.server_timer = Some(t);
+        let at = t.max(self.now);
+        if self.server_timer.map_or(true, |s| at < s) {
+            self.server_timer = Some(at);
             let generation = self.server_gen;
-            self.schedule(t.max(self.now), Ev::ServerTimer(generation));
+            self.schedule(at, Ev::ServerTimer(generation));
         }
     }
 
@@ -1982,9 +1983,9 @@ impl<D: Default + Send + 'static> Sim<D> {
             return;
         }
         if let Some(t) = c.client.poll_timeout() {
-            if c.timer_at.map_or(true, |s| t < s) {
-                c.timer_at = Some(t);
-                let at = t.max(self.now);
+            let at = t.max(self.now);
+            if c.timer_at.map_or(true, |s| at < s) {
+                c.timer_at = Some(at);
                 self.schedule(at, Ev::ClientTimer(i));
             }
         }
