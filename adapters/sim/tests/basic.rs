@@ -68,31 +68,3 @@ fn swarm_seeds_echo() {
             .chaos(Duration::from_secs(30))
     });
 }
-
-#[test]
-#[ignore]
-fn debug_seed() {
-    let seed: u64 = std::env::var("SEED").unwrap().parse().unwrap();
-    let report = Sim::builder(echo)
-        .seed(seed)
-        .keep_trace(true)
-        .clients(6, |i| {
-            let spec = match i % 3 {
-                0 => ClientSpec::websocket(),
-                1 => ClientSpec::polling(),
-                _ => ClientSpec::polling_then_websocket(),
-            };
-            spec.connect("/").emit_with_ack("/", "echo", json!(i)).random(socketio_sim::RandomBehaviour {
-                nsp: "/".into(),
-                mean_gap: Duration::from_millis(700),
-                events: vec![("echo".into(), json!("x"))],
-                ack_ratio: 0.5,
-                ack_timeout: Duration::from_secs(5),
-            })
-        })
-        .swarm()
-        .chaos(Duration::from_secs(30))
-        .run();
-    std::fs::write("/tmp/timeline.txt", report.trace.timeline()).unwrap();
-    println!("{report}");
-}
