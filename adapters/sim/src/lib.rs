@@ -89,6 +89,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs, unreachable_pub)]
 
+mod clock;
 mod faults;
 mod link;
 mod rng;
@@ -97,6 +98,7 @@ mod sim;
 mod spec;
 mod trace;
 
+pub use clock::VirtualClock;
 pub use faults::{Fault, FaultKind, Swarm};
 pub use link::{Latency, LinkConfig};
 pub use rng::Rng;

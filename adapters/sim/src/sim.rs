@@ -20,6 +20,7 @@ use socketio_sansio::{
     HttpResponse, Query, RequestId, Transmit,
 };
 
+use crate::clock::VirtualClock;
 use crate::faults::{Fault, FaultKind, Swarm};
 use crate::link::LinkConfig;
 use crate::rng::Rng;
@@ -92,6 +93,7 @@ pub struct SimBuilder<D: 'static = ()> {
     invariants: Vec<(String, InvariantFn<D>)>,
     goals: Vec<(String, GoalFn<D>)>,
     bug: Option<LinkBug>,
+    clock: Option<VirtualClock>,
 }
 
 impl<D: 'static> Clone for SimBuilder<D> {
@@ -114,6 +116,7 @@ impl<D: 'static> Clone for SimBuilder<D> {
             invariants: self.invariants.clone(),
             goals: self.goals.clone(),
             bug: self.bug,
+            clock: self.clock.clone(),
         }
     }
 }
@@ -156,6 +159,7 @@ impl<D: Default + Send + 'static> Sim<D> {
             invariants: Vec::new(),
             goals: Vec::new(),
             bug: None,
+            clock: None,
         }
     }
 }
@@ -282,6 +286,13 @@ impl<D: Default + Send + 'static> SimBuilder<D> {
     /// run (reported when never reached).
     pub fn sometimes(mut self, name: &str, goal: impl Fn(&Sim<D>) -> bool + 'static) -> Self {
         self.goals.push((name.to_owned(), Rc::new(goal)));
+        self
+    }
+
+    /// Keeps `clock` at the run's virtual time (for applications that
+    /// stamp with the time of day; see [`VirtualClock`]).
+    pub fn virtual_clock(mut self, clock: VirtualClock) -> Self {
+        self.clock = Some(clock);
         self
     }
 
@@ -762,6 +773,9 @@ impl<D: Default + Send + 'static> Sim<D> {
             (Duration::from_secs(25), Duration::from_secs(20), 16 << 20),
             |c| (c.ping_interval, c.ping_timeout, c.max_outbound_bytes),
         );
+        if let Some(clock) = &cfg.clock {
+            clock.set_elapsed_ms(0);
+        }
         let mut sim = Sim {
             epoch,
             now: epoch,
@@ -972,6 +986,9 @@ impl<D: Default + Send + 'static> Sim<D> {
         };
         self.now = self.now.max(q.at);
         self.summary.steps += 1;
+        if let Some(clock) = &self.cfg.clock {
+            clock.set_elapsed_ms((self.now - self.epoch).as_millis() as u64);
+        }
         self.handle(q.at, q.ev);
         self.pump();
         self.check_step();
@@ -2297,6 +2314,9 @@ impl<D: Default + Send + 'static> Sim<D> {
         }
         c.vanished = false;
         c.timer_at = None;
+        // Back before the server noticed: the session may legitimately
+        // resume (the client pings again), the peer is no longer silent.
+        self.detections.retain(|d| d.2 != i);
         self.dirty.push(i);
         let at = self.now;
         self.schedule(at, Ev::ClientTimer(i));
