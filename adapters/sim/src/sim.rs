@@ -2142,10 +2142,8 @@ impl<D: Default + Send + 'static> Sim<D> {
                     self.revive(i);
                 }
             }
-            Fault::HangConnects { .. } => {
-                if self.hang_until.is_some_and(|t| t <= self.now) {
-                    self.release_hung();
-                }
+            Fault::HangConnects { .. } if self.hang_until.is_some_and(|t| t <= self.now) => {
+                self.release_hung();
             }
             _ => {}
         }

@@ -80,12 +80,3 @@ fn the_wall_clock_chat_is_caught_by_the_self_check() {
     let err = self_check(builder).unwrap_err();
     assert!(err.contains("\"ts\""), "{err}");
 }
-
-#[test]
-#[ignore]
-fn debug_seed() {
-    let seed: u64 = std::env::var("SEED").unwrap().parse().unwrap();
-    let r = chat_sim(seed).keep_trace(true).run();
-    std::fs::write("/tmp/timeline.txt", r.trace.timeline()).unwrap();
-    println!("{r}");
-}
