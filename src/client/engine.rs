@@ -152,6 +152,14 @@ impl ClientEngine {
         self.session.as_ref().is_some_and(|s| s.open)
     }
 
+    /// The server's ping interval, once the open packet arrived.
+    pub(crate) fn ping_interval(&self) -> Option<Duration> {
+        self.session
+            .as_ref()
+            .filter(|s| s.open)
+            .map(|s| s.ping_interval)
+    }
+
     /// The Engine.IO session id.
     pub(crate) fn sid(&self) -> Option<&str> {
         self.session.as_ref().and_then(|s| s.sid.as_deref())

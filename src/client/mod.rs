@@ -180,9 +180,23 @@ impl Client {
         self.engine.sid()
     }
 
+    /// The ping interval the server announced in its open packet, while a
+    /// session is open.
+    pub fn ping_interval(&self) -> Option<Duration> {
+        self.engine.ping_interval()
+    }
+
     /// True when the namespace is connected.
     pub fn is_connected(&self, nsp: &str) -> bool {
         self.sockets.get(nsp).is_some_and(NsSocket::is_connected)
+    }
+
+    /// True while the application wants `nsp`: joined with
+    /// [`Client::connect_namespace`] and since then neither left, refused
+    /// (CONNECT_ERROR) nor disconnected by the server. Such a namespace
+    /// connects again after a reconnection.
+    pub fn wants_namespace(&self, nsp: &str) -> bool {
+        self.sockets.get(nsp).is_some_and(|s| s.active)
     }
 
     /// The socket id of a connected namespace.

@@ -18,7 +18,9 @@
 // acks with the number of answers.
 "use strict";
 
+const fs = require("node:fs");
 const http = require("node:http");
+const https = require("node:https");
 const { Server } = require("socket.io");
 
 function parseArgs(argv) {
@@ -32,7 +34,9 @@ function parseArgs(argv) {
       if (!Number.isInteger(n) || n < 0) throw new Error(`bad value for ${a}: ${v}`);
       return n;
     };
-    if (a === "--port") opts.port = next();
+    if (a === "--tls-cert") opts.tlsCert = argv[++i];
+    else if (a === "--tls-key") opts.tlsKey = argv[++i];
+    else if (a === "--port") opts.port = next();
     else if (a === "--ping-interval") opts.pingInterval = next();
     else if (a === "--ping-timeout") opts.pingTimeout = next();
     else throw new Error(`unknown argument ${a}`);
@@ -55,7 +59,12 @@ function eioRejected(req) {
 }
 const UNSUPPORTED = JSON.stringify({ code: 5, message: "Unsupported protocol version" });
 
-const httpServer = http.createServer();
+// `--tls-cert PEM --tls-key PEM`: HTTPS (and wss://) instead of HTTP, for
+// the TLS checks of the Rust client (adapters/apps/tests/client_interop.rs).
+const httpServer =
+  opts.tlsCert && opts.tlsKey
+    ? https.createServer({ cert: fs.readFileSync(opts.tlsCert), key: fs.readFileSync(opts.tlsKey) })
+    : http.createServer();
 const io = new Server(httpServer, {
   path: "/socket.io/",
   allowEIO3: true,

@@ -299,16 +299,16 @@ impl ServerProcess {
         ServerProcess::start_with(exe, &[], args)
     }
 
-    /// Starts `program first... --port PORT args...` (a script's
-    /// interpreter: `node script.js --port ...`) and waits until its port
+    /// Starts `program leading... --port PORT args...` (a script and its
+    /// interpreter: `node server.js --port ...`) and waits until its port
     /// accepts connections.
-    pub fn start_with(program: &Path, first: &[&str], args: &[&str]) -> ServerProcess {
+    pub fn start_with(program: &Path, leading: &[&str], args: &[&str]) -> ServerProcess {
         let exe = program;
         let port = socketio_apps::testing::free_port();
         let log = temp_file("server.log");
         let log_file = fs::File::create(&log).expect("cannot create the server log file");
         let child = Command::new(exe)
-            .args(first)
+            .args(leading)
             .args(["--port", &port.to_string()])
             .args(args)
             .current_dir(workspace_root())
