@@ -356,6 +356,18 @@ impl Server {
         self.by_sid.len()
     }
 
+    /// Rooms that have members, over every namespace (what a leak check
+    /// compares with its baseline).
+    pub fn room_count(&self) -> usize {
+        self.rooms.values().map(BTreeMap::len).sum()
+    }
+
+    /// Deadlines in the timer heap, stale ones included until they are
+    /// popped (each connection keeps at most one live deadline).
+    pub fn deadline_count(&self) -> usize {
+        self.deadlines.len()
+    }
+
     /// Counters.
     pub fn stats(&self) -> Stats {
         self.stats

@@ -107,6 +107,24 @@ impl<D: 'static> AppServer<D> {
         self.state.recovery.as_ref().map(|s| s.stats())
     }
 
+    /// Namespace sockets the application holds, over every connection.
+    pub fn socket_count(&self) -> usize {
+        self.state.sockets.values().map(Vec::len).sum()
+    }
+
+    /// Acknowledgements the application awaits from clients (callbacks and
+    /// broadcast collectors), over every socket.
+    pub fn pending_ack_count(&self) -> usize {
+        let callbacks: usize = self
+            .state
+            .sockets
+            .values()
+            .flatten()
+            .map(|s| s.pending.len())
+            .sum();
+        callbacks + self.state.collectors.len()
+    }
+
     /// Installs the handle other threads use ([`Io::remote`] hands it out).
     pub fn set_remote(&mut self, remote: Remote<D>) {
         self.state.remote = Some(remote);
