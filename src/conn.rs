@@ -588,6 +588,24 @@ impl Connection {
         nsp: &str,
         extra: Option<Map<String, Value>>,
     ) -> Result<String, UsageError> {
+        self.accept_restored(now, nsp, None, extra, Vec::new())
+    }
+
+    /// Accepts the pending CONNECT for `nsp` as the continuation of an
+    /// earlier socket (connection state recovery, see
+    /// [`crate::app::RecoveryConfig`]): the socket takes the id `id` (when
+    /// given), and the `missed` events (name and arguments, each carrying
+    /// its offset already) are sent in order before the CONNECT answer, as
+    /// the reference does. Otherwise as [`Connection::accept`]. Returns the
+    /// socket id.
+    pub fn accept_restored(
+        &mut self,
+        now: Instant,
+        nsp: &str,
+        id: Option<String>,
+        extra: Option<Map<String, Value>>,
+        missed: Vec<(String, Args)>,
+    ) -> Result<String, UsageError> {
         let _ = now;
         self.check_open()?;
         let socket = match self.sockets.get_mut(nsp) {
@@ -595,7 +613,15 @@ impl Connection {
             _ => return Err(UsageError::NoPendingConnect(nsp.to_owned())),
         };
         socket.state = SocketState::Connected;
+        if let Some(id) = id {
+            socket.id = id;
+        }
         let id = socket.id.clone();
+        for (event, args) in missed {
+            if check_attachments(&args).is_ok() {
+                self.send_event(nsp, &event, args, None);
+            }
+        }
         self.connect_deadline = None;
         let data = match self.revision {
             Revision::V4 => None,

@@ -267,6 +267,9 @@ pub struct Server {
     /// Long-poll GETs held by a connection, to find it when the host aborts one.
     held: HashMap<RequestId, ConnId>,
     stats: Stats,
+    /// Keep the rooms of departed sockets (see [`Server::set_keep_departed_rooms`]).
+    keep_departed: bool,
+    departed: HashMap<(ConnId, String), BTreeSet<String>>,
 }
 
 impl fmt::Debug for Server {
@@ -303,6 +306,8 @@ impl Server {
             http_out: VecDeque::new(),
             held: HashMap::new(),
             stats: Stats::default(),
+            keep_departed: false,
+            departed: HashMap::new(),
         }
     }
 
@@ -349,6 +354,18 @@ impl Server {
     /// Number of open connections.
     pub fn connection_count(&self) -> usize {
         self.by_sid.len()
+    }
+
+    /// Rooms that have members, over every namespace (what a leak check
+    /// compares with its baseline).
+    pub fn room_count(&self) -> usize {
+        self.rooms.values().map(BTreeMap::len).sum()
+    }
+
+    /// Deadlines in the timer heap, stale ones included until they are
+    /// popped (each connection keeps at most one live deadline).
+    pub fn deadline_count(&self) -> usize {
+        self.deadlines.len()
     }
 
     /// Counters.
@@ -761,6 +778,60 @@ impl Server {
         Ok(socket_id)
     }
 
+    /// Accepts a pending CONNECT as the continuation of an earlier socket
+    /// (see [`Connection::accept_restored`]): the socket takes the id
+    /// `socket_id`, gets the `missed` events before its CONNECT answer and
+    /// joins `rooms` (its own id is joined in any case). Only Socket.IO
+    /// rev 5 sessions can be restored: [`UsageError::NoPendingConnect`]
+    /// otherwise.
+    #[allow(clippy::too_many_arguments)]
+    pub fn accept_restored(
+        &mut self,
+        now: Instant,
+        id: ConnId,
+        nsp: &str,
+        socket_id: String,
+        extra: Option<Map<String, Value>>,
+        missed: Vec<(String, Args)>,
+        rooms: &[String],
+    ) -> Result<String, UsageError> {
+        let socket_id = self.try_with_conn(id, |c| match c {
+            AnyConnection::Modern(c) if c.revision() == sio::Revision::V5 => {
+                c.accept_restored(now, nsp, Some(socket_id), extra, missed)
+            }
+            _ => Err(UsageError::NoPendingConnect(nsp.to_owned())),
+        })?;
+        self.members.entry(nsp.to_owned()).or_default().insert(id);
+        self.join(id, nsp, &socket_id)?;
+        for room in rooms {
+            self.join(id, nsp, room)?;
+        }
+        Ok(socket_id)
+    }
+
+    /// A fresh random id from the server's [`RandomSource`] (the private
+    /// session ids of connection state recovery).
+    pub fn random_id(&mut self) -> String {
+        generate_id(self.rng.as_mut())
+    }
+
+    /// Keeps the rooms of each socket that leaves until
+    /// [`Server::take_departed_rooms`] takes them (what connection state
+    /// recovery needs; off by default, when they are forgotten at once).
+    pub fn set_keep_departed_rooms(&mut self, keep: bool) {
+        self.keep_departed = keep;
+        if !keep {
+            self.departed.clear();
+        }
+    }
+
+    /// The rooms the socket of `nsp` on `id` was in when it left (with
+    /// [`Server::set_keep_departed_rooms`]), in order; taken once.
+    pub fn take_departed_rooms(&mut self, id: ConnId, nsp: &str) -> Option<Vec<String>> {
+        let rooms = self.departed.remove(&(id, nsp.to_owned()))?;
+        Some(rooms.into_iter().collect())
+    }
+
     /// Refuses a pending CONNECT (see [`Connection::reject`]).
     pub fn reject(
         &mut self,
@@ -1171,14 +1242,17 @@ impl Server {
             self.http_ready.push_back(id);
         }
         for (nsp, rooms) in left {
-            for room in rooms {
-                self.remove_member(&nsp, &room, id);
+            for room in &rooms {
+                self.remove_member(&nsp, room, id);
             }
             if let Some(m) = self.members.get_mut(&nsp) {
                 m.remove(&id);
                 if m.is_empty() {
                     self.members.remove(&nsp);
                 }
+            }
+            if self.keep_departed {
+                self.departed.insert((id, nsp), rooms);
             }
         }
         self.events.extend(

@@ -93,12 +93,25 @@ impl<'a, D> Io<'a, D> {
             return;
         };
         match op {
-            ServerOp::Broadcast { sel, event, args } => {
+            ServerOp::Broadcast {
+                sel,
+                event,
+                mut args,
+            } => {
                 if self.state.outgoing_watchers > 0 {
                     for conn in self.server.select(&sel.broadcast) {
                         if let Some(mut socket) = self.socket(conn, &sel.broadcast.nsp) {
                             socket.notify_outgoing(&event, &args);
                         }
+                    }
+                }
+                // Recovery: every non-volatile event gets an offset and is
+                // kept for the sockets that may come back.
+                if let (Some(store), false) = (self.state.recovery.as_mut(), sel.broadcast.volatile)
+                {
+                    let b = &sel.broadcast;
+                    if !crate::wire::sio::is_reserved_event(&event) {
+                        store.record(self.now, &b.nsp, &b.rooms, &b.except, &event, &mut args);
                     }
                 }
                 if let Err(e) = self
@@ -522,6 +535,14 @@ impl<D> Socket<'_, D> {
         }
     }
 
+    /// True if this socket was restored by connection state recovery (see
+    /// [`super::App::connection_state_recovery`]): same id, rooms and data
+    /// as before the transport cut, and the events it missed were sent
+    /// before the CONNECT answer (socket.io's `socket.recovered`).
+    pub fn recovered(&self) -> bool {
+        self.state().is_some_and(|s| s.recovered)
+    }
+
     /// Emits `event` to this client; a usage error (reserved name, the
     /// socket already gone) is logged. See [`Socket::try_emit`].
     pub fn emit(&mut self, event: &str, args: impl Into<Args>) {
@@ -532,8 +553,17 @@ impl<D> Socket<'_, D> {
 
     /// Emits `event` to this client, or says why it cannot.
     pub fn try_emit(&mut self, event: &str, args: impl Into<Args>) -> Result<(), UsageError> {
-        let args = args.into();
+        let mut args = args.into();
         self.notify_outgoing(event, &args);
+        let target = self
+            .state()
+            .filter(|s| s.pid.is_some())
+            .map(|s| s.id.to_string());
+        if let (Some(id), Some(store)) = (target, self.io.state.recovery.as_mut()) {
+            if !crate::wire::sio::is_reserved_event(event) {
+                store.record(self.io.now, &self.nsp, &[id], &[], event, &mut args);
+            }
+        }
         self.io
             .server
             .emit(self.io.now, self.conn, &self.nsp, event, args)

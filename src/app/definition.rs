@@ -15,6 +15,7 @@ use crate::wire::sio::Args;
 
 use super::cluster::{ServerSideAck, ServerSideHandler};
 use super::context::{Ack, EngineSocket, Io, Socket};
+use super::recovery::{EvictionHandler, RecoveryConfig, RecoveryEviction};
 use super::state::EventHandler;
 
 /// Refuses a namespace CONNECT: the client receives a CONNECT_ERROR with
@@ -229,6 +230,8 @@ pub struct App<D = ()> {
     pub(crate) server_side: HashMap<String, ServerSideHandler<D>>,
     pub(crate) cluster_encode: fn(&D) -> Value,
     pub(crate) cluster_decode: fn(&Value) -> Option<D>,
+    pub(crate) recovery: Option<RecoveryConfig>,
+    pub(crate) on_eviction: Option<EvictionHandler>,
 }
 
 impl<D> Clone for App<D> {
@@ -242,6 +245,8 @@ impl<D> Clone for App<D> {
             server_side: self.server_side.clone(),
             cluster_encode: self.cluster_encode,
             cluster_decode: self.cluster_decode,
+            recovery: self.recovery.clone(),
+            on_eviction: self.on_eviction.clone(),
         }
     }
 }
@@ -259,6 +264,8 @@ impl<D> Default for App<D> {
             server_side: HashMap::new(),
             cluster_encode: |_| Value::Null,
             cluster_decode: |_| None,
+            recovery: None,
+            on_eviction: None,
         }
     }
 }
@@ -270,6 +277,7 @@ impl<D> fmt::Debug for App<D> {
             .field("dynamic", &self.dynamic.len())
             .field("cleanup_empty_children", &self.cleanup_empty_children)
             .field("engine_io", &self.engine.is_some())
+            .field("recovery", &self.recovery)
             .finish()
     }
 }
@@ -365,6 +373,64 @@ impl<D> App<D> {
         on_message: impl Fn(&mut EngineSocket<'_, D>, EngineData) + Send + Sync + 'static,
     ) -> Self {
         self.engine = Some(Arc::new(on_message));
+        self
+    }
+
+    /// Turns connection state recovery on (socket.io's
+    /// `connectionStateRecovery`; off by default): see
+    /// [`RecoveryConfig`] and the [module](super::RecoveryConfig) docs. A
+    /// socket restored after a transport cut keeps its id, rooms and data,
+    /// gets the events it missed, and [`super::Socket::recovered`] is true
+    /// in its connection handler.
+    ///
+    /// ```
+    /// use std::time::Instant;
+    /// use socketio_sansio::app::{App, AppServer, Namespace, RecoveryConfig};
+    /// use socketio_sansio::{Config, Frame, Handshake, SeededRandom, Transmit};
+    ///
+    /// let app: App = App::new()
+    ///     .ns("/", Namespace::new().on_connection(|socket| socket.join("news")))
+    ///     .connection_state_recovery(RecoveryConfig::default());
+    /// let mut io = AppServer::with_random(Config::builder(), app, Box::new(SeededRandom::new(1)))
+    ///     .unwrap();
+    /// let now = Instant::now();
+    /// let ws = Handshake::new("/socket.io/?EIO=4&transport=websocket", vec![]);
+    /// let conn = io.handle_ws_open(now, ws.clone()).unwrap();
+    /// io.handle_ws_text(now, conn, "40");
+    /// let mut texts = |io: &mut AppServer| {
+    ///     let mut out = Vec::new();
+    ///     while let Some((_, t)) = io.poll_transmit() {
+    ///         if let Transmit::Frame(Frame::Text(t)) = t { out.push(t.to_string()); }
+    ///     }
+    ///     out
+    /// };
+    /// let answer: serde_json::Value = serde_json::from_str(&texts(&mut io)[1][2..]).unwrap();
+    /// let (sid, pid) = (answer["sid"].as_str().unwrap(), answer["pid"].as_str().unwrap());
+    ///
+    /// // The transport is cut; meanwhile the room gets news.
+    /// io.handle_ws_closed(now, conn);
+    /// io.with_io(now, |io| io.to("news").emit("headline", "hi"));
+    ///
+    /// // The client comes back with its pid: same id, the news first.
+    /// let conn = io.handle_ws_open(now, ws).unwrap();
+    /// let _open = texts(&mut io);
+    /// io.handle_ws_text(now, conn, &format!(r#"40{{"pid":"{pid}"}}"#));
+    /// let sent = texts(&mut io);
+    /// assert_eq!(sent[0], r#"42["headline","hi","1"]"#);
+    /// assert!(sent[1].contains(sid));
+    /// ```
+    pub fn connection_state_recovery(mut self, config: RecoveryConfig) -> Self {
+        self.recovery = Some(config);
+        self
+    }
+
+    /// Runs `handler` whenever the recovery store drops a session or
+    /// packets (see [`RecoveryEviction`]).
+    pub fn on_recovery_eviction(
+        mut self,
+        handler: impl Fn(&RecoveryEviction) + Send + Sync + 'static,
+    ) -> Self {
+        self.on_eviction = Some(Arc::new(handler));
         self
     }
 

@@ -87,6 +87,7 @@ mod cluster;
 mod context;
 mod definition;
 mod ops;
+mod recovery;
 mod remote;
 mod server;
 mod state;
@@ -95,6 +96,7 @@ pub use cluster::{ClusterOutlet, ServerSideAck, ServerSideAcks};
 pub use context::{Ack, EngineSocket, Io, Operator, Socket};
 pub use definition::{App, ConnectError, Connecting, Namespace};
 pub use ops::{BroadcastAcks, Selector, SocketInfo};
+pub use recovery::{RecoveryConfig, RecoveryEviction, RecoveryStats};
 pub use remote::{
     AckError, AckResult, Command, CommandSink, Remote, RemoteOperator, RemoteSocket, RunFn,
 };

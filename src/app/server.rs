@@ -14,7 +14,7 @@ use crate::engine::Transmit;
 use crate::http::{HttpRequest, HttpResponse, RequestId};
 use crate::rand::RandomSource;
 use crate::server::{ConnId, Rejection, Server, ServerEvent};
-use crate::wire::sio::{AckId, Args};
+use crate::wire::sio::{AckId, Args, Revision};
 use crate::DisconnectReason;
 
 use crate::cluster::{Cluster, ClusterMessage};
@@ -22,6 +22,7 @@ use crate::cluster::{Cluster, ClusterMessage};
 use super::cluster::{ClusterLink, ClusterOutlet};
 use super::context::{Ack, EngineSocket, Io, Socket};
 use super::definition::{App, Connecting};
+use super::recovery::{self, RecoveryStats, Restored, Session};
 use super::remote::{AckError, AckResult, Command, Remote};
 use super::state::{IncomingEvent, PendingAck, SocketState, State};
 
@@ -84,8 +85,11 @@ impl<D: Default + Send + 'static> AppServer<D> {
         rng: Box<dyn RandomSource>,
     ) -> Result<Self, ConfigError> {
         let config = app.configure(config).build()?;
+        let mut server = Server::with_random(config, rng);
+        // Recovery keeps a departed socket's rooms.
+        server.set_keep_departed_rooms(app.recovery.is_some());
         Ok(AppServer {
-            server: Server::with_random(config, rng),
+            server,
             state: State::new(app),
         })
     }
@@ -95,6 +99,30 @@ impl<D: 'static> AppServer<D> {
     /// The core, read-only.
     pub fn server(&self) -> &Server {
         &self.server
+    }
+
+    /// The connection state recovery store's size and counters (`None`
+    /// when recovery is off).
+    pub fn recovery_stats(&self) -> Option<RecoveryStats> {
+        self.state.recovery.as_ref().map(|s| s.stats())
+    }
+
+    /// Namespace sockets the application holds, over every connection.
+    pub fn socket_count(&self) -> usize {
+        self.state.sockets.values().map(Vec::len).sum()
+    }
+
+    /// Acknowledgements the application awaits from clients (callbacks and
+    /// broadcast collectors), over every socket.
+    pub fn pending_ack_count(&self) -> usize {
+        let callbacks: usize = self
+            .state
+            .sockets
+            .values()
+            .flatten()
+            .map(|s| s.pending.len())
+            .sum();
+        callbacks + self.state.collectors.len()
     }
 
     /// Installs the handle other threads use ([`Io::remote`] hands it out).
@@ -183,6 +211,9 @@ impl<D: 'static> AppServer<D> {
     /// Fires due timers (heartbeats, ack deadlines, cluster requests...).
     pub fn handle_timeout(&mut self, now: Instant) {
         self.server.handle_timeout(now);
+        if let Some(store) = self.state.recovery.as_mut() {
+            store.prune(now);
+        }
         if let Some(link) = self.state.cluster.as_mut() {
             link.cluster.handle_timeout(now);
         }
@@ -284,10 +315,11 @@ impl<D: 'static> AppServer<D> {
             .cluster
             .as_ref()
             .and_then(|c| c.cluster.poll_timeout());
-        match (self.server.poll_timeout(), cluster) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
+        let recovery = self.state.recovery.as_ref().and_then(|s| s.next_deadline());
+        [self.server.poll_timeout(), cluster, recovery]
+            .into_iter()
+            .flatten()
+            .min()
     }
 
     // ---- dispatch ------------------------------------------------------
@@ -352,13 +384,43 @@ impl<D: 'static> AppServer<D> {
         };
         let definition = definition.clone();
         let handshake = self.server.shared_handshake(conn).unwrap_or_default();
-        let mut data = self.new_data();
-        let main = if nsp == "/" {
+        // Connection state recovery: rev 5 sessions only (older clients
+        // have no CONNECT payload to carry the pid).
+        let recovering = self.state.recovery.is_some()
+            && self
+                .server
+                .connection(conn)
+                .is_some_and(|c| c.revision() == Revision::V5);
+        let restored = if recovering {
+            self.restore(now, &nsp, &auth)
+        } else {
+            None
+        };
+        let skip_middlewares = restored.is_some()
+            && self
+                .state
+                .recovery
+                .as_ref()
+                .is_some_and(|s| s.config.skip_middlewares);
+        let (mut data, restored) = match restored {
+            Some(Restored { session, missed }) => {
+                (session.data, Some((session.id, session.rooms, missed)))
+            }
+            None => (self.new_data(), None),
+        };
+        let main = if skip_middlewares {
+            Vec::new()
+        } else if nsp == "/" {
             self.state.app.main_middlewares.clone()
         } else {
             Vec::new()
         };
-        for middleware in main.iter().chain(&definition.middlewares) {
+        let own: &[_] = if skip_middlewares {
+            &[]
+        } else {
+            &definition.middlewares
+        };
+        for middleware in main.iter().chain(own) {
             let mut connecting = Connecting {
                 conn,
                 nsp: &nsp,
@@ -373,7 +435,29 @@ impl<D: 'static> AppServer<D> {
                 return;
             }
         }
-        let id = match self.server.accept(now, conn, &nsp, None) {
+        let pid: Option<Arc<str>> = recovering.then(|| match &restored {
+            Some(_) => auth
+                .get("pid")
+                .and_then(Value::as_str)
+                .map(Arc::from)
+                .unwrap_or_else(|| Arc::from(self.server.random_id())),
+            None => Arc::from(self.server.random_id()),
+        });
+        let extra = pid.as_ref().map(|pid| {
+            let mut map = serde_json::Map::new();
+            map.insert("pid".to_owned(), Value::String(pid.to_string()));
+            map
+        });
+        let recovered = restored.is_some();
+        let accepted = match restored {
+            Some((id, rooms, missed)) => {
+                self.server
+                    .accept_restored(now, conn, &nsp, id.to_string(), extra, missed, &rooms)
+            }
+            None => self.server.accept(now, conn, &nsp, extra),
+        };
+        let connect_seq = self.state.recovery.as_ref().map_or(0, |s| s.position());
+        let id = match accepted {
             Ok(id) => id,
             Err(e) => {
                 log::debug!("{conn}: accept {nsp}: {e}");
@@ -403,6 +487,9 @@ impl<D: 'static> AppServer<D> {
                 handlers: None,
                 shared_events: definition.events.clone(),
                 pending: Default::default(),
+                pid,
+                connect_seq,
+                recovered,
             });
         if let Some(handler) = definition.on_connection {
             let mut socket = Socket {
@@ -412,6 +499,18 @@ impl<D: 'static> AppServer<D> {
             };
             handler(&mut socket);
         }
+    }
+
+    /// The session a CONNECT's auth (`pid`, `offset`) asks to restore.
+    fn restore(&mut self, now: Instant, nsp: &str, auth: &Value) -> Option<Restored<D>> {
+        let pid = auth.get("pid")?.as_str()?;
+        let offset = match auth.get("offset") {
+            None | Some(Value::Null) => None,
+            Some(Value::String(offset)) => Some(offset.as_str()),
+            Some(_) => return None,
+        };
+        let store = self.state.recovery.as_mut()?;
+        store.restore(now, nsp, pid, offset)
     }
 
     fn new_data(&self) -> D {
@@ -562,11 +661,28 @@ impl<D: 'static> AppServer<D> {
             handler(&mut socket, reason);
         }
         // Waiters registered by the disconnect handlers cannot be answered.
-        let late: Vec<PendingAck<D>> = self
-            .state
-            .remove_socket(conn, &nsp)
-            .map(|s| s.pending.into_values().collect())
-            .unwrap_or_default();
+        let removed = self.state.remove_socket(conn, &nsp);
+        let rooms = self.server.take_departed_rooms(conn, &nsp);
+        let late: Vec<PendingAck<D>> = match removed {
+            Some(s) => {
+                let late = s.pending.into_values().collect();
+                if let (Some(store), Some(pid)) = (self.state.recovery.as_mut(), s.pid) {
+                    if recovery::is_recoverable(reason) {
+                        let session = Session {
+                            nsp: s.nsp,
+                            id: s.id,
+                            rooms: rooms.unwrap_or_default(),
+                            data: s.data,
+                            connect_seq: s.connect_seq,
+                            expires: now,
+                        };
+                        store.persist(now, &pid, session);
+                    }
+                }
+                late
+            }
+            None => Vec::new(),
+        };
         for waiter in late {
             self.run_detached(now, conn, &nsp, &socket_id, waiter, AckError::Disconnected);
         }

@@ -15,6 +15,7 @@ use crate::DisconnectReason;
 use super::context::{Ack, Io, Socket};
 use super::definition::App;
 use super::ops::BroadcastAcks;
+use super::recovery::Store;
 use super::remote::{AckResult, Remote};
 
 pub(crate) type EventHandler<D> = Arc<dyn Fn(&mut Socket<'_, D>, Args, Option<Ack>) + Send + Sync>;
@@ -117,6 +118,12 @@ pub(crate) struct SocketState<D> {
     /// The namespace's handlers ([`super::Namespace::on`]), shared.
     pub(crate) shared_events: Arc<HashMap<String, EventHandler<D>>>,
     pub(crate) pending: HashMap<AckId, PendingAck<D>>,
+    /// The private session id (connection state recovery on, rev 5).
+    pub(crate) pid: Option<Arc<str>>,
+    /// The recovery store's position when the socket connected.
+    pub(crate) connect_seq: u64,
+    /// Restored from an earlier session.
+    pub(crate) recovered: bool,
 }
 
 impl<D> SocketState<D> {
@@ -165,11 +172,18 @@ pub(crate) struct State<D> {
     pub(crate) last_now: Option<std::time::Instant>,
     /// The cluster this node belongs to, if any.
     pub(crate) cluster: Option<super::cluster::ClusterLink<D>>,
+    /// Connection state recovery, when the application turned it on.
+    pub(crate) recovery: Option<Store<D>>,
 }
 
 impl<D: Default> State<D> {
     pub(crate) fn new(app: App<D>) -> Self {
+        let recovery = app
+            .recovery
+            .clone()
+            .map(|config| Store::new(config, app.on_eviction.clone()));
         State {
+            recovery,
             app,
             sockets: ConnIdMap::default(),
             collectors: HashMap::new(),

@@ -207,6 +207,18 @@ impl Client {
         }
     }
 
+    /// True if the last CONNECT answer of `nsp` restored the earlier
+    /// session (connection state recovery, socket.io-client's
+    /// `socket.recovered`): same socket id, and the events missed while
+    /// away came first (as [`ClientEvent::Event`]s right after
+    /// [`ClientEvent::Connected`]). The client keeps the server's `pid`
+    /// and the offset of the last event that carried one (an event without
+    /// an ack id, whose last argument is a string, while a `pid` is known)
+    /// and sends both in its next CONNECT.
+    pub fn recovered(&self, nsp: &str) -> bool {
+        self.sockets.get(nsp).is_some_and(|s| s.recovered)
+    }
+
     /// True when the transport is (now) a WebSocket.
     pub fn is_websocket(&self) -> bool {
         self.engine.is_websocket()
@@ -344,7 +356,7 @@ impl Client {
         let packet = match revision {
             Revision::V5 => sio::Packet {
                 nsp: socket.nsp.clone(),
-                body: Body::Connect(socket.auth.clone()),
+                body: Body::Connect(socket.connect_payload()),
             },
             // The server joins `/` by itself.
             Revision::V4 if socket.nsp == "/" => return,
@@ -647,6 +659,14 @@ impl Client {
                 }
                 let sid = match (revision, data) {
                     (Revision::V5, Some(Value::Object(map))) => {
+                        // Connection state recovery: the answer's `pid`
+                        // equals ours when the session was restored.
+                        let pid = map.get("pid").and_then(Value::as_str).map(str::to_owned);
+                        socket.recovered = pid.is_some() && pid == socket.pid;
+                        if !socket.recovered {
+                            socket.last_offset = None;
+                        }
+                        socket.pid = pid;
                         match map.get("sid").and_then(Value::as_str) {
                             Some(sid) => sid.to_owned(),
                             None => {
@@ -662,7 +682,20 @@ impl Client {
                     (Revision::V4, _) => format!("{nsp}#{engine_sid}"),
                 };
                 socket.on_connected(now, &mut self.engine, sid.clone());
-                self.events.push_back(ClientEvent::Connected { nsp, sid });
+                let early = std::mem::take(&mut socket.early);
+                self.events.push_back(ClientEvent::Connected {
+                    nsp: nsp.clone(),
+                    sid,
+                });
+                for (name, args, ack) in early {
+                    socket.note_offset(&args, ack);
+                    self.events.push_back(ClientEvent::Event {
+                        nsp: nsp.clone(),
+                        name,
+                        args,
+                        ack,
+                    });
+                }
             }
             Body::ConnectError(value) => {
                 let (message, data) = match value {
@@ -691,6 +724,9 @@ impl Client {
             }
             Body::Disconnect => {
                 socket.active = false;
+                // The server keeps no session after its own disconnect.
+                socket.pid = None;
+                socket.last_offset = None;
                 socket.on_disconnected(
                     limits,
                     &mut self.events,
@@ -699,10 +735,21 @@ impl Client {
                 self.close_if_unused();
             }
             Body::Event(event) => {
+                if socket.state == SocketState::Connecting && revision == Revision::V5 {
+                    // A recovering server sends the missed events before
+                    // its CONNECT answer: they follow `Connected`.
+                    if socket.early.len() < limits.max_buffered_emits {
+                        socket.early.push_back((event.name, event.args, event.id));
+                    } else {
+                        log::warn!("{nsp}: too many events before CONNECT; dropping one");
+                    }
+                    return;
+                }
                 if !socket.is_connected() {
                     log::debug!("{nsp}: ignoring an event before CONNECT");
                     return;
                 }
+                socket.note_offset(&event.args, event.id);
                 self.events.push_back(ClientEvent::Event {
                     nsp,
                     name: event.name,

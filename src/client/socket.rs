@@ -79,6 +79,16 @@ pub(crate) struct NsSocket {
     next_ack: AckId,
     acks: BTreeMap<AckId, PendingAck>,
     queue: VecDeque<Queued>,
+    /// Connection state recovery: the private session id of the server's
+    /// last CONNECT answer.
+    pub(crate) pid: Option<String>,
+    /// The offset of the last event that carried one (sent back with `pid`).
+    pub(crate) last_offset: Option<String>,
+    /// The last CONNECT answer restored the earlier session.
+    pub(crate) recovered: bool,
+    /// Events that arrived between our CONNECT and its answer (the missed
+    /// events a recovering server sends first), delivered after it.
+    pub(crate) early: VecDeque<(String, Args, Option<AckId>)>,
 }
 
 /// Sends one Socket.IO packet: the text message, then its attachments.
@@ -129,6 +139,39 @@ impl NsSocket {
             next_ack: 0,
             acks: BTreeMap::new(),
             queue: VecDeque::new(),
+            pid: None,
+            last_offset: None,
+            recovered: false,
+            early: VecDeque::new(),
+        }
+    }
+
+    /// The CONNECT payload of rev 5: the auth, with `pid` and `offset`
+    /// when the server offered recovery (the auth's own keys win, as in
+    /// socket.io-client).
+    pub(crate) fn connect_payload(&self) -> Option<Value> {
+        let Some(pid) = &self.pid else {
+            return self.auth.clone();
+        };
+        let mut map = serde_json::Map::new();
+        map.insert("pid".to_owned(), Value::String(pid.clone()));
+        if let Some(offset) = &self.last_offset {
+            map.insert("offset".to_owned(), Value::String(offset.clone()));
+        }
+        if let Some(Value::Object(auth)) = &self.auth {
+            map.extend(auth.clone());
+        }
+        Some(Value::Object(map))
+    }
+
+    /// An event arrived: with a recovery session, the last argument of an
+    /// event without an ack id is its offset.
+    pub(crate) fn note_offset(&mut self, args: &Args, ack: Option<AckId>) {
+        if self.pid.is_none() || ack.is_some() {
+            return;
+        }
+        if let Some(Value::String(offset)) = args.values.last() {
+            self.last_offset = Some(offset.clone());
         }
     }
 
@@ -293,6 +336,7 @@ impl NsSocket {
     ) {
         let was_connected = self.is_connected();
         self.state = SocketState::Idle;
+        self.early.clear();
         if !was_connected {
             return;
         }

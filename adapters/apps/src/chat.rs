@@ -126,11 +126,16 @@ fn lock(directory: &Shared) -> MutexGuard<'_, Directory> {
     directory.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-fn now_ms() -> u64 {
+/// The wall clock in milliseconds since the Unix epoch (what [`app`]
+/// stamps messages with).
+pub fn system_ms() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as u64)
 }
+
+/// Where the chat's timestamps (`ts`) come from.
+pub type Clock = Arc<dyn Fn() -> u64 + Send + Sync>;
 
 /// A nickname or room name: trimmed, 1..=32 characters, printable.
 pub fn valid_name(raw: Option<&Value>, what: &str) -> Result<String, String> {
@@ -166,8 +171,8 @@ fn to_room(io: &mut Io<'_, ChatData>, room: &str, event: &str, data: Value) {
     io.of("/").to(room).emit(event, data);
 }
 
-fn notice(io: &mut Io<'_, ChatData>, room: &str, text: String) {
-    let data = json!({"room": room, "text": text, "ts": now_ms()});
+fn notice(io: &mut Io<'_, ChatData>, clock: &Clock, room: &str, text: String) {
+    let data = json!({"room": room, "text": text, "ts": clock()});
     to_room(io, room, "notice", data);
 }
 
@@ -182,7 +187,7 @@ fn send_rooms(io: &mut Io<'_, ChatData>, directory: &Directory) {
 
 /// Moves the user of `socket` from its room to `to` (rooms, notices,
 /// member and room lists).
-fn move_to(socket: &mut ChatSocket<'_>, directory: &mut Directory, to: &str) {
+fn move_to(socket: &mut ChatSocket<'_>, clock: &Clock, directory: &mut Directory, to: &str) {
     let id = socket.id().to_owned();
     let Some(user) = socket.data_mut() else {
         return;
@@ -191,29 +196,36 @@ fn move_to(socket: &mut ChatSocket<'_>, directory: &mut Directory, to: &str) {
     let nick = user.nick.clone();
     directory.exit(&from, &id);
     socket.leave(&from);
-    notice(socket, &from, format!("{nick} left {from}"));
+    notice(socket, clock, &from, format!("{nick} left {from}"));
     send_members(socket, directory, &from);
     directory.enter(to, &id, &nick);
     socket.join(to);
-    notice(socket, to, format!("{nick} joined {to}"));
+    notice(socket, clock, to, format!("{nick} joined {to}"));
     send_members(socket, directory, to);
     send_rooms(socket, directory);
 }
 
-/// The chat application (each call: a new, empty chat).
+/// The chat application (each call: a new, empty chat), stamping messages
+/// with the wall clock.
 pub fn app() -> App<ChatData> {
+    app_with_clock(Arc::new(system_ms))
+}
+
+/// The chat with its timestamps from `clock` (a simulation passes its
+/// virtual clock, so that one seed gives one byte-identical run).
+pub fn app_with_clock(clock: Clock) -> App<ChatData> {
     let directory: Shared = Arc::default();
     App::new().ns(
         "/",
-        Namespace::new().on_connection(move |socket| on_connection(&directory, socket)),
+        Namespace::new().on_connection(move |socket| on_connection(&directory, &clock, socket)),
     )
 }
 
-fn on_connection(directory: &Shared, socket: &mut ChatSocket<'_>) {
+fn on_connection(directory: &Shared, clock: &Clock, socket: &mut ChatSocket<'_>) {
     let rooms = lock(directory).room_list();
     socket.emit("rooms", rooms);
 
-    let d = directory.clone();
+    let (d, c) = (directory.clone(), clock.clone());
     socket.on("set-nick", move |socket, args, ack| {
         let nick = match valid_name(args.values.first(), "nickname") {
             Ok(n) => n,
@@ -230,7 +242,7 @@ fn on_connection(directory: &Shared, socket: &mut ChatSocket<'_>) {
                 let room = user.room.clone();
                 if old != nick {
                     directory.enter(&room, &id, &nick);
-                    notice(socket, &room, format!("{old} is now known as {nick}"));
+                    notice(socket, &c, &room, format!("{old} is now known as {nick}"));
                     send_members(socket, &directory, &room);
                 }
                 reply(socket, ack, json!({"ok": true, "nick": nick, "room": room}));
@@ -242,7 +254,7 @@ fn on_connection(directory: &Shared, socket: &mut ChatSocket<'_>) {
                 });
                 directory.enter(LOBBY, &id, &nick);
                 socket.join(LOBBY);
-                notice(socket, LOBBY, format!("{nick} joined {LOBBY}"));
+                notice(socket, &c, LOBBY, format!("{nick} joined {LOBBY}"));
                 send_members(socket, &directory, LOBBY);
                 send_rooms(socket, &directory);
                 reply(
@@ -254,7 +266,7 @@ fn on_connection(directory: &Shared, socket: &mut ChatSocket<'_>) {
         }
     });
 
-    let d = directory.clone();
+    let (d, c) = (directory.clone(), clock.clone());
     socket.on("join-room", move |socket, args, ack| {
         let room = match valid_name(args.values.first(), "room name") {
             Ok(r) if r.contains('/') => {
@@ -268,7 +280,7 @@ fn on_connection(directory: &Shared, socket: &mut ChatSocket<'_>) {
         };
         let mut directory = lock(&d);
         if current != room {
-            move_to(socket, &mut directory, &room);
+            move_to(socket, &c, &mut directory, &room);
         }
         let members = directory.members(&room);
         reply(
@@ -278,7 +290,7 @@ fn on_connection(directory: &Shared, socket: &mut ChatSocket<'_>) {
         );
     });
 
-    let d = directory.clone();
+    let (d, c) = (directory.clone(), clock.clone());
     socket.on("leave-room", move |socket, _args, ack| {
         let Some(current) = socket.data().as_ref().map(|u| u.room.clone()) else {
             return error(socket, ack, "set a nickname first");
@@ -291,7 +303,7 @@ fn on_connection(directory: &Shared, socket: &mut ChatSocket<'_>) {
             );
         }
         let mut directory = lock(&d);
-        move_to(socket, &mut directory, LOBBY);
+        move_to(socket, &c, &mut directory, LOBBY);
         let members = directory.members(LOBBY);
         reply(
             socket,
@@ -300,6 +312,7 @@ fn on_connection(directory: &Shared, socket: &mut ChatSocket<'_>) {
         );
     });
 
+    let c = clock.clone();
     socket.on("chat-message", move |socket, args, ack| {
         let text = args.values.first().and_then(Value::as_str).unwrap_or("");
         if text.trim().is_empty() {
@@ -312,7 +325,7 @@ fn on_connection(directory: &Shared, socket: &mut ChatSocket<'_>) {
         let Some(user) = socket.data().clone() else {
             return error(socket, ack, "set a nickname first");
         };
-        let ts = now_ms();
+        let ts = c();
         let message = json!({"room": user.room, "nick": user.nick, "text": text, "ts": ts});
         to_room(socket, &user.room, "chat-message", message);
         reply(socket, ack, json!({"ok": true, "ts": ts}));
@@ -328,7 +341,7 @@ fn on_connection(directory: &Shared, socket: &mut ChatSocket<'_>) {
         });
     }
 
-    let d = directory.clone();
+    let (d, c) = (directory.clone(), clock.clone());
     socket.on_disconnect(move |socket, _reason| {
         let Some(user) = socket.data_mut().take() else {
             return;
@@ -341,6 +354,7 @@ fn on_connection(directory: &Shared, socket: &mut ChatSocket<'_>) {
         to_room(socket, &user.room, "stop-typing", data);
         notice(
             socket,
+            &c,
             &user.room,
             format!("{} left {}", user.nick, user.room),
         );

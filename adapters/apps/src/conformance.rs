@@ -1,7 +1,7 @@
 //! The conformance server: one application definition, served by every
 //! driver. Contract (every protocol generation on one port):
 //!
-//! `cargo run --release -p socketio-blocking --example conformance -- --port PORT [--ping-interval MS] [--ping-timeout MS] [--redis redis://HOST:PORT] [--node-name NAME]`
+//! `cargo run --release -p socketio-blocking --example conformance -- --port PORT [--ping-interval MS] [--ping-timeout MS] [--redis redis://HOST:PORT] [--node-name NAME] [--recovery MS]`
 //! (and the same CLI for `-p socketio-mio --example mio_conformance`)
 //!
 //! * binds 127.0.0.1:PORT, path `/socket.io/`, `maxPayload` 1000000,
@@ -12,6 +12,12 @@
 //!   `disconnect-room` below then act on the sockets of every node, and
 //!   `server-side-emit` reaches the other nodes. `--node-name NAME` (the
 //!   port by default) is how this node answers `hello`;
+//! * with `--recovery MS`: connection state recovery on (socket.io's
+//!   `connectionStateRecovery` with `maxDisconnectionDuration` MS and
+//!   `skipMiddlewares`): CONNECT answers carry `pid`, events without an
+//!   ack carry an offset as their last argument (the `auth` event
+//!   included), and a client cut from its transport comes back with the
+//!   same socket id, rooms and the events it missed;
 //! * namespaces `/` and `/custom` (others get `{"message":"Invalid namespace"}`);
 //! * on connection: emits `auth` with the handshake auth (`{}` when none);
 //! * `message` → `message-back` with the same arguments (binary included);
@@ -59,7 +65,7 @@ use std::fmt;
 use std::time::Duration;
 
 use serde_json::{json, Value};
-use socketio_sansio::app::{App, Namespace, Socket};
+use socketio_sansio::app::{App, Namespace, RecoveryConfig, Socket};
 use socketio_sansio::legacy::LegacyConfig;
 use socketio_sansio::{Args, Config, ConfigBuilder};
 
@@ -84,6 +90,9 @@ pub struct Options {
     /// `--node-name NAME`: this node's answer to `hello` (default: the
     /// port).
     pub node_name: String,
+    /// `--recovery MS`: connection state recovery with that maximum
+    /// disconnection duration (off by default).
+    pub recovery: Option<Duration>,
 }
 
 /// A command line that is not the contract's.
@@ -94,7 +103,7 @@ impl fmt::Display for UsageError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "{}\nusage: --port PORT [--ping-interval MS] [--ping-timeout MS] [--redis URL] [--node-name NAME]",
+            "{}\nusage: --port PORT [--ping-interval MS] [--ping-timeout MS] [--redis URL] [--node-name NAME] [--recovery MS]",
             self.0
         )
     }
@@ -110,6 +119,7 @@ impl Options {
         let mut ping_timeout = 200;
         let mut redis = None;
         let mut node_name = None;
+        let mut recovery = None;
         let mut args = args.into_iter();
         while let Some(flag) = args.next() {
             let value = args
@@ -131,6 +141,7 @@ impl Options {
                 "--ping-timeout" => ping_timeout = number(&value)?,
                 "--redis" => redis = Some(value),
                 "--node-name" => node_name = Some(value),
+                "--recovery" => recovery = Some(Duration::from_millis(number(&value)?)),
                 other => return Err(UsageError(format!("unknown option {other}"))),
             }
         }
@@ -144,6 +155,7 @@ impl Options {
             ping_timeout: Duration::from_millis(ping_timeout),
             redis,
             node_name: node_name.unwrap_or_else(|| port.to_string()),
+            recovery,
         })
     }
 
@@ -277,8 +289,14 @@ pub fn app(options: &Options) -> App {
             );
         });
     let name = options.node_name.clone();
-    App::new()
-        .ns("/", namespace.clone())
+    let app = match options.recovery {
+        Some(duration) => App::new().connection_state_recovery(RecoveryConfig {
+            max_disconnection_duration: duration,
+            ..RecoveryConfig::default()
+        }),
+        None => App::new(),
+    };
+    app.ns("/", namespace.clone())
         .ns("/custom", namespace)
         .engine_io(|engine, data| engine.send(data))
         .on_server_side_emit("hello", move |io, _args, ack| {

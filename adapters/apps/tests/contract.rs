@@ -645,3 +645,57 @@ fn engine_io_endpoint_echoes_every_message() {
     s.advance(200 * MS);
     assert_eq!(s.texts(e), ["<close>"]);
 }
+
+// ---- --recovery MS ----------------------------------------------------------
+
+#[test]
+fn recovery_restores_the_socket_with_what_it_missed() {
+    let options = options(&["--port", "3000", "--recovery", "5000"]);
+    assert_eq!(options.recovery, Some(Duration::from_secs(5)));
+    let mut s = Sim::new(options.config(), conformance::app(&options));
+    let a = s.ws("/socket.io/?EIO=4&transport=websocket");
+    s.texts(a);
+    s.text(a, "40");
+    let out = s.texts(a);
+    let answer = json_after(&out[0], "40");
+    let (sid, pid) = (answer["sid"].clone(), answer["pid"].clone());
+    assert!(pid.is_string(), "{answer}");
+    // `auth` carries its offset.
+    let auth = json_after(&out[1], "42");
+    let offset = auth[2].clone();
+    assert!(offset.is_string(), "{auth}");
+    s.text(a, r#"421["join","r"]"#);
+    assert_eq!(s.texts(a), ["431[true]"]);
+    s.drop_ws(a);
+    let b = s.ws("/socket.io/?EIO=4&transport=websocket");
+    s.text(b, "40");
+    s.texts(b);
+    s.text(b, r#"42["room-broadcast","r","in-r"]"#);
+    s.text(b, r#"42["room-broadcast","other","in-other"]"#);
+    s.text(b, r#"42["broadcast","all"]"#);
+    s.texts(b);
+    let a = s.ws("/socket.io/?EIO=4&transport=websocket");
+    s.texts(a);
+    s.text(a, &format!("40{}", json!({"pid": pid, "offset": offset})));
+    let out = s.texts(a);
+    let first = json_after(&out[0], "42");
+    assert_eq!(
+        (&first[0], &first[1]),
+        (&json!("room-broadcast"), &json!("in-r"))
+    );
+    let second = json_after(&out[1], "42");
+    assert_eq!(
+        (&second[0], &second[1]),
+        (&json!("broadcast"), &json!("all"))
+    );
+    assert_eq!(out.len(), 4, "missed, missed, CONNECT, auth: {out:?}");
+    assert_eq!(json_after(&out[2], "40")["sid"], sid);
+    // Past the duration, no more.
+    s.drop_ws(a);
+    s.advance(5001 * MS);
+    let a = s.ws("/socket.io/?EIO=4&transport=websocket");
+    s.texts(a);
+    s.text(a, &format!("40{}", json!({"pid": pid})));
+    let out = s.texts(a);
+    assert_ne!(json_after(&out[0], "40")["sid"], sid, "{out:?}");
+}

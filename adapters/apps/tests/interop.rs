@@ -83,6 +83,66 @@ fn node_suite(driver: Driver) {
     eprintln!("{suite}: done in {:.1} s", started.elapsed().as_secs_f64());
 }
 
+/// The server's arguments for `recovery.test.js`: the suite's, with
+/// connection state recovery on (60 s).
+const RECOVERY_SERVER_ARGS: &[&str] = &[
+    "--ping-interval",
+    "1000",
+    "--ping-timeout",
+    "2000",
+    "--recovery",
+    "60000",
+];
+
+/// Connection state recovery with socket.io-client 4.x
+/// (`recovery.test.js`), WebSocket and polling, against a server started
+/// with `--recovery`.
+fn recovery_suite(driver: Driver) {
+    let _one_at_a_time = support::exclusive();
+    let suite = format!("interop recovery ({})", driver.name());
+    if let Some(why) = support::missing_node() {
+        return support::skip(&suite, &why);
+    }
+    let dir = support::suite_dir("interop");
+    support::npm_ci_if_needed(&dir);
+    let per_transport = PerTransport {
+        suite: &suite,
+        driver,
+        server_args: RECOVERY_SERVER_ARGS,
+        transports: support::transports(
+            "SOCKETIO_INTEROP_TRANSPORTS",
+            &["websocket", "polling", "polling,websocket"],
+        ),
+        limit: SUITE_TIMEOUT,
+    };
+    let command = |url: &str, transport: &str| {
+        let mut node = Command::new("node");
+        node.args(["--test", "--test-concurrency=1", "recovery.test.js"])
+            .current_dir(&dir)
+            .env("SERVER_URL", url)
+            .env("TRANSPORTS", transport);
+        node
+    };
+    let summary = |run: &SuiteRun| {
+        run.stdout
+            .lines()
+            .filter(|l| l.starts_with("# pass") || l.starts_with("# fail"))
+            .map(str::to_owned)
+            .collect()
+    };
+    per_transport.run(command, summary);
+}
+
+#[test]
+fn recovery_blocking() {
+    recovery_suite(Driver::Blocking);
+}
+
+#[test]
+fn recovery_mio() {
+    recovery_suite(Driver::Mio);
+}
+
 #[test]
 fn node_suite_blocking() {
     node_suite(Driver::Blocking);

@@ -263,6 +263,14 @@ impl Client {
         lock(&self.owner.snapshot).sids.contains_key(&self.nsp)
     }
 
+    /// Whether the last connection of the namespace restored the earlier
+    /// session (connection state recovery on the server: same id, the
+    /// missed events delivered first; socket.io-client's
+    /// `socket.recovered`).
+    pub fn recovered(&self) -> bool {
+        lock(&self.owner.snapshot).recovered.contains(&self.nsp)
+    }
+
     /// Whether the transport is a WebSocket now (after the upgrade, if any).
     pub fn is_websocket(&self) -> bool {
         lock(&self.owner.snapshot).websocket

@@ -59,6 +59,12 @@ impl<'a> Socket<'a> {
         self.core.machine.is_connected(&self.nsp)
     }
 
+    /// Whether the last connection restored the earlier session
+    /// (connection state recovery; socket.io-client's `socket.recovered`).
+    pub fn recovered(&self) -> bool {
+        self.core.machine.recovered(&self.nsp)
+    }
+
     /// Whether the transport is a WebSocket (after the upgrade, if any).
     pub fn is_websocket(&self) -> bool {
         self.core.machine.is_websocket()

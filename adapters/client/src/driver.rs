@@ -80,6 +80,8 @@ pub(crate) enum Command {
 #[derive(Debug, Default)]
 pub(crate) struct Snapshot {
     pub(crate) sids: HashMap<String, String>,
+    /// Namespaces whose last CONNECT restored the earlier session.
+    pub(crate) recovered: HashSet<String>,
     pub(crate) ping_interval: Option<Duration>,
     pub(crate) websocket: bool,
     pub(crate) closed: bool,
@@ -208,6 +210,12 @@ impl Driver {
             .handlers
             .keys()
             .filter_map(|nsp| Some((nsp.clone(), machine.socket_id(nsp)?.to_owned())))
+            .collect();
+        snapshot.recovered = self
+            .handlers
+            .keys()
+            .filter(|nsp| machine.recovered(nsp))
+            .cloned()
             .collect();
         snapshot.ping_interval = machine.ping_interval();
         snapshot.websocket = machine.is_websocket();

@@ -1,0 +1,285 @@
+//! Each invariant fires on a deliberately broken application (or, where
+//! the invariant is about the core, a deliberately broken network), and
+//! stays quiet on the correct one.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde_json::json;
+use socketio_sansio::app::{App, ConnectError, Namespace};
+use socketio_sim::{self_check, ClientSpec, Fault, LinkBug, Report, Sim};
+
+fn echo() -> App {
+    App::new().ns(
+        "/",
+        Namespace::new().on_connection(|socket| {
+            socket.on("echo", |socket, args, ack| {
+                if let Some(ack) = ack {
+                    ack.send(socket, args);
+                }
+            });
+        }),
+    )
+}
+
+fn fired(report: &Report, name: &str) -> bool {
+    report.violations.iter().any(|v| v.invariant == name)
+}
+
+fn echo_clients(n: usize) -> socketio_sim::SimBuilder {
+    Sim::builder(echo)
+        .seed(11)
+        .clients(n, |i| {
+            ClientSpec::websocket()
+                .connect("/")
+                .emit_with_ack("/", "echo", json!(i))
+                .wait(Duration::from_millis(300))
+                .emit_with_ack("/", "echo", json!(i))
+        })
+        .chaos(Duration::from_secs(10))
+}
+
+#[test]
+fn the_correct_application_passes() {
+    let report = echo_clients(4).run();
+    assert!(report.passed(), "{report}");
+}
+
+#[test]
+fn ack_exactly_once_fires_when_the_app_answers_twice() {
+    let twice = || -> App {
+        App::new().ns(
+            "/",
+            Namespace::new().on_connection(|socket| {
+                socket.on("echo", |socket, args, ack| {
+                    if let Some(ack) = ack {
+                        ack.clone().send(socket, args.clone());
+                        ack.send(socket, args);
+                    }
+                });
+            }),
+        )
+    };
+    let report = Sim::builder(twice)
+        .seed(1)
+        .clients(1, |_| {
+            ClientSpec::websocket()
+                .connect("/")
+                .emit_with_ack("/", "echo", json!(1))
+        })
+        .chaos(Duration::from_secs(2))
+        .run();
+    // The core client keeps one outcome per id: the second answer is dropped,
+    // so the invariant holds even against this application...
+    assert!(!fired(&report, "ack-exactly-once"), "{report}");
+    // ...while a test-side script that records an outcome it never asked
+    // for is caught: the invariant is live.
+    let mut sim = echo_clients(1).build();
+    assert!(sim.wait_connected(0, "/", Duration::from_secs(5)));
+    let id = sim
+        .client(0)
+        .emit_with_ack("/", "echo", json!(1), Duration::from_secs(5))
+        .unwrap();
+    assert!(sim.wait_ack(0, "/", id, Duration::from_secs(5)).is_some());
+    let id2 = sim
+        .client(0)
+        .emit_with_ack("/", "echo", json!(2), Duration::from_secs(5))
+        .unwrap();
+    sim.forget_ack_for_test(0, "/", id2);
+    sim.run_for(Duration::from_secs(1));
+    assert!(sim
+        .violations()
+        .iter()
+        .any(|v| v.invariant == "ack-exactly-once"));
+}
+
+#[test]
+fn ack_resolved_fires_when_the_app_never_answers() {
+    let silent = || -> App {
+        App::new().ns(
+            "/",
+            Namespace::new().on_connection(|socket| socket.on("echo", |_, _, _| {})),
+        )
+    };
+    let report = Sim::builder(silent)
+        .seed(2)
+        .clients(2, |i| {
+            let mut spec =
+                ClientSpec::websocket()
+                    .connect("/")
+                    .emit_with_ack("/", "echo", json!(i));
+            spec.ack_timeout = None;
+            spec
+        })
+        .chaos(Duration::from_secs(2))
+        .heal(Duration::from_secs(5))
+        .run();
+    assert!(fired(&report, "ack-resolved"), "{report}");
+    assert!(fired(&report, "heal"), "{report}");
+}
+
+#[test]
+fn delivery_fires_on_a_network_that_duplicates() {
+    let report = echo_clients(3).link_bug(LinkBug::DuplicateDown).run();
+    assert!(fired(&report, "delivery-exactly-once-in-order"), "{report}");
+}
+
+#[test]
+fn delivery_fires_on_a_network_that_loses_acks() {
+    let report = echo_clients(2).link_bug(LinkBug::DropAcksDown).run();
+    assert!(fired(&report, "delivery-exactly-once-in-order"), "{report}");
+}
+
+#[test]
+fn silent_peer_and_baseline_fire_when_a_middlebox_keeps_a_dead_session_alive() {
+    let vanish = Fault::Vanish {
+        clients: 0..1,
+        duration: Duration::from_secs(60),
+    };
+    let correct = echo_clients(2)
+        .fault_at(Duration::from_secs(2), vanish.clone())
+        .run();
+    assert!(!fired(&correct, "silent-peer-detected"), "{correct}");
+    // The deadline (2 s + ping interval + ping timeout + slack) passes
+    // before the heal phase revives the client.
+    let broken = echo_clients(2)
+        .chaos(Duration::from_secs(20))
+        .fault_at(Duration::from_secs(2), vanish)
+        .link_bug(LinkBug::AnswerPingsForVanished)
+        .run();
+    assert!(fired(&broken, "silent-peer-detected"), "{broken}");
+    assert!(fired(&broken, "baseline-after-leave"), "{broken}");
+}
+
+#[test]
+fn heal_fires_when_the_app_refuses_everyone() {
+    let closed = || -> App {
+        App::new().ns(
+            "/",
+            Namespace::new().use_middleware(|_| Err(ConnectError::new("closed"))),
+        )
+    };
+    let report = Sim::builder(closed)
+        .seed(3)
+        .clients(1, |_| ClientSpec::websocket().connect("/"))
+        .chaos(Duration::from_secs(1))
+        .heal(Duration::from_secs(5))
+        .run();
+    assert!(fired(&report, "heal"), "{report}");
+}
+
+#[test]
+fn no_panic_fires_when_a_handler_panics() {
+    let boom = || -> App {
+        App::new().ns(
+            "/",
+            Namespace::new().on_connection(|socket| socket.on("boom", |_, _, _| panic!("boom"))),
+        )
+    };
+    let report = Sim::builder(boom)
+        .seed(4)
+        .clients(1, |_| {
+            ClientSpec::websocket()
+                .connect("/")
+                .emit("/", "boom", json!(null))
+        })
+        .chaos(Duration::from_secs(1))
+        .run();
+    assert!(fired(&report, "no-panic"), "{report}");
+}
+
+#[test]
+fn queue_limits_hold_for_a_client_that_never_reads() {
+    // A flood towards a client that never reads: the core must close the
+    // connection at max_outbound_bytes, never hold more.
+    let flood = || -> App {
+        App::new().ns(
+            "/",
+            Namespace::new().on_connection(|socket| {
+                socket.on("go", |socket, _, _| {
+                    for _ in 0..2000 {
+                        socket.emit("blob", "x".repeat(1000).as_str());
+                    }
+                });
+            }),
+        )
+    };
+    let report = Sim::builder(flood)
+        .seed(5)
+        .server_config(socketio_sansio::Config::builder().max_outbound_bytes(200_000))
+        .link(socketio_sim::LinkConfig::default().window(16 * 1024))
+        .clients(1, |_| {
+            ClientSpec::websocket()
+                .connect("/")
+                .emit("/", "go", json!(null))
+                .misbehave(socketio_sim::Misbehaviour::NeverRead)
+        })
+        .chaos(Duration::from_secs(5))
+        .run();
+    assert!(!fired(&report, "queue-limits"), "{report}");
+}
+
+#[test]
+fn user_invariants_and_goals() {
+    let count = Arc::new(Mutex::new(0u64));
+    let seen = count.clone();
+    let app = move || -> App {
+        let count = seen.clone();
+        App::new().ns(
+            "/",
+            Namespace::new().on_connection(move |socket| {
+                let count = count.clone();
+                socket.on("echo", move |socket, args, ack| {
+                    *count.lock().unwrap() += 1;
+                    if let Some(ack) = ack {
+                        ack.send(socket, args);
+                    }
+                });
+            }),
+        )
+    };
+    let c1 = count.clone();
+    let report = Sim::builder(app)
+        .seed(6)
+        .clients(2, |i| {
+            ClientSpec::websocket()
+                .connect("/")
+                .emit_with_ack("/", "echo", json!(i))
+        })
+        .chaos(Duration::from_secs(2))
+        .invariant("at-most-three-echoes", move |_| {
+            let n = *c1.lock().unwrap();
+            if n <= 1 {
+                Ok(())
+            } else {
+                Err(format!("{n} echoes"))
+            }
+        })
+        .sometimes("two-connected", |sim| {
+            (0..sim.client_count()).all(|i| sim.core_client(i).is_some_and(|c| c.is_connected("/")))
+        })
+        .sometimes("never", |_| false)
+        .run();
+    assert!(fired(&report, "at-most-three-echoes"), "{report}");
+    assert!(report.goals_reached.contains("two-connected"), "{report}");
+    assert!(!report.goals_reached.contains("never"), "{report}");
+}
+
+#[test]
+fn self_check_passes_and_names_the_first_divergence() {
+    let builder = echo_clients(3).swarm().chaos(Duration::from_secs(10));
+    self_check(builder).expect("deterministic");
+
+    static RUNS: AtomicU64 = AtomicU64::new(0);
+    let leaky = || -> App {
+        let run = RUNS.fetch_add(1, Ordering::SeqCst);
+        App::new().ns(
+            "/",
+            Namespace::new().on_connection(move |socket| socket.emit("run", json!(run))),
+        )
+    };
+    let err = self_check(Sim::builder(leaky).seed(1).chaos(Duration::from_secs(1))).unwrap_err();
+    assert!(err.contains("diverge"), "{err}");
+    assert!(err.contains("run"), "{err}");
+}
