@@ -17,9 +17,7 @@ use std::net::{Shutdown, TcpStream};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{mpsc, Arc};
 
-use socketio_http::{
-    parse_head, websocket, Parsed, PollingRequest, Reply, RequestHead, Route, Router,
-};
+use socketio_http::{parse_head, Parsed, PollingRequest, Reply, RequestHead, Route, Router};
 use socketio_sansio::{Frame, Handshake, Text};
 use tungstenite::protocol::frame::coding::CloseCode;
 use tungstenite::protocol::{CloseFrame, Role, WebSocketConfig};
@@ -85,11 +83,20 @@ fn serve_stream(mut stream: TcpStream, ctx: ConnContext) {
             }
             HeadRead::Closed => return,
         };
-        match ctx.router.route(head) {
+        match ctx.router.route_from(head, stream.peer_addr().ok()) {
             Route::WebSocket {
                 handshake,
                 accept_key,
-            } => return serve_websocket(stream, handshake, &accept_key, leftover, ctx),
+                new_session,
+            } => {
+                return serve_websocket(
+                    stream,
+                    handshake,
+                    (&accept_key, new_session),
+                    leftover,
+                    ctx,
+                )
+            }
             Route::Polling(request) => match serve_polling(&mut stream, request, leftover, &ctx) {
                 Some(rest) => carried = rest,
                 None => return,
@@ -209,7 +216,7 @@ fn serve_polling(
 fn serve_websocket(
     mut stream: TcpStream,
     handshake: Handshake,
-    accept_key: &str,
+    (accept_key, new_session): (&str, bool),
     leftover: Vec<u8>,
     ctx: ConnContext,
 ) {
@@ -234,8 +241,8 @@ fn serve_websocket(
     {
         return;
     }
-    let id = match reply_rx.recv() {
-        Ok(Ok(id)) => id,
+    let (id, sid) = match reply_rx.recv() {
+        Ok(Ok(opened)) => opened,
         Ok(Err(rejection)) => {
             let _ = stream.write_all(&Reply::from_rejection(&rejection).bytes);
             return;
@@ -243,7 +250,9 @@ fn serve_websocket(
         Err(_) => return,
     };
     let mut response = Vec::with_capacity(160);
-    websocket::put_switching_protocols(&mut response, accept_key);
+    let sid = new_session.then_some(sid.as_str());
+    ctx.router
+        .put_switching_protocols(&mut response, accept_key, sid);
     // 4 KiB read buffer: tungstenite zero-fills its default 128 KiB buffer,
     // which made every idle connection cost ~170 kB of RSS (PERF_NOTES.md).
     let max_payload = ctx.router.config().max_payload;

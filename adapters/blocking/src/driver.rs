@@ -49,7 +49,8 @@ pub(crate) enum Net {
         window: Arc<WriteWindow>,
         /// A clone of the socket, to shut it down under a stuck writer.
         stream: TcpStream,
-        reply: mpsc::Sender<Result<ConnId, Rejection>>,
+        /// The new transport's id and its session's sid.
+        reply: mpsc::Sender<Result<(ConnId, String), Rejection>>,
     },
     Text(ConnId, Utf8Bytes),
     Binary(ConnId, Vec<u8>),
@@ -278,6 +279,14 @@ impl<D: 'static> Driver<D> {
                     // A new transport starts with an empty window.
                     self.app.handle_write_ready(id);
                 }
+                let result = result.map(|id| {
+                    let sid = self
+                        .app
+                        .server()
+                        .any_connection(id)
+                        .map(|c| c.sid().to_owned());
+                    (id, sid.unwrap_or_default())
+                });
                 let _ = reply.send(result);
             }
             Net::Text(id, text) => self.app.handle_ws_text(now, id, &text),

@@ -38,6 +38,8 @@ use std::path::PathBuf;
 use socketio_sansio::app::{App, AppServer};
 use socketio_sansio::{Config, ConfigBuilder, Cors};
 
+use crate::compress::DEFAULT_THRESHOLD;
+use crate::handshake::{AllowRequest, Cookie, HandshakeRequest, Refusal};
 use crate::Router;
 
 /// A driver: how a configured [`Builder`] starts serving an application.
@@ -60,6 +62,9 @@ pub struct Builder<T> {
     config: ConfigBuilder,
     cors: Option<Cors>,
     static_dir: Option<PathBuf>,
+    allow: Option<AllowRequest>,
+    cookie: Option<Cookie>,
+    compression: Option<usize>,
     driver: T,
 }
 
@@ -69,6 +74,9 @@ impl<T: fmt::Debug> fmt::Debug for Builder<T> {
             .field("config", &self.config)
             .field("cors", &self.cors.is_some())
             .field("static_dir", &self.static_dir)
+            .field("allow_request", &self.allow.is_some())
+            .field("cookie", &self.cookie)
+            .field("compression", &self.compression)
             .field("driver", &self.driver)
             .finish()
     }
@@ -81,6 +89,9 @@ impl<T> Builder<T> {
             config: Config::builder(),
             cors: None,
             static_dir: None,
+            allow: None,
+            cookie: None,
+            compression: Some(DEFAULT_THRESHOLD),
             driver,
         }
     }
@@ -111,6 +122,47 @@ impl<T> Builder<T> {
         self
     }
 
+    /// Asks `allow` about the first request of every session (a polling
+    /// handshake `GET` or a WebSocket upgrade without `sid`), as socket.io's
+    /// `allowRequest`: it sees the method, URL, headers and the peer's
+    /// address; a [`Refusal`] is answered before any session exists (`403`
+    /// `{"code":4,"message":"Forbidden"}` for polling, `400` with the
+    /// message for a WebSocket, as engine.io) and the core never sees it.
+    ///
+    /// ```
+    /// use socketio_http::{Builder, Refusal};
+    /// let builder = Builder::new(()).allow_request(|req| match req.query("token") {
+    ///     Some("secret") => Ok(()),
+    ///     _ => Err(Refusal::forbidden()),
+    /// });
+    /// # let _ = builder;
+    /// ```
+    pub fn allow_request(
+        mut self,
+        allow: impl Fn(&HandshakeRequest<'_>) -> Result<(), Refusal> + Send + Sync + 'static,
+    ) -> Self {
+        self.allow = Some(AllowRequest::new(allow));
+        self
+    }
+
+    /// Sets `cookie` with the new sid on every handshake's answer (polling
+    /// and WebSocket), as engine.io's `cookie` option; default: no cookie.
+    /// `Cookie::default()` is engine.io's `io=<sid>; Path=/; HttpOnly;
+    /// SameSite=Lax`.
+    pub fn cookie(mut self, cookie: Cookie) -> Self {
+        self.cookie = Some(cookie);
+        self
+    }
+
+    /// Compresses polling answers of at least `threshold` bytes with gzip or
+    /// deflate (as the request's `Accept-Encoding` allows); none turns it
+    /// off. Default: on, 1024 bytes (engine.io's `httpCompression`).
+    /// WebSocket messages are never compressed.
+    pub fn http_compression(mut self, threshold: Option<usize>) -> Self {
+        self.compression = threshold;
+        self
+    }
+
     /// Adjusts the driver's own options.
     pub fn driver(mut self, f: impl FnOnce(T) -> T) -> Self {
         self.driver = f(self.driver);
@@ -129,6 +181,9 @@ impl<T> Builder<T> {
             .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e.to_string()))?;
         let router = Router::new(server.server().config().clone())
             .with_cors(self.cors)
+            .with_allow_request(self.allow)
+            .with_cookie(self.cookie)
+            .with_compression(self.compression)
             .with_static_dir(self.static_dir.as_deref())?;
         Ok((server, router, self.driver))
     }

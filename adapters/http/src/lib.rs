@@ -47,6 +47,8 @@
 #![warn(missing_docs)]
 
 pub mod builder;
+pub mod compress;
+pub mod handshake;
 pub mod head;
 pub mod response;
 pub mod route;
@@ -55,6 +57,7 @@ pub mod websocket;
 pub mod ws;
 
 pub use builder::{Builder, Driver};
+pub use handshake::{Cookie, HandshakeRequest, Refusal};
 pub use head::{parse_head, BodyError, Parsed, RequestHead, MAX_HEAD, MAX_HEADERS};
 pub use response::{put_head, put_response};
 pub use route::{PendingReply, PollingRequest, Reply, Route, Router};

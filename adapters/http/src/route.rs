@@ -5,22 +5,30 @@
 //! handshake validation, CORS preflight, and the body-length checks of a
 //! polling request.
 
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use socketio_sansio::{Config, Cors, Handshake, HttpRequest, HttpResponse, Method, Rejection};
 
+use crate::compress::{self, Encoding};
+use crate::handshake::{json_string, sid_in_open_packet, AllowRequest, Cookie, HandshakeRequest};
 use crate::head::RequestHead;
 use crate::response::{plain, put_response};
 use crate::{static_files, websocket};
 
 /// The routing settings of one server: the protocol configuration, the
-/// optional CORS policy and the optional static directory.
+/// optional CORS policy, the optional static directory, the optional
+/// `allowRequest` hook and `io` cookie, and the polling compression
+/// threshold.
 #[derive(Debug, Clone)]
 pub struct Router {
     config: Arc<Config>,
     cors: Option<Cors>,
     static_root: Option<PathBuf>,
+    allow: Option<AllowRequest>,
+    cookie: Option<Arc<Cookie>>,
+    compression: Option<usize>,
 }
 
 /// The decision for one request head.
@@ -28,13 +36,17 @@ pub struct Router {
 pub enum Route {
     /// A valid WebSocket upgrade under a Socket.IO or Engine.IO path: hand
     /// `handshake` to `Server::handle_ws_open`; on success write
-    /// [`websocket::put_switching_protocols`] with `accept_key`, on a
-    /// rejection [`Reply::from_rejection`].
+    /// [`Router::put_switching_protocols`] with `accept_key` (and the new
+    /// session's sid when `new_session`), on a rejection
+    /// [`Reply::from_rejection`].
     WebSocket {
         /// The request for the core.
         handshake: Handshake,
         /// The `Sec-WebSocket-Accept` value.
         accept_key: String,
+        /// The upgrade opens a session (no `sid`): the 101 carries the
+        /// cookie, if configured.
+        new_session: bool,
     },
     /// A plain HTTP request for the core (polling, the 0.9 handshake...):
     /// read [`PollingRequest::body_len`] body bytes, then
@@ -82,7 +94,7 @@ impl Reply {
     /// A response of the core, closing the connection.
     pub fn from_response(response: &HttpResponse) -> Self {
         let mut bytes = Vec::new();
-        put_core_response(&mut bytes, response, &[], false);
+        put_core_response(&mut bytes, response, &response.body, &[], false);
         Reply {
             status: response.status,
             bytes,
@@ -120,33 +132,79 @@ impl PollingRequest {
 }
 
 /// What the answer to a polling request needs besides the core's response:
-/// the keep-alive decision and the CORS headers for the request's origin.
+/// the keep-alive decision, the CORS headers for the request's origin, the
+/// cookie of a handshake and the compression of the body.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PendingReply {
     /// The request allowed another one on the connection.
     pub keep_alive: bool,
     /// From the core's `Cors::headers` (empty without CORS).
     pub cors: Vec<(&'static str, String)>,
+    /// A handshake: a successful answer sets this cookie with the new sid.
+    pub cookie: Option<Arc<Cookie>>,
+    /// The coding the request accepts and the threshold from which a `200`
+    /// body is compressed with it (none: never).
+    pub compress: Option<(Encoding, usize)>,
 }
 
 impl PendingReply {
-    /// Appends the core's `response` with the CORS headers; returns whether
-    /// the connection stays open (not if the core said `Connection: close`).
+    /// A reply with only the keep-alive decision and the CORS headers.
+    pub fn new(keep_alive: bool, cors: Vec<(&'static str, String)>) -> Self {
+        PendingReply {
+            keep_alive,
+            cors,
+            cookie: None,
+            compress: None,
+        }
+    }
+
+    /// Appends the core's `response` with the CORS headers (and, for a
+    /// `200`, the cookie of a handshake and the body compressed as
+    /// negotiated when it reaches the threshold); returns whether the
+    /// connection stays open (not if the core said `Connection: close`).
     pub fn put(&self, response: &HttpResponse, out: &mut Vec<u8>) -> bool {
         let keep_alive = self.keep_alive
             && !response.headers.iter().any(|(k, v)| {
                 k.eq_ignore_ascii_case("connection") && v.eq_ignore_ascii_case("close")
             });
-        put_core_response(out, response, &self.cors, keep_alive);
+        let mut extra = self.cors.clone();
+        let mut body = None;
+        if response.status == 200 {
+            if let Some(sid) = self
+                .cookie
+                .as_ref()
+                .and_then(|c| sid_in_open_packet(&response.body).map(|sid| c.header_value(sid)))
+            {
+                extra.push(("Set-Cookie", sid));
+            }
+            let encoded = response
+                .headers
+                .iter()
+                .any(|(k, _)| k.eq_ignore_ascii_case("content-encoding"));
+            if let Some((encoding, threshold)) = self.compress {
+                if !encoded && response.body.len() >= threshold {
+                    match compress::compress(encoding, &response.body) {
+                        Some(bytes) => {
+                            extra.push(("Content-Encoding", encoding.token().to_owned()));
+                            body = Some(bytes);
+                        }
+                        None => log::warn!("{} compression failed", encoding.token()),
+                    }
+                }
+            }
+        }
+        let body = body.as_deref().unwrap_or(&response.body);
+        put_core_response(out, response, body, &extra, keep_alive);
         keep_alive
     }
 }
 
 /// Appends a core response (its own `Connection` header dropped: framing is
-/// ours) followed by `extra` headers.
+/// ours) with `body`, followed by `extra` headers.
 fn put_core_response(
     out: &mut Vec<u8>,
     response: &HttpResponse,
+    body: &[u8],
     extra: &[(&'static str, String)],
     keep_alive: bool,
 ) {
@@ -162,7 +220,7 @@ fn put_core_response(
         response.status,
         response.content_type,
         &headers,
-        &response.body,
+        body,
         keep_alive,
     );
 }
@@ -175,7 +233,92 @@ impl Router {
             config,
             cors: None,
             static_root: None,
+            allow: None,
+            cookie: None,
+            compression: Some(compress::DEFAULT_THRESHOLD),
         }
+    }
+
+    /// Asks `allow` about the first request of every session (engine.io's
+    /// `allowRequest`); a refusal is answered here and the core never sees
+    /// the request.
+    pub fn with_allow_request(mut self, allow: Option<AllowRequest>) -> Self {
+        self.allow = allow;
+        self
+    }
+
+    /// Sets `cookie` with the new sid on the answer to every handshake
+    /// (polling and WebSocket); none (the default): no cookie.
+    pub fn with_cookie(mut self, cookie: Option<Cookie>) -> Self {
+        self.cookie = cookie.map(Arc::new);
+        self
+    }
+
+    /// Compresses polling answers of at least `threshold` bytes (gzip or
+    /// deflate as the request accepts); none: never. Default: 1024 bytes.
+    pub fn with_compression(mut self, threshold: Option<usize>) -> Self {
+        self.compression = threshold;
+        self
+    }
+
+    /// Writes the `101 Switching Protocols` answer for `accept_key`, with
+    /// the cookie for `sid` when one is configured and given (a
+    /// [`Route::WebSocket`] with `new_session`).
+    pub fn put_switching_protocols(&self, out: &mut Vec<u8>, accept_key: &str, sid: Option<&str>) {
+        match (&self.cookie, sid) {
+            (Some(cookie), Some(sid)) => websocket::put_switching_protocols_with(
+                out,
+                accept_key,
+                &[("Set-Cookie", cookie.header_value(sid))],
+            ),
+            _ => websocket::put_switching_protocols(out, accept_key),
+        }
+    }
+
+    /// True if `head` opens a session: a `GET` (or WebSocket upgrade)
+    /// without `sid`, and, under the 0.9 paths, only the handshake
+    /// `{path}1/`.
+    fn opens_session(&self, head: &RequestHead) -> bool {
+        if head.method != "GET" {
+            return false;
+        }
+        let req = HandshakeRequest {
+            method: &head.method,
+            url: &head.target,
+            headers: &head.headers,
+            remote: None,
+        };
+        if !self.config.is_engine_path(&head.target) {
+            if let Some(legacy) = req
+                .path()
+                .strip_prefix(self.config.path.as_str())
+                .and_then(|rest| rest.strip_prefix('1'))
+            {
+                return legacy.is_empty() || legacy == "/";
+            }
+        }
+        req.query("sid").is_none()
+    }
+
+    /// The hook's refusal of `head`, if it opens a session and is refused.
+    fn refusal(&self, head: &RequestHead, peer: Option<SocketAddr>) -> Option<String> {
+        let allow = self.allow.as_ref()?;
+        if !self.opens_session(head) {
+            return None;
+        }
+        let req = HandshakeRequest {
+            method: &head.method,
+            url: &head.target,
+            headers: &head.headers,
+            remote: peer,
+        };
+        let refusal = allow.check(&req).err()?;
+        log::debug!(
+            "allow_request refused {} from {peer:?}: {}",
+            head.target,
+            refusal.message
+        );
+        Some(refusal.message.into_owned())
     }
 
     /// Adds CORS headers to polling answers and answers preflights.
@@ -203,8 +346,14 @@ impl Router {
         path.starts_with(self.config.path.as_str()) || self.config.is_engine_path(target)
     }
 
-    /// Decides what to do with a complete head.
+    /// Decides what to do with a complete head whose peer is unknown (the
+    /// `allow_request` hook sees no address): [`Router::route_from`].
     pub fn route(&self, head: RequestHead) -> Route {
+        self.route_from(head, None)
+    }
+
+    /// Decides what to do with a complete head from `peer`.
+    pub fn route_from(&self, head: RequestHead, peer: Option<SocketAddr>) -> Route {
         if !self.is_ours(&head.target) {
             return match self.static_root {
                 Some(_) => Route::Static(head),
@@ -213,10 +362,30 @@ impl Router {
         }
         if websocket::is_upgrade(&head) {
             return match websocket::validate(&head) {
-                Ok(accept_key) => Route::WebSocket {
-                    handshake: Handshake::new(head.target, head.headers),
-                    accept_key,
-                },
+                Ok(accept_key) => {
+                    if let Some(message) = self.refusal(&head, peer) {
+                        // engine.io's abortUpgrade: 400 whatever the code.
+                        let mut bytes = Vec::new();
+                        put_response(
+                            &mut bytes,
+                            400,
+                            Some("text/html"),
+                            &[],
+                            message.as_bytes(),
+                            false,
+                        );
+                        return Route::Reply(Reply {
+                            status: 400,
+                            bytes,
+                            keep_alive: false,
+                        });
+                    }
+                    Route::WebSocket {
+                        new_session: self.opens_session(&head),
+                        handshake: Handshake::new(head.target, head.headers),
+                        accept_key,
+                    }
+                }
                 Err(e) => {
                     log::debug!("refused websocket handshake: {e:?}");
                     Route::Reply(Reply {
@@ -235,7 +404,7 @@ impl Router {
             // Only a bodiless preflight leaves the connection usable.
             let keep_alive = keep_alive && head.body_length(0) == Ok(0);
             let mut bytes = Vec::new();
-            put_core_response(&mut bytes, &response, &[], keep_alive);
+            put_core_response(&mut bytes, &response, &response.body, &[], keep_alive);
             return Route::Reply(Reply {
                 status: response.status,
                 bytes,
@@ -247,11 +416,41 @@ impl Router {
             .as_ref()
             .map(|c| c.headers(origin))
             .unwrap_or_default();
+        if let Some(message) = self.refusal(&head, peer) {
+            // engine.io's abortRequest for FORBIDDEN (code 4).
+            let body = format!("{{\"code\":4,\"message\":{}}}", json_string(&message));
+            let keep_alive = keep_alive && head.body_length(0) == Ok(0);
+            let mut bytes = Vec::new();
+            put_response(
+                &mut bytes,
+                403,
+                Some("application/json"),
+                &cors,
+                body.as_bytes(),
+                keep_alive,
+            );
+            return Route::Reply(Reply {
+                status: 403,
+                bytes,
+                keep_alive,
+            });
+        }
+        let opens_session = self.opens_session(&head);
         match head.body_length(self.config.max_payload) {
             Ok(body_len) => Route::Polling(PollingRequest {
+                reply: PendingReply {
+                    keep_alive,
+                    cors,
+                    cookie: self.cookie.clone().filter(|_| opens_session),
+                    compress: self
+                        .compression
+                        .filter(|_| head.method == "GET")
+                        .and_then(|t| {
+                            Some((compress::negotiate(head.header("accept-encoding"))?, t))
+                        }),
+                },
                 head,
                 body_len,
-                reply: PendingReply { keep_alive, cors },
             }),
             Err(e) => {
                 // The reference answers 413 and closes; the session stays.
@@ -358,12 +557,14 @@ mod tests {
             let Route::WebSocket {
                 handshake,
                 accept_key,
+                new_session,
             } = r.route(ws(target))
             else {
                 panic!("{target}")
             };
             assert_eq!(handshake.url, target);
             assert_eq!(accept_key, "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");
+            assert_eq!(new_session, !target.contains("websocket/abc"), "{target}");
         }
         let mut bad = ws("/socket.io/?EIO=4&transport=websocket");
         bad.headers[3].1 = "short".into();
@@ -481,6 +682,265 @@ mod tests {
         assert!(String::from_utf8_lossy(&rep.bytes).contains("application/json"));
         assert_eq!(Reply::head_too_large().status, 431);
         assert_eq!(Reply::malformed_head().status, 400);
+    }
+
+    fn refusing_router() -> Router {
+        router()
+            .with_cors(Some(Cors::any_origin()))
+            .with_allow_request(Some(AllowRequest::new(|req: &HandshakeRequest| {
+                if req.query("token") == Some("ok") {
+                    return Ok(());
+                }
+                match req.header("x-reason") {
+                    Some(m) => Err(crate::Refusal::new(m.to_owned())),
+                    None => Err(crate::Refusal::forbidden()),
+                }
+            })))
+    }
+
+    #[test]
+    fn allow_request_refuses_session_openings_before_the_core() {
+        let r = refusing_router();
+        let peer: SocketAddr = "10.1.2.3:4567".parse().unwrap();
+        // Polling handshake: 403, engine.io's body, CORS headers, no Route::Polling.
+        let rep = reply(r.route_from(
+            head(
+                "GET",
+                "/socket.io/?EIO=4&transport=polling",
+                &[("Origin", "http://a")],
+            ),
+            Some(peer),
+        ));
+        assert_eq!((rep.status, rep.keep_alive), (403, true));
+        let text = String::from_utf8(rep.bytes).unwrap();
+        assert!(text.starts_with("HTTP/1.1 403 Forbidden\r\n"), "{text}");
+        assert!(
+            text.contains("Content-Type: application/json\r\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("Access-Control-Allow-Origin: *\r\n"),
+            "{text}"
+        );
+        assert!(
+            text.ends_with("\r\n\r\n{\"code\":4,\"message\":\"Forbidden\"}"),
+            "{text}"
+        );
+        // The hook's own message, JSON-escaped.
+        let rep = reply(r.route(head(
+            "GET",
+            "/engine.io/?EIO=4&transport=polling",
+            &[("X-Reason", "no \"you\"")],
+        )));
+        assert!(String::from_utf8(rep.bytes)
+            .unwrap()
+            .ends_with("{\"code\":4,\"message\":\"no \\\"you\\\"\"}"));
+        // The 0.9 handshake opens a session too.
+        assert_eq!(
+            reply(r.route(head("GET", "/socket.io/1/?t=1", &[]))).status,
+            403
+        );
+        // WebSocket without sid: engine.io's abortUpgrade, 400 with the message.
+        let rep = reply(r.route(ws("/socket.io/?EIO=4&transport=websocket")));
+        assert_eq!((rep.status, rep.keep_alive), (400, false));
+        let text = String::from_utf8(rep.bytes).unwrap();
+        assert!(text.starts_with("HTTP/1.1 400 Bad Request\r\n"), "{text}");
+        assert!(
+            text.ends_with(
+                "Content-Type: text/html\r\nContent-Length: 9\r\nConnection: close\r\n\r\nForbidden"
+            ),
+            "{text}"
+        );
+        // Allowed by the hook.
+        assert!(matches!(
+            r.route(head(
+                "GET",
+                "/socket.io/?EIO=4&transport=polling&token=ok",
+                &[]
+            )),
+            Route::Polling(_)
+        ));
+        // Not the first request of a session: the hook is not asked.
+        for h in [
+            head("GET", "/socket.io/?EIO=4&transport=polling&sid=abc", &[]),
+            head("POST", "/socket.io/?EIO=4&transport=polling&sid=abc", &[]),
+            head("POST", "/socket.io/?EIO=4&transport=polling", &[]),
+            head("GET", "/socket.io/1/xhr-polling/abc?t=2", &[]),
+        ] {
+            assert!(matches!(r.route(h), Route::Polling(_)));
+        }
+        let Route::WebSocket { new_session, .. } =
+            r.route(ws("/socket.io/?EIO=4&transport=websocket&sid=abc"))
+        else {
+            panic!()
+        };
+        assert!(!new_session);
+    }
+
+    #[test]
+    fn allow_request_sees_method_url_headers_and_peer() {
+        let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let log = seen.clone();
+        let r =
+            router().with_allow_request(Some(AllowRequest::new(move |req: &HandshakeRequest| {
+                log.lock().unwrap().push(format!(
+                    "{} {} {:?} {:?} {:?}",
+                    req.method,
+                    req.path(),
+                    req.query("EIO"),
+                    req.header("user-agent"),
+                    req.remote
+                ));
+                Ok(())
+            })));
+        let peer: SocketAddr = "[::1]:9".parse().unwrap();
+        let h = head(
+            "GET",
+            "/socket.io/?EIO=4&transport=polling",
+            &[("User-Agent", "t")],
+        );
+        assert!(matches!(r.route_from(h, Some(peer)), Route::Polling(_)));
+        assert_eq!(
+            seen.lock().unwrap().as_slice(),
+            ["GET /socket.io/ Some(\"4\") Some(\"t\") Some([::1]:9)"]
+        );
+    }
+
+    fn polling(r: &Router, target: &str, headers: &[(&str, &str)]) -> PendingReply {
+        match r.route(head("GET", target, headers)) {
+            Route::Polling(p) => p.reply,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    fn split(out: &[u8]) -> (String, Vec<u8>) {
+        let at = out.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4;
+        (
+            String::from_utf8(out[..at].to_vec()).unwrap(),
+            out[at..].to_vec(),
+        )
+    }
+
+    #[test]
+    fn cookie_on_handshakes_only() {
+        let r = router().with_cookie(Some(Cookie::default()));
+        let open = HttpResponse::new(
+            200,
+            "text/plain; charset=UTF-8",
+            r#"0{"sid":"Ab_9-x","upgrades":["websocket"]}"#,
+        );
+        let mut out = Vec::new();
+        polling(&r, "/socket.io/?EIO=4&transport=polling", &[]).put(&open, &mut out);
+        let (head_text, _) = split(&out);
+        assert!(
+            head_text.contains("\r\nSet-Cookie: io=Ab_9-x; Path=/; HttpOnly; SameSite=Lax\r\n"),
+            "{head_text}"
+        );
+        // Not on later requests, nor without the option.
+        for (r, target) in [
+            (&r, "/socket.io/?EIO=4&transport=polling&sid=Ab_9-x"),
+            (&router(), "/socket.io/?EIO=4&transport=polling"),
+        ] {
+            let mut out = Vec::new();
+            polling(r, target, &[]).put(&open, &mut out);
+            assert!(!String::from_utf8_lossy(&out).contains("Set-Cookie"));
+        }
+        // The WebSocket handshake's 101.
+        let mut out = Vec::new();
+        r.put_switching_protocols(&mut out, "acc", Some("Ab_9-x"));
+        assert_eq!(
+            out,
+            b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: acc\r\nSet-Cookie: io=Ab_9-x; Path=/; HttpOnly; SameSite=Lax\r\n\r\n"
+        );
+        let mut plain101 = Vec::new();
+        router().put_switching_protocols(&mut plain101, "acc", Some("Ab_9-x"));
+        assert!(!String::from_utf8_lossy(&plain101).contains("Set-Cookie"));
+    }
+
+    #[test]
+    fn polling_answers_are_compressed_as_accepted() {
+        use std::io::Read as _;
+        let big = "4".to_owned() + &"hello ".repeat(300);
+        let response = HttpResponse::new(200, "text/plain; charset=UTF-8", big.clone());
+        let target = "/socket.io/?EIO=4&transport=polling&sid=x";
+        let decode = |enc: &str, body: &[u8]| {
+            let mut back = String::new();
+            match enc {
+                "gzip" => flate2::read::GzDecoder::new(body).read_to_string(&mut back),
+                _ => flate2::read::ZlibDecoder::new(body).read_to_string(&mut back),
+            }
+            .unwrap();
+            back
+        };
+        for (accept, want) in [
+            ("gzip, deflate", Some("gzip")),
+            ("deflate;q=0.9, gzip;q=0.8", Some("deflate")),
+            ("gzip;q=0, deflate", Some("deflate")),
+            ("identity", None),
+            ("br", None),
+        ] {
+            let mut out = Vec::new();
+            polling(&router(), target, &[("Accept-Encoding", accept)]).put(&response, &mut out);
+            let (h, body) = split(&out);
+            match want {
+                Some(enc) => {
+                    assert!(
+                        h.contains(&format!("\r\nContent-Encoding: {enc}\r\n")),
+                        "{h}"
+                    );
+                    assert!(
+                        h.contains(&format!("Content-Length: {}\r\n", body.len())),
+                        "{h}"
+                    );
+                    assert!(body.len() < big.len());
+                    assert_eq!(decode(enc, &body), big);
+                }
+                None => {
+                    assert!(!h.contains("Content-Encoding"), "{accept}: {h}");
+                    assert_eq!(body, big.as_bytes());
+                }
+            }
+        }
+        // No header; below the threshold; turned off; POST: untouched.
+        let small = HttpResponse::new(200, "text/plain; charset=UTF-8", "4".repeat(1023));
+        let cases = [
+            (router(), &response, &[][..]),
+            (router(), &small, &[("Accept-Encoding", "gzip")][..]),
+            (
+                router().with_compression(None),
+                &response,
+                &[("Accept-Encoding", "gzip")][..],
+            ),
+        ];
+        for (r, resp, headers) in cases {
+            let mut out = Vec::new();
+            polling(&r, target, headers).put(resp, &mut out);
+            let (h, body) = split(&out);
+            assert!(!h.contains("Content-Encoding"), "{h}");
+            assert_eq!(body, resp.body);
+        }
+        // Exactly the threshold is compressed; another threshold.
+        let at = HttpResponse::new(200, "text/plain; charset=UTF-8", "4".repeat(1024));
+        let mut out = Vec::new();
+        polling(&router(), target, &[("Accept-Encoding", "gzip")]).put(&at, &mut out);
+        assert!(split(&out).0.contains("Content-Encoding: gzip"));
+        let mut out = Vec::new();
+        polling(
+            &router().with_compression(Some(10)),
+            target,
+            &[("Accept-Encoding", "gzip")],
+        )
+        .put(
+            &HttpResponse::new(200, "text/plain", "4".repeat(20)),
+            &mut out,
+        );
+        assert!(split(&out).0.contains("Content-Encoding: gzip"));
+        let Route::Polling(p) =
+            router().route(head("POST", target, &[("Accept-Encoding", "gzip")]))
+        else {
+            panic!()
+        };
+        assert_eq!(p.reply.compress, None);
     }
 
     proptest::proptest! {

@@ -112,10 +112,22 @@ pub fn accept_key(key: &str) -> String {
 
 /// Appends the 101 Switching Protocols answer.
 pub fn put_switching_protocols(out: &mut Vec<u8>, accept: &str) {
+    put_switching_protocols_with(out, accept, &[]);
+}
+
+/// [`put_switching_protocols`] with `headers` after the accept key (e.g.
+/// `Set-Cookie`).
+pub fn put_switching_protocols_with(out: &mut Vec<u8>, accept: &str, headers: &[(&str, String)]) {
     out.extend_from_slice(
         b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ",
     );
     out.extend_from_slice(accept.as_bytes());
+    for (k, v) in headers {
+        out.extend_from_slice(b"\r\n");
+        out.extend_from_slice(k.as_bytes());
+        out.extend_from_slice(b": ");
+        out.extend_from_slice(v.as_bytes());
+    }
     out.extend_from_slice(b"\r\n\r\n");
 }
 

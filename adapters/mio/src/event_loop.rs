@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use mio::net::{TcpListener, TcpStream};
 use mio::{Events, Interest, Poll, Token, Waker};
-use socketio_http::{parse_head, websocket, ws, Parsed, PendingReply, Reply, Route, Router};
+use socketio_http::{parse_head, ws, Parsed, PendingReply, Reply, Route, Router};
 use socketio_sansio::app::{AppServer, Command, CommandSink, Remote};
 use socketio_sansio::{Config, ConnId, ConnIdMap, Frame, Handshake, RequestId, Transmit};
 
@@ -662,13 +662,15 @@ impl<D: Default + Send + 'static> MioServer<D> {
             Parsed::Malformed => return self.reply(slot, Reply::malformed_head(), 0),
             Parsed::Complete(head, len) => (head, len),
         };
-        match self.router.route(head) {
+        let peer = conn.stream.peer_addr().ok();
+        match self.router.route_from(head, peer) {
             Route::WebSocket {
                 handshake,
                 accept_key,
+                new_session,
             } => {
                 let rest = buf.split_off(head_len);
-                self.open_websocket(slot, handshake, &accept_key, rest);
+                self.open_websocket(slot, handshake, (&accept_key, new_session), rest);
             }
             Route::Polling(request) => {
                 let end = head_len + request.body_len;
@@ -703,10 +705,23 @@ impl<D: Default + Send + 'static> MioServer<D> {
         self.after_response(slot, used, reply.keep_alive);
     }
 
-    fn open_websocket(&mut self, slot: usize, handshake: Handshake, accept: &str, rest: Vec<u8>) {
+    fn open_websocket(
+        &mut self,
+        slot: usize,
+        handshake: Handshake,
+        (accept, new_session): (&str, bool),
+        rest: Vec<u8>,
+    ) {
         match self.server.handle_ws_open(self.now, handshake) {
             Ok(id) => {
-                self.with_out(slot, |out| websocket::put_switching_protocols(out, accept));
+                let sid = new_session
+                    .then(|| self.server.server().any_connection(id))
+                    .flatten()
+                    .map(|c| c.sid().to_owned());
+                let router = &self.router;
+                let mut head = Vec::with_capacity(160);
+                router.put_switching_protocols(&mut head, accept, sid.as_deref());
+                self.with_out(slot, |out| out.extend_from_slice(&head));
                 if let Some(old) = self.by_conn.insert(id, slot) {
                     // An upgrade candidate replaced by another: forget the old one.
                     if old != slot {
