@@ -9,16 +9,19 @@
 #[macro_use]
 mod support;
 
-use std::io::Write;
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde_json::json;
 use socketio_apps::testing::{
     assert_echo, connect, http, http_get, joined, pump, recv_text, wait_closed, Ws,
 };
+use socketio_http::{Cookie, Refusal};
 use socketio_sansio::app::{App, ConnectError, Namespace};
 use socketio_sansio::ConfigBuilder;
-use support::{Driver, Served};
+use support::{Driver, HttpOptions, Served};
 use tungstenite::Message;
 
 /// The conformance behaviour on `/` and `/custom`; a client whose auth has
@@ -211,10 +214,212 @@ fn shutdown_closes_sessions_and_returns(driver: Driver) {
     wait_closed(&mut ws);
 }
 
+/// One request on its own connection (`Connection: close`): the head as
+/// text and the body as bytes.
+fn raw_request(
+    addr: SocketAddr,
+    method: &str,
+    target: &str,
+    headers: &str,
+    body: &str,
+) -> (String, Vec<u8>) {
+    let mut s = TcpStream::connect(addr).expect("connect");
+    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let request = format!(
+        "{method} {target} HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: {}\r\n{headers}\r\n{body}",
+        body.len()
+    );
+    s.write_all(request.as_bytes()).unwrap();
+    let mut out = Vec::new();
+    let _ = s.read_to_end(&mut out);
+    let at = out
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .map_or(out.len(), |p| p + 4);
+    let body = out.split_off(at);
+    (String::from_utf8_lossy(&out).into_owned(), body)
+}
+
+/// The head of a WebSocket upgrade's answer (the connection then dropped).
+fn upgrade_head(addr: SocketAddr, target: &str) -> String {
+    let mut s = TcpStream::connect(addr).expect("connect");
+    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    write!(s, "GET {target} HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n").unwrap();
+    let mut buf = Vec::new();
+    let mut byte = [0u8; 1];
+    while !buf.ends_with(b"\r\n\r\n") {
+        match s.read(&mut byte) {
+            Ok(1) => buf.push(byte[0]),
+            _ => break,
+        }
+    }
+    // A refusal has a body after its head.
+    if !buf.starts_with(b"HTTP/1.1 101") {
+        let _ = s.read_to_end(&mut buf);
+    }
+    String::from_utf8_lossy(&buf).into_owned()
+}
+
+/// The sid of a handshake answer's body.
+fn sid_of(body: &[u8]) -> String {
+    let text = String::from_utf8_lossy(body);
+    let start = text.find("\"sid\":\"").expect("sid") + 7;
+    let len = text[start..].find('"').expect("sid end");
+    text[start..start + len].to_owned()
+}
+
+fn allow_request_refuses_before_any_session_and_cookies_the_rest(driver: Driver) {
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let log = seen.clone();
+    let options = HttpOptions {
+        allow: Some(Arc::new(move |req| {
+            log.lock().unwrap().push(req.remote);
+            match req.query("token") {
+                Some("ok") => Ok(()),
+                Some(_) => Err(Refusal::new("bad token")),
+                None => Err(Refusal::forbidden()),
+            }
+        })),
+        cookie: Some(Cookie::default()),
+        compression: None,
+    };
+    let app = App::new().ns("/", namespace());
+    let server = driver.serve_with(config, &options, app);
+    let addr = server.addr;
+    let (head, body) = raw_request(addr, "GET", "/socket.io/?EIO=4&transport=polling", "", "");
+    assert!(head.starts_with("HTTP/1.1 403 Forbidden\r\n"), "{head}");
+    assert_eq!(body, br#"{"code":4,"message":"Forbidden"}"#);
+    let (head, body) = raw_request(
+        addr,
+        "GET",
+        "/socket.io/?EIO=4&transport=polling&token=no",
+        "",
+        "",
+    );
+    assert!(head.starts_with("HTTP/1.1 403"), "{head}");
+    assert_eq!(body, br#"{"code":4,"message":"bad token"}"#);
+    let refused = upgrade_head(addr, "/socket.io/?EIO=4&transport=websocket");
+    assert!(
+        refused.starts_with("HTTP/1.1 400 Bad Request\r\n"),
+        "{refused}"
+    );
+    assert!(refused.ends_with("\r\n\r\nForbidden"), "{refused}");
+    // The hook saw the peer's address each time.
+    {
+        let seen = seen.lock().unwrap();
+        assert_eq!(seen.len(), 3);
+        assert!(
+            seen.iter().all(|a| a.is_some_and(|a| a.ip().is_loopback())),
+            "{seen:?}"
+        );
+    }
+    // Allowed: a session, with the cookie; its later requests skip the hook.
+    let (head, body) = raw_request(
+        addr,
+        "GET",
+        "/socket.io/?EIO=4&transport=polling&token=ok",
+        "",
+        "",
+    );
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    let sid = sid_of(&body);
+    assert!(
+        head.contains(&format!(
+            "\r\nSet-Cookie: io={sid}; Path=/; HttpOnly; SameSite=Lax\r\n"
+        )),
+        "{head}"
+    );
+    let target = format!("/socket.io/?EIO=4&transport=polling&sid={sid}");
+    let (head, body) = raw_request(addr, "POST", &target, "", "40");
+    assert!(
+        head.starts_with("HTTP/1.1 200") && !head.contains("Set-Cookie"),
+        "{head}"
+    );
+    assert_eq!(body, b"ok");
+    assert_eq!(seen.lock().unwrap().len(), 4);
+    // A WebSocket session's 101 carries the cookie too.
+    let head = upgrade_head(addr, "/socket.io/?EIO=4&transport=websocket&token=ok");
+    assert!(head.starts_with("HTTP/1.1 101"), "{head}");
+    assert!(head.contains("\r\nSet-Cookie: io="), "{head}");
+    server.shutdown();
+}
+
+fn polling_answers_are_compressed_as_accepted(driver: Driver) {
+    use flate2::read::{GzDecoder, ZlibDecoder};
+    let app = App::new().ns("/", namespace());
+    // Long heartbeats: this test answers no ping.
+    let server = driver.serve(|c| c.engine_path("/engine.io/"), app);
+    let addr = server.addr;
+    let (_, body) = raw_request(addr, "GET", "/socket.io/?EIO=4&transport=polling", "", "");
+    let target = format!("/socket.io/?EIO=4&transport=polling&sid={}", sid_of(&body));
+    raw_request(addr, "POST", &target, "", "40");
+    let (head, body) = raw_request(addr, "GET", &target, "Accept-Encoding: gzip\r\n", "");
+    // Below the threshold: as it is.
+    assert!(!head.contains("Content-Encoding"), "{head}");
+    assert!(
+        body.starts_with(b"40{"),
+        "{}",
+        String::from_utf8_lossy(&body)
+    );
+    let big = "y".repeat(3000);
+    let want = format!(r#"42["message-back","{big}"]"#);
+    for (accept, coding) in [
+        ("gzip, deflate", Some("gzip")),
+        ("deflate;q=1, gzip;q=0.5", Some("deflate")),
+        ("identity", None),
+    ] {
+        raw_request(
+            addr,
+            "POST",
+            &target,
+            "",
+            &format!(r#"42["message","{big}"]"#),
+        );
+        let (head, body) = raw_request(
+            addr,
+            "GET",
+            &target,
+            &format!("Accept-Encoding: {accept}\r\n"),
+            "",
+        );
+        assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+        let mut text = String::new();
+        match coding {
+            Some(c) => {
+                assert!(
+                    head.contains(&format!("\r\nContent-Encoding: {c}\r\n")),
+                    "{head}"
+                );
+                assert!(body.len() < want.len() / 10);
+                if c == "gzip" {
+                    GzDecoder::new(&body[..]).read_to_string(&mut text).unwrap();
+                } else {
+                    ZlibDecoder::new(&body[..])
+                        .read_to_string(&mut text)
+                        .unwrap();
+                }
+            }
+            None => {
+                assert!(!head.contains("Content-Encoding"), "{head}");
+                text = String::from_utf8(body).unwrap();
+            }
+        }
+        // The `auth` emit may come first, joined with the record separator.
+        assert!(
+            text.ends_with(&want),
+            "{accept}: {}",
+            &text[..text.len().min(80)]
+        );
+    }
+    server.shutdown();
+}
+
 on_both_drivers!(
     handshakes_with_bad_eio_or_transport_get_the_reference_400,
     conformance_exchange_over_a_real_socket,
     malformed_frames_close_one_connection_and_ten_others_keep_working,
     a_connect_middleware_refuses_with_message_and_data,
     shutdown_closes_sessions_and_returns,
+    allow_request_refuses_before_any_session_and_cookies_the_rest,
+    polling_answers_are_compressed_as_accepted,
 );

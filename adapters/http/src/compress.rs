@@ -2,7 +2,9 @@
 //! gzip or deflate (zlib) chosen from `Accept-Encoding` (RFC 9110 §12.5.3,
 //! q-values, `*`, an exact coding overriding `*`), only for bodies of at
 //! least the threshold (1024 bytes by default). WebSocket frames are never
-//! compressed (no permessage-deflate).
+//! compressed (no permessage-deflate). The encoder is `flate2` on its
+//! pure-Rust zlib-rs backend, whose stack use fits the blocking driver's
+//! small connection threads.
 //!
 //! ```
 //! use socketio_http::compress::{negotiate, Encoding};
@@ -179,5 +181,23 @@ mod tests {
             .unwrap();
         assert_eq!(back, body);
         assert!(z.len() < body.len() / 4);
+    }
+
+    /// `socketio-blocking` answers on connection threads of 128 KiB stacks:
+    /// the backend must fit (miniz_oxide needs over 256 KiB in debug builds;
+    /// zlib-rs under 80 KiB).
+    #[test]
+    fn fits_in_a_small_thread_stack() {
+        let done = std::thread::Builder::new()
+            .stack_size(96 * 1024)
+            .spawn(|| {
+                let body = vec![b'y'; 3000];
+                compress(Encoding::Gzip, &body).is_some()
+                    && compress(Encoding::Deflate, &body).is_some()
+            })
+            .unwrap()
+            .join()
+            .unwrap();
+        assert!(done);
     }
 }

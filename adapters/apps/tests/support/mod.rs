@@ -15,12 +15,42 @@ use std::fs;
 use std::net::{Ipv4Addr, SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Output, Stdio};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread;
 use std::time::{Duration, Instant};
 
+use socketio_http::{Builder, Cookie, HandshakeRequest, Refusal};
 use socketio_sansio::app::App;
 use socketio_sansio::ConfigBuilder;
+
+/// The `allow_request` hook of [`HttpOptions`].
+pub type Allow = Arc<dyn Fn(&HandshakeRequest<'_>) -> Result<(), Refusal> + Send + Sync>;
+
+/// Options of the shared HTTP builder, set alike on either driver.
+#[derive(Clone, Default)]
+pub struct HttpOptions {
+    /// `Builder::allow_request`.
+    pub allow: Option<Allow>,
+    /// `Builder::cookie`.
+    pub cookie: Option<Cookie>,
+    /// `Builder::http_compression`, if not the default.
+    pub compression: Option<Option<usize>>,
+}
+
+impl HttpOptions {
+    fn apply<T>(&self, mut b: Builder<T>) -> Builder<T> {
+        if let Some(allow) = self.allow.clone() {
+            b = b.allow_request(move |req| allow(req));
+        }
+        if let Some(cookie) = self.cookie.clone() {
+            b = b.cookie(cookie);
+        }
+        if let Some(threshold) = self.compression {
+            b = b.http_compression(threshold);
+        }
+        b
+    }
+}
 
 /// A driver of the workspace, serving the applications of this crate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -99,9 +129,20 @@ impl Driver {
     /// Binds 127.0.0.1 on a free port with `config` and serves `app` on
     /// background threads (the mio driver: its loop thread).
     pub fn serve(self, config: impl FnOnce(ConfigBuilder) -> ConfigBuilder, app: App) -> Served {
+        self.serve_with(config, &HttpOptions::default(), app)
+    }
+
+    /// [`Driver::serve`] with options of the shared HTTP builder.
+    pub fn serve_with(
+        self,
+        config: impl FnOnce(ConfigBuilder) -> ConfigBuilder,
+        options: &HttpOptions,
+        app: App,
+    ) -> Served {
         match self {
             Driver::Blocking => {
-                let handle = socketio_blocking::SocketIo::builder()
+                let handle = options
+                    .apply(socketio_blocking::SocketIo::builder())
                     .config(config)
                     .bind("127.0.0.1:0", app)
                     .expect("bind");
@@ -111,7 +152,8 @@ impl Driver {
                 }
             }
             Driver::Mio => {
-                let server = socketio_mio::MioServer::builder()
+                let server = options
+                    .apply(socketio_mio::MioServer::builder())
                     .config(config)
                     .bind("127.0.0.1:0", app)
                     .expect("bind");
