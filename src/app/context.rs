@@ -114,6 +114,9 @@ impl<'a, D> Io<'a, D> {
                         store.record(self.now, &b.nsp, &b.rooms, &b.except, &event, &mut args);
                     }
                 }
+                if self.state.journal.is_some() {
+                    self.journal_broadcast(&sel.broadcast, &event);
+                }
                 if let Err(e) = self
                     .server
                     .broadcast(self.now, &sel.broadcast, &event, &args)
@@ -165,6 +168,31 @@ impl<'a, D> Io<'a, D> {
         }
     }
 
+    /// Records a broadcast about to leave: whom the core selects, and
+    /// every socket of the namespace with its own room set.
+    fn journal_broadcast(&mut self, selector: &Broadcast, event: &str) {
+        let recipients: Vec<ConnId> = self.server.select(selector).into_iter().collect();
+        let mut members: Vec<(ConnId, Vec<String>)> = self
+            .state
+            .sockets
+            .iter()
+            .filter(|(_, sockets)| sockets.iter().any(|s| *s.nsp == *selector.nsp))
+            // A socket whose departure the core already made (its
+            // disconnect handlers have not run yet) is no member.
+            .filter(|(conn, _)| self.server.socket_id(**conn, &selector.nsp).is_some())
+            .map(|(conn, _)| (*conn, self.server.rooms_of(*conn, &selector.nsp)))
+            .collect();
+        members.sort();
+        if let Some(observer) = self.state.journal.as_mut() {
+            observer(super::journal::JournalEntry::Broadcast {
+                selector: selector.clone(),
+                event: event.to_owned(),
+                recipients,
+                members,
+            });
+        }
+    }
+
     fn broadcast_with_ack(
         &mut self,
         sel: Selector,
@@ -175,6 +203,9 @@ impl<'a, D> Io<'a, D> {
     ) {
         let id = self.state.next_collector;
         self.state.next_collector += 1;
+        if self.state.journal.is_some() {
+            self.journal_broadcast(&sel.broadcast, event);
+        }
         let nsp = sel.broadcast.nsp.as_str();
         let mut acks = BroadcastAcks::default();
         let mut waiting = 0;

@@ -86,6 +86,7 @@
 mod cluster;
 mod context;
 mod definition;
+mod journal;
 mod ops;
 mod recovery;
 mod remote;
@@ -95,6 +96,7 @@ mod state;
 pub use cluster::{ClusterOutlet, ServerSideAck, ServerSideAcks};
 pub use context::{Ack, EngineSocket, Io, Operator, Socket};
 pub use definition::{App, ConnectError, Connecting, Namespace};
+pub use journal::{HandlerKind, JournalEntry, JournalObserver};
 pub use ops::{BroadcastAcks, Selector, SocketInfo};
 pub use recovery::{RecoveryConfig, RecoveryEviction, RecoveryStats};
 pub use remote::{

@@ -22,6 +22,7 @@ use crate::cluster::{Cluster, ClusterMessage};
 use super::cluster::{ClusterLink, ClusterOutlet};
 use super::context::{Ack, EngineSocket, Io, Socket};
 use super::definition::{App, Connecting};
+use super::journal::{HandlerKind, JournalEntry, JournalObserver};
 use super::recovery::{self, RecoveryStats, Restored, Session};
 use super::remote::{AckError, AckResult, Command, Remote};
 use super::state::{IncomingEvent, PendingAck, SocketState, State};
@@ -96,6 +97,14 @@ impl<D: Default + Send + 'static> AppServer<D> {
 }
 
 impl<D: 'static> AppServer<D> {
+    /// Installs (or, with `None`, removes) the journal observer: from now
+    /// on it is called with every handler run, socket departure and
+    /// broadcast ([`JournalEntry`]). For tests and simulators; without one
+    /// the journal costs nothing but a check.
+    pub fn set_journal(&mut self, observer: Option<JournalObserver>) {
+        self.state.journal = observer;
+    }
+
     /// The core, read-only.
     pub fn server(&self) -> &Server {
         &self.server
@@ -492,6 +501,8 @@ impl<D: 'static> AppServer<D> {
                 recovered,
             });
         if let Some(handler) = definition.on_connection {
+            self.state
+                .journal_handler(conn, &nsp, HandlerKind::Connection);
             let mut socket = Socket {
                 io: self.io(now),
                 conn,
@@ -546,6 +557,9 @@ impl<D: 'static> AppServer<D> {
             nsp: nsp.clone(),
         };
         for middleware in &middlewares {
+            socket
+                .state
+                .journal_handler(conn, &nsp, HandlerKind::Middleware);
             if let Err(refusal) = middleware(&mut socket, &mut event) {
                 if let (Some(id), Some(reply)) = (ack, refusal.reply.clone()) {
                     Ack {
@@ -560,6 +574,7 @@ impl<D: 'static> AppServer<D> {
                     .map(|s| s.own(|h| &h.errors))
                     .unwrap_or_default();
                 for handler in handlers {
+                    socket.state.journal_handler(conn, &nsp, HandlerKind::Error);
                     handler(&mut socket, &refusal);
                 }
                 return;
@@ -583,7 +598,11 @@ impl<D: 'static> AppServer<D> {
             })
             .or_else(|| state.shared_events.get(&event.name).cloned());
         for listener in any {
+            socket.state.journal_handler(conn, &nsp, HandlerKind::Any);
             listener(&mut socket, &event.name, &event.args);
+        }
+        if handler.is_some() {
+            socket.state.journal_handler(conn, &nsp, HandlerKind::Event);
         }
         let ack = ack.map(|id| Ack { conn, nsp, id });
         match handler {
@@ -614,6 +633,8 @@ impl<D: 'static> AppServer<D> {
     ) {
         match pending {
             PendingAck::Callback(then) => {
+                self.state
+                    .journal_handler(conn, &nsp, HandlerKind::AckCallback);
                 let mut socket = Socket {
                     io: self.io(now),
                     conn,
@@ -658,10 +679,20 @@ impl<D: 'static> AppServer<D> {
             nsp: nsp.clone(),
         };
         for handler in handlers {
+            socket
+                .state
+                .journal_handler(conn, &nsp, HandlerKind::Disconnect);
             handler(&mut socket, reason);
         }
         // Waiters registered by the disconnect handlers cannot be answered.
         let removed = self.state.remove_socket(conn, &nsp);
+        if let (Some(observer), Some(s)) = (self.state.journal.as_mut(), removed.as_ref()) {
+            observer(JournalEntry::Disconnected {
+                conn,
+                nsp: s.nsp.clone(),
+                socket: s.id.clone(),
+            });
+        }
         let rooms = self.server.take_departed_rooms(conn, &nsp);
         let late: Vec<PendingAck<D>> = match removed {
             Some(s) => {

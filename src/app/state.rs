@@ -174,6 +174,8 @@ pub(crate) struct State<D> {
     pub(crate) cluster: Option<super::cluster::ClusterLink<D>>,
     /// Connection state recovery, when the application turned it on.
     pub(crate) recovery: Option<Store<D>>,
+    /// The journal observer, when a test or simulator installed one.
+    pub(crate) journal: Option<super::journal::JournalObserver>,
 }
 
 impl<D: Default> State<D> {
@@ -196,11 +198,35 @@ impl<D: Default> State<D> {
             make_data: D::default,
             last_now: None,
             cluster: None,
+            journal: None,
         }
     }
 }
 
 impl<D> State<D> {
+    /// Records that a handler of the socket `(conn, nsp)` runs (nothing
+    /// without an observer).
+    pub(crate) fn journal_handler(
+        &mut self,
+        conn: ConnId,
+        nsp: &str,
+        kind: super::journal::HandlerKind,
+    ) {
+        if self.journal.is_none() {
+            return;
+        }
+        let socket = self.socket(conn, nsp);
+        let entry = super::journal::JournalEntry::Handler {
+            conn,
+            nsp: socket.map_or_else(|| Arc::from(nsp), |s| s.nsp.clone()),
+            socket: socket.map(|s| s.id.clone()),
+            kind,
+        };
+        if let Some(observer) = self.journal.as_mut() {
+            observer(entry);
+        }
+    }
+
     pub(crate) fn socket(&self, conn: ConnId, nsp: &str) -> Option<&SocketState<D>> {
         self.sockets
             .get(&conn)

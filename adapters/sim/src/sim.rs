@@ -6,10 +6,11 @@ use std::cmp::Reverse;
 use std::collections::{BTreeMap, BTreeSet, BinaryHeap, HashMap, VecDeque};
 use std::fmt;
 use std::rc::Rc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use socketio_sansio::app::{App, AppServer};
+use socketio_sansio::app::{App, AppServer, JournalEntry};
 use socketio_sansio::client::{
     AckFailure, Client, ClientConfig, ClientDisconnectReason, ClientEvent, ClientTransmit,
     TransportId,
@@ -31,6 +32,9 @@ type AppFactory<D> = Rc<dyn Fn() -> App<D>>;
 type SpecFn = Rc<dyn Fn(usize) -> ClientSpec>;
 type InvariantFn<D> = Rc<dyn Fn(&Sim<D>) -> Result<(), String>>;
 type GoalFn<D> = Rc<dyn Fn(&Sim<D>) -> bool>;
+type Tamper = Box<dyn FnMut(JournalEntry) -> Vec<JournalEntry>>;
+/// The server's journal, tagged with the server generation it came from.
+type JournalBuffer = Arc<Mutex<Vec<(u32, JournalEntry)>>>;
 
 /// Deliberate defects of the simulated network, to show that the
 /// invariants about the core fire (a correct network never needs them).
@@ -559,6 +563,10 @@ pub struct Summary {
     pub reconnections: u64,
     /// Acknowledgement outcomes on the clients.
     pub acks: u64,
+    /// Application handler runs journaled by the server.
+    pub handler_runs: u64,
+    /// Broadcasts whose recipients were checked against the rooms.
+    pub broadcasts_checked: u64,
     /// Virtual time at the end.
     pub virtual_time: Duration,
 }
@@ -651,8 +659,10 @@ impl fmt::Display for Report {
 }
 
 /// The built-in invariants, by name.
-pub const INVARIANTS: [&str; 8] = [
+pub const INVARIANTS: [&str; 10] = [
     "ack-exactly-once",
+    "no-handler-after-disconnect",
+    "room-broadcast-exact",
     "ack-resolved",
     "delivery-exactly-once-in-order",
     "silent-peer-detected",
@@ -697,6 +707,10 @@ pub struct Sim<D: 'static = ()> {
     goals_reached: BTreeSet<String>,
     baseline: [usize; 5],
     frames_down: u64,
+    journal: JournalBuffer,
+    /// Departed sockets by (server generation, connection, namespace).
+    departed: HashMap<(u32, ConnId, Arc<str>), Vec<Arc<str>>>,
+    tamper: Option<Tamper>,
 }
 
 impl<D: 'static> fmt::Debug for Sim<D> {
@@ -809,6 +823,9 @@ impl<D: Default + Send + 'static> Sim<D> {
             goals_reached: BTreeSet::new(),
             baseline: [0; 5],
             frames_down: 0,
+            journal: Arc::default(),
+            departed: HashMap::new(),
+            tamper: None,
             cfg,
         };
         sim.start_server();
@@ -842,7 +859,16 @@ impl<D: Default + Send + 'static> Sim<D> {
         let mut rng = Rng::stream(self.cfg.seed, &format!("server/{}", self.server_gen));
         let app = (self.cfg.app)();
         match AppServer::with_random(self.cfg.config.clone(), app, rng.source()) {
-            Ok(server) => self.server = Some(server),
+            Ok(mut server) => {
+                let journal = self.journal.clone();
+                let generation = self.server_gen;
+                server.set_journal(Some(Box::new(move |entry| {
+                    if let Ok(mut journal) = journal.lock() {
+                        journal.push((generation, entry));
+                    }
+                })));
+                self.server = Some(server);
+            }
             Err(e) => {
                 self.violate(
                     "no-panic",
@@ -1058,6 +1084,7 @@ impl<D: Default + Send + 'static> Sim<D> {
 
     /// The report so far.
     pub fn report(&mut self) -> Report {
+        self.check_journal();
         self.summary.virtual_time = self.elapsed();
         let mut invariants: Vec<String> = INVARIANTS.iter().map(|s| s.to_string()).collect();
         invariants.extend(self.cfg.invariants.iter().map(|(n, _)| n.clone()));
@@ -2374,6 +2401,7 @@ impl<D: Default + Send + 'static> Sim<D> {
     }
 
     fn check_step(&mut self) {
+        self.check_journal();
         if !self.detections.is_empty() {
             let now = self.now;
             let mut late = Vec::new();
@@ -2581,6 +2609,98 @@ impl<D: Default + Send + 'static> Sim<D> {
     /// Runs until client `i` is connected to `nsp`, at most `budget`.
     pub fn wait_connected(&mut self, i: usize, nsp: &str, budget: Duration) -> bool {
         self.run_until(budget, |s| s.clients[i].client.is_connected(nsp))
+    }
+
+    /// Rewrites every journal entry before the checks see it (each entry
+    /// becomes the entries `tamper` returns): a test-only way to fake a late
+    /// handler run or a wrong recipient and show the invariants are live.
+    #[doc(hidden)]
+    pub fn tamper_journal_for_test(
+        &mut self,
+        tamper: impl FnMut(JournalEntry) -> Vec<JournalEntry> + 'static,
+    ) {
+        self.tamper = Some(Box::new(tamper));
+    }
+
+    /// The journal's two invariants: `no-handler-after-disconnect` and
+    /// `room-broadcast-exact`.
+    fn check_journal(&mut self) {
+        let batch = match self.journal.lock() {
+            Ok(mut journal) => std::mem::take(&mut *journal),
+            Err(_) => return,
+        };
+        for (generation, entry) in batch {
+            let entries = match self.tamper.as_mut() {
+                Some(tamper) => tamper(entry),
+                None => vec![entry],
+            };
+            for entry in entries {
+                self.check_entry(generation, entry);
+            }
+        }
+    }
+
+    fn check_entry(&mut self, generation: u32, entry: JournalEntry) {
+        match entry {
+            JournalEntry::Handler {
+                conn,
+                nsp,
+                socket,
+                kind,
+            } => {
+                self.summary.handler_runs += 1;
+                let gone = self.departed.get(&(generation, conn, nsp.clone()));
+                let late = match (&socket, gone) {
+                    (Some(id), Some(gone)) => gone.contains(id),
+                    // No state for the socket, after one left here.
+                    (None, Some(_)) => true,
+                    (_, None) => false,
+                };
+                if late {
+                    let id = socket.as_deref().unwrap_or("?");
+                    self.violate(
+                        "no-handler-after-disconnect",
+                        format!("{kind:?} handler ran for socket {id} ({conn} {nsp}) after its disconnect"),
+                    );
+                }
+            }
+            JournalEntry::Disconnected { conn, nsp, socket } => {
+                self.departed
+                    .entry((generation, conn, nsp))
+                    .or_default()
+                    .push(socket);
+            }
+            JournalEntry::Broadcast {
+                selector,
+                event,
+                recipients,
+                members,
+            } => {
+                self.summary.broadcasts_checked += 1;
+                let expected: BTreeSet<ConnId> = members
+                    .iter()
+                    .filter(|(_, rooms)| {
+                        (selector.rooms.is_empty()
+                            || rooms.iter().any(|r| selector.rooms.contains(r)))
+                            && !rooms.iter().any(|r| selector.except.contains(r))
+                    })
+                    .map(|(conn, _)| *conn)
+                    .collect();
+                let actual: BTreeSet<ConnId> = recipients.iter().copied().collect();
+                if expected != actual || actual.len() != recipients.len() {
+                    let extra: Vec<_> = actual.difference(&expected).collect();
+                    let missing: Vec<_> = expected.difference(&actual).collect();
+                    self.violate(
+                        "room-broadcast-exact",
+                        format!(
+                            "{event:?} to {} rooms {:?} except {:?}: extra {extra:?}, missing {missing:?}",
+                            selector.nsp, selector.rooms, selector.except
+                        ),
+                    );
+                }
+            }
+            _ => {}
+        }
     }
 
     #[doc(hidden)]

@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde_json::json;
-use socketio_sansio::app::{App, ConnectError, Namespace};
+use socketio_sansio::app::{App, ConnectError, HandlerKind, JournalEntry, Namespace};
 use socketio_sim::{self_check, ClientSpec, Fault, LinkBug, Report, Sim};
 
 fn echo() -> App {
@@ -282,4 +282,123 @@ fn self_check_passes_and_names_the_first_divergence() {
     let err = self_check(Sim::builder(leaky).seed(1).chaos(Duration::from_secs(1))).unwrap_err();
     assert!(err.contains("diverge"), "{err}");
     assert!(err.contains("run"), "{err}");
+}
+
+#[test]
+fn no_handler_after_disconnect_fires_on_a_faked_late_handler() {
+    let mut sim = echo_clients(2).build();
+    assert!(sim.wait_connected(0, "/", Duration::from_secs(5)));
+    // Each departure is followed by a faked run of one of its handlers.
+    sim.tamper_journal_for_test(|entry| match &entry {
+        JournalEntry::Disconnected { conn, nsp, socket } => {
+            let late = JournalEntry::Handler {
+                conn: *conn,
+                nsp: nsp.clone(),
+                socket: Some(socket.clone()),
+                kind: HandlerKind::Event,
+            };
+            vec![entry, late]
+        }
+        _ => vec![entry],
+    });
+    sim.client(0).disconnect("/");
+    sim.run_for(Duration::from_secs(1));
+    assert!(
+        sim.violations()
+            .iter()
+            .any(|v| v.invariant == "no-handler-after-disconnect"),
+        "{:?}",
+        sim.violations()
+    );
+}
+
+fn rooms_app() -> App {
+    App::new().ns(
+        "/",
+        Namespace::new().on_connection(|socket| {
+            socket.on("join", |socket, args, ack| {
+                let room = args.values[0].as_str().unwrap_or("r").to_owned();
+                socket.join(&room);
+                if let Some(ack) = ack {
+                    ack.send(socket, true);
+                }
+            });
+            socket.on("shout", |socket, args, _| socket.to("r").emit("msg", args));
+        }),
+    )
+}
+
+fn rooms_sim() -> socketio_sim::SimBuilder {
+    Sim::builder(rooms_app)
+        .seed(12)
+        .clients(4, |i| {
+            ClientSpec::websocket()
+                .connect("/")
+                .emit_with_ack("/", "join", json!(if i % 2 == 0 { "r" } else { "s" }))
+                .wait(Duration::from_millis(500))
+                .emit("/", "shout", json!(i))
+        })
+        .chaos(Duration::from_secs(3))
+}
+
+#[test]
+fn room_broadcast_exact_holds_and_fires_on_a_faked_extra_recipient() {
+    let report = rooms_sim().run();
+    assert!(report.passed(), "{report}");
+    assert!(report.summary.broadcasts_checked >= 4, "{report}");
+    let mut sim = rooms_sim().build();
+    // Every member of the namespace "receives" every broadcast.
+    sim.tamper_journal_for_test(|entry| match entry {
+        JournalEntry::Broadcast {
+            selector,
+            event,
+            members,
+            ..
+        } => vec![JournalEntry::Broadcast {
+            selector,
+            event,
+            recipients: members.iter().map(|(conn, _)| *conn).collect(),
+            members,
+        }],
+        other => vec![other],
+    });
+    let report = sim.run();
+    assert!(fired(&report, "room-broadcast-exact"), "{report}");
+}
+
+#[test]
+fn journal_invariants_hold_on_the_chat_app_under_swarm_faults() {
+    for seed in 1..=4 {
+        let clock = socketio_sim::VirtualClock::new();
+        let reader = clock.reader();
+        let report = Sim::builder(move || socketio_apps::chat::app_with_clock(reader.clone()))
+            .virtual_clock(clock)
+            .seed(seed)
+            .clients(6, |i| {
+                ClientSpec::websocket()
+                    .connect("/")
+                    .emit_with_ack("/", "set-nick", json!(format!("user{i}")))
+                    .emit_with_ack("/", "join-room", json!(format!("room{}", i % 3)))
+                    .random(socketio_sim::RandomBehaviour {
+                        nsp: "/".into(),
+                        mean_gap: Duration::from_millis(800),
+                        events: vec![
+                            ("chat-message".into(), json!("hi")),
+                            ("typing".into(), json!(null)),
+                            ("join-room".into(), json!("room1")),
+                            ("leave-room".into(), json!(null)),
+                        ],
+                        ack_ratio: 0.5,
+                        ack_timeout: Duration::from_secs(5),
+                    })
+            })
+            .swarm()
+            .chaos(Duration::from_secs(20))
+            .heal(Duration::from_secs(60))
+            .run();
+        assert!(!fired(&report, "no-handler-after-disconnect"), "{report}");
+        assert!(!fired(&report, "room-broadcast-exact"), "{report}");
+        assert!(report.summary.handler_runs > 0, "{report}");
+        assert!(report.summary.broadcasts_checked > 0, "{report}");
+    }
 }
