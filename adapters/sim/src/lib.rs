@@ -105,6 +105,8 @@ pub use rng::Rng;
 pub use runner::{check, minimize, self_check, Minimized, Seeds};
 #[doc(hidden)]
 pub use sim::LinkBug;
-pub use sim::{ClientHandle, Observed, Report, Sim, SimBuilder, Summary, Violation, INVARIANTS};
+pub use sim::{
+    ClientHandle, Observed, Report, Sim, SimBuilder, Summary, Violation, DRIVER_WINDOW, INVARIANTS,
+};
 pub use spec::{ClientSpec, Misbehaviour, RandomBehaviour, Step};
 pub use trace::{Trace, TraceEvent};

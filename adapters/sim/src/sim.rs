@@ -36,6 +36,12 @@ type Tamper = Box<dyn FnMut(JournalEntry) -> Vec<JournalEntry>>;
 /// The server's journal, tagged with the server generation it came from.
 type JournalBuffer = Arc<Mutex<Vec<(u32, JournalEntry)>>>;
 
+/// The write window of the workspace's drivers: the bytes a transport may
+/// take for one connection beyond the core's queue before it reports the
+/// connection write-blocked (`Config::max_outbound_bytes` documents it; the
+/// default [`LinkConfig::window`]).
+pub const DRIVER_WINDOW: usize = 256 * 1024;
+
 /// Deliberate defects of the simulated network, to show that the
 /// invariants about the core fire (a correct network never needs them).
 #[doc(hidden)]
@@ -436,6 +442,9 @@ struct Pipe {
     last_arrival: Instant,
     next_free: Instant,
     bytes: usize,
+    /// The largest message pushed (the window check runs after a push, so
+    /// a pipe may exceed its window by one message).
+    largest: usize,
     blocked: bool,
 }
 
@@ -446,6 +455,7 @@ impl Pipe {
             last_arrival: now,
             next_free: now,
             bytes: 0,
+            largest: 0,
             blocked: false,
         }
     }
@@ -711,6 +721,8 @@ pub struct Sim<D: 'static = ()> {
     /// Departed sockets by (server generation, connection, namespace).
     departed: HashMap<(u32, ConnId, Arc<str>), Vec<Arc<str>>>,
     tamper: Option<Tamper>,
+    /// Connections already reported by `queue-limits` (once each).
+    over_limit: BTreeSet<(u32, ConnId)>,
 }
 
 impl<D: 'static> fmt::Debug for Sim<D> {
@@ -826,6 +838,7 @@ impl<D: Default + Send + 'static> Sim<D> {
             journal: Arc::default(),
             departed: HashMap::new(),
             tamper: None,
+            over_limit: BTreeSet::new(),
             cfg,
         };
         sim.start_server();
@@ -1464,6 +1477,7 @@ impl<D: Default + Send + 'static> Sim<D> {
         let at = (depart + latency).max(pipe.last_arrival);
         pipe.last_arrival = at;
         pipe.bytes += bytes;
+        pipe.largest = pipe.largest.max(bytes);
         pipe.queue.push_back(Msg {
             at,
             bytes,
@@ -1480,6 +1494,9 @@ impl<D: Default + Send + 'static> Sim<D> {
             if let (Some(conn), Some(s)) = (conn, self.server.as_mut()) {
                 s.handle_write_blocked(conn);
             }
+        }
+        if let (Dir::Down, Some(conn)) = (dir, conn) {
+            self.check_queue_limit(conn);
         }
     }
 
@@ -2385,17 +2402,37 @@ impl<D: Default + Send + 'static> Sim<D> {
 
     // ---- invariants ---------------------------------------------------------
 
+    /// `queue-limits`: what the server holds for one connection, its
+    /// core's outbound queue plus what the transport took and the client
+    /// has not read yet, stays within `max_outbound_bytes` plus the
+    /// drivers' write window ([`DRIVER_WINDOW`], after which a driver must
+    /// report the connection write-blocked) and one message. Fires on a
+    /// core that queues past its limit and on a transport that reports
+    /// write-blocked too late or never (a [`LinkConfig::window`] above the
+    /// drivers').
     fn check_queue_limit(&mut self, conn: ConnId) {
+        if self.over_limit.contains(&(self.server_gen, conn)) {
+            return;
+        }
         let (_, _, max) = self.server_config;
-        let bytes = self
+        let queued = self
             .server
             .as_ref()
             .and_then(|s| s.server().connection(conn))
             .map_or(0, |c| c.outbound_bytes());
-        if bytes > max {
+        let (in_flight, largest) = self
+            .conn_links
+            .get(&conn)
+            .and_then(|l| self.links.get(l))
+            .map_or((0, 0), |l| (l.down.bytes, l.down.largest));
+        let limit = max + DRIVER_WINDOW + largest;
+        if queued > max || queued + in_flight > limit {
+            self.over_limit.insert((self.server_gen, conn));
             self.violate(
                 "queue-limits",
-                format!("{conn} holds {bytes} outbound bytes, above max_outbound_bytes {max}"),
+                format!(
+                    "{conn} holds {queued} bytes queued in the core and {in_flight} in the transport, above max_outbound_bytes {max} + the drivers' window {DRIVER_WINDOW} + one message of {largest}"
+                ),
             );
         }
     }

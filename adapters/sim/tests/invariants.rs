@@ -189,35 +189,84 @@ fn no_panic_fires_when_a_handler_panics() {
     assert!(fired(&report, "no-panic"), "{report}");
 }
 
-#[test]
-fn queue_limits_hold_for_a_client_that_never_reads() {
-    // A flood towards a client that never reads: the core must close the
-    // connection at max_outbound_bytes, never hold more.
+/// Each `go` makes the server emit 100 blobs of 1 000 bytes (100 kB, under
+/// the 200 kB limit at once) to a client that asks 20 times but stops
+/// reading once connected: 2 MB in all.
+fn flood_sim(window: usize) -> socketio_sim::SimBuilder {
     let flood = || -> App {
         App::new().ns(
             "/",
             Namespace::new().on_connection(|socket| {
                 socket.on("go", |socket, _, _| {
-                    for _ in 0..2000 {
+                    for _ in 0..100 {
                         socket.emit("blob", "x".repeat(1000).as_str());
                     }
                 });
             }),
         )
     };
-    let report = Sim::builder(flood)
+    Sim::builder(flood)
         .seed(5)
         .server_config(socketio_sansio::Config::builder().max_outbound_bytes(200_000))
-        .link(socketio_sim::LinkConfig::default().window(16 * 1024))
+        .link(socketio_sim::LinkConfig::default().window(window))
         .clients(1, |_| {
-            ClientSpec::websocket()
+            let mut spec = ClientSpec::websocket()
                 .connect("/")
-                .emit("/", "go", json!(null))
-                .misbehave(socketio_sim::Misbehaviour::NeverRead)
+                .wait(Duration::from_secs(1));
+            for _ in 0..20 {
+                spec = spec
+                    .wait(Duration::from_millis(100))
+                    .emit("/", "go", json!(null));
+            }
+            spec
         })
+        .fault_at(
+            Duration::from_millis(500),
+            Fault::Stall {
+                clients: 0..1,
+                duration: Duration::from_secs(10),
+            },
+        )
         .chaos(Duration::from_secs(5))
-        .run();
-    assert!(!fired(&report, "queue-limits"), "{report}");
+}
+
+#[test]
+fn queue_limits_hold_for_a_client_that_stops_reading() {
+    // A transport that blocks at the drivers' window: the core queues up to
+    // max_outbound_bytes, then closes the connection, never holds more.
+    for window in [socketio_sim::DRIVER_WINDOW, 16 * 1024] {
+        let report = flood_sim(window).keep_trace(true).run();
+        assert!(!fired(&report, "queue-limits"), "{report}");
+        // The core closed the connection at its limit.
+        let closed = report
+            .trace
+            .events()
+            .iter()
+            .any(|e| e.kind == "close" && e.dir == Some("down"));
+        assert!(closed, "{report}");
+    }
+}
+
+#[test]
+fn queue_limits_fire_on_a_transport_that_never_pushes_back() {
+    // A driver whose socket buffer takes 64 MiB before it reports the
+    // connection write-blocked (an unbounded userspace write buffer): the
+    // core's queue stays empty, its limit never trips, and the server
+    // holds the whole 2 MB flood for a client that reads nothing.
+    let report = flood_sim(64 << 20).keep_trace(true).run();
+    assert!(fired(&report, "queue-limits"), "{report}");
+    let v = report
+        .violations
+        .iter()
+        .find(|v| v.invariant == "queue-limits")
+        .unwrap();
+    assert!(v.detail.contains("in the transport"), "{v}");
+    let closed = report
+        .trace
+        .events()
+        .iter()
+        .any(|e| e.kind == "close" && e.dir == Some("down"));
+    assert!(!closed, "{report}");
 }
 
 #[test]
