@@ -668,7 +668,38 @@ impl fmt::Display for Report {
     }
 }
 
-/// The built-in invariants, by name.
+/// The built-in invariants, by name:
+///
+/// * `ack-exactly-once`: every acknowledgement has exactly one outcome.
+///   On the wire, the server answers each request of a client at most once
+///   per session and namespace socket (socket.io's server guards its ack
+///   function with a `sent` flag; `app::Ack` is `Clone`, so an application
+///   can answer twice and the core sends both: this fires). On the client,
+///   one outcome per request, answered, timed out or failed (the core
+///   client keeps one pending entry per id, so no application can break
+///   it). The server's own callbacks (`Socket::emit_with_ack`,
+///   `Operator::emit_with_ack`) are `FnOnce`: the types forbid a second run.
+///   "At least once" is `ack-resolved`.
+/// * `no-handler-after-disconnect`: no handler of a socket runs after its
+///   departure (from the server's journal).
+/// * `room-broadcast-exact`: a broadcast reaches exactly the members of its
+///   rooms at emit time, minus the excepted ones.
+/// * `ack-resolved`: at the end, every acknowledgement a client asked for
+///   has its outcome.
+/// * `delivery-exactly-once-in-order`: on connections no fault touched,
+///   every message arrives once and in order.
+/// * `silent-peer-detected`: a vanished client's session ends within ping
+///   interval + ping timeout.
+/// * `queue-limits`: what the server holds for one connection (the core's
+///   queue plus what the transport took and the client has not read)
+///   stays within `max_outbound_bytes` + [`DRIVER_WINDOW`] + one message.
+/// * `baseline-after-leave`: once every client left, the server's
+///   connections, sockets, rooms, timers and pending acknowledgements
+///   are back to their count before the run.
+/// * `heal`: after the chaos phase every client is reconnected, every
+///   acknowledgement resolved and every buffer drained within the heal
+///   budget.
+/// * `no-panic`: neither the application nor the core panicked.
 pub const INVARIANTS: [&str; 10] = [
     "ack-exactly-once",
     "no-handler-after-disconnect",
@@ -721,6 +752,9 @@ pub struct Sim<D: 'static = ()> {
     /// Departed sockets by (server generation, connection, namespace).
     departed: HashMap<(u32, ConnId, Arc<str>), Vec<Arc<str>>>,
     tamper: Option<Tamper>,
+    /// The client's acknowledgement requests the server answered, by
+    /// client, session and namespace (`ack-exactly-once` on the wire).
+    answered: BTreeMap<(usize, String, String), BTreeSet<AckId>>,
     /// Connections already reported by `queue-limits` (once each).
     over_limit: BTreeSet<(u32, ConnId)>,
 }
@@ -775,6 +809,74 @@ fn frame_messages(version: EngineVersion, f: &Frame) -> u64 {
             EngineVersion::V4 => 1,
             EngineVersion::V3 => u64::from(b.first() == Some(&4)),
         },
+    }
+}
+
+/// The Socket.IO texts (after the Engine.IO `4`) of the message packets in
+/// one WebSocket frame or polling body.
+fn sio_texts(
+    version: EngineVersion,
+    frame: Option<&Frame>,
+    body: Option<(&[u8], Option<&str>)>,
+) -> Vec<String> {
+    match (frame, body) {
+        (Some(Frame::Text(t)), _) => t
+            .strip_prefix('4')
+            .filter(|t| t.starts_with(['0', '3', '6']))
+            .map(str::to_owned)
+            .into_iter()
+            .collect(),
+        (_, Some((body, content_type))) => {
+            let binary = content_type.is_some_and(|c| c.starts_with("application/octet-stream"));
+            payload::decode(version, body, binary).map_or(Vec::new(), |packets| {
+                packets
+                    .iter()
+                    .filter(|p| p.kind == eio::PacketType::Message)
+                    .filter_map(|p| match &p.data {
+                        eio::Data::Text(t) if t.starts_with(['0', '3', '6']) => Some(t.to_string()),
+                        _ => None,
+                    })
+                    .collect()
+            })
+        }
+        _ => Vec::new(),
+    }
+}
+
+/// What a Socket.IO text says about acknowledgements: an ACK (or
+/// BINARY_ACK) answering `id` on a namespace, or a CONNECT (a new socket
+/// on the namespace, whose ids start again).
+enum AckWire {
+    Answer(String, AckId),
+    Connect(String),
+}
+
+fn ack_wire(text: &str) -> Option<AckWire> {
+    let mut rest = text;
+    let kind = rest.chars().next()?;
+    rest = &rest[1..];
+    if kind == '6' {
+        let dash = rest.find('-')?;
+        rest = &rest[dash + 1..];
+    }
+    let nsp = if rest.starts_with('/') {
+        let end = rest.find(',').unwrap_or(rest.len());
+        let nsp = rest[..end].split('?').next().unwrap_or("/").to_owned();
+        rest = rest.get(end + 1..).unwrap_or("");
+        nsp
+    } else {
+        "/".to_owned()
+    };
+    match kind {
+        '0' => Some(AckWire::Connect(nsp)),
+        '3' | '6' => {
+            let digits = rest
+                .find(|c: char| !c.is_ascii_digit())
+                .unwrap_or(rest.len());
+            let id = rest[..digits].parse::<AckId>().ok()?;
+            Some(AckWire::Answer(nsp, id))
+        }
+        _ => None,
     }
 }
 
@@ -839,6 +941,7 @@ impl<D: Default + Send + 'static> Sim<D> {
             departed: HashMap::new(),
             tamper: None,
             over_limit: BTreeSet::new(),
+            answered: BTreeMap::new(),
             cfg,
         };
         sim.start_server();
@@ -1966,6 +2069,8 @@ impl<D: Default + Send + 'static> Sim<D> {
                             .and_then(|s| s.server().any_connection(conn))
                             .map(|c| c.sid().to_owned());
                         let stamp = self.stamp(client, sid.as_deref(), Dir::Down, count);
+                        let texts = sio_texts(version, Some(&frame), None);
+                        self.check_ack_answers(client, sid.as_deref(), texts);
                         self.summary.packets += 1;
                         self.note_conn(client, l, Dir::Down, "send", frame_text(&frame));
                         self.frames_down += 1;
@@ -2005,6 +2110,8 @@ impl<D: Default + Send + 'static> Sim<D> {
                 let version = self.clients[client].spec.version;
                 let count = body_messages(version, &response.body, response.content_type);
                 let stamp = self.stamp(client, sid.as_deref(), Dir::Down, count);
+                let texts = sio_texts(version, None, Some((&response.body, response.content_type)));
+                self.check_ack_answers(client, sid.as_deref(), texts);
                 let latency = self.latency(client);
                 let at = self.now + self.cfg.link.serialization(response.body.len()) + latency;
                 if let Some(ex) = self.exchanges.get_mut(&e) {
@@ -2434,6 +2541,34 @@ impl<D: Default + Send + 'static> Sim<D> {
                     "{conn} holds {queued} bytes queued in the core and {in_flight} in the transport, above max_outbound_bytes {max} + the drivers' window {DRIVER_WINDOW} + one message of {largest}"
                 ),
             );
+        }
+    }
+
+    /// `ack-exactly-once`, the server's half: each acknowledgement a
+    /// client asked for is answered at most once on the wire (per session
+    /// and namespace socket: a CONNECT starts the ids again).
+    fn check_ack_answers(&mut self, client: usize, sid: Option<&str>, texts: Vec<String>) {
+        let Some(sid) = sid else { return };
+        for text in texts {
+            match ack_wire(&text) {
+                Some(AckWire::Connect(nsp)) => {
+                    self.answered.remove(&(client, sid.to_owned(), nsp));
+                }
+                Some(AckWire::Answer(nsp, id)) => {
+                    let fresh = self
+                        .answered
+                        .entry((client, sid.to_owned(), nsp.clone()))
+                        .or_default()
+                        .insert(id);
+                    if !fresh {
+                        self.violate(
+                            "ack-exactly-once",
+                            format!("the server answered client {client}'s ack {id} on {nsp} a second time (session {sid})"),
+                        );
+                    }
+                }
+                None => {}
+            }
         }
     }
 
