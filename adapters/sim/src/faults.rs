@@ -1,6 +1,7 @@
 //! Faults: a scripted timeline and the swarm mode, where each seed picks
 //! which fault kinds are on and how often.
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::ops::Range;
 use std::time::Duration;
@@ -172,24 +173,94 @@ impl Swarm {
                 .collect(),
         }
     }
+}
 
-    /// A fault of `kind` for a run of `clients` clients.
-    pub(crate) fn draw(kind: FaultKind, clients: usize, rng: &mut Rng) -> Fault {
-        let n = clients.max(1);
-        let start = rng.below(n as u64) as usize;
-        let len = 1 + rng.below((n - start).min(1 + n / 4) as u64) as usize;
-        let clients = start..(start + len).min(n);
+/// The chance that one client is among the targets of a swarm fault that
+/// hits clients (about a quarter of them, as many as a contiguous range
+/// of up to `1 + n / 4` clients hit before).
+pub(crate) const CLIENT_HIT: f64 = 0.25;
+
+/// The random streams of the swarm, split so that shrinking a run keeps
+/// the rest of it: each fault kind draws its times and durations from its
+/// own stream (`faults/<Kind>`: switching a kind off leaves the others'
+/// faults where they were), and each client decides whether a fault hits
+/// it from its own stream (`fault-target/<Kind>/<i>`: removing client 7
+/// leaves the faults of clients 0 to 6 as they were).
+#[derive(Debug, Clone)]
+pub(crate) struct SwarmStreams {
+    seed: u64,
+    kinds: BTreeMap<FaultKind, Rng>,
+    targets: BTreeMap<(FaultKind, usize), Rng>,
+}
+
+impl SwarmStreams {
+    pub(crate) fn new(seed: u64) -> Self {
+        SwarmStreams {
+            seed,
+            kinds: BTreeMap::new(),
+            targets: BTreeMap::new(),
+        }
+    }
+
+    fn kind(&mut self, kind: FaultKind) -> &mut Rng {
+        let seed = self.seed;
+        self.kinds
+            .entry(kind)
+            .or_insert_with(|| Rng::stream(seed, &format!("faults/{kind:?}")))
+    }
+
+    /// The time to the next fault of `kind` (exponential, mean `mean`).
+    pub(crate) fn gap(&mut self, kind: FaultKind, mean: Duration) -> Duration {
+        let u = self.kind(kind).unit().max(1e-12);
+        Duration::from_secs_f64((-u.ln()).min(20.0) * mean.as_secs_f64())
+    }
+
+    /// The faults of one swarm event of `kind` in a run of `clients`
+    /// clients: one fault per run of consecutive clients hit (none when
+    /// no client drew a hit), or one server-side fault.
+    pub(crate) fn draw(&mut self, kind: FaultKind, clients: usize) -> Vec<Fault> {
+        let rng = self.kind(kind);
+        // A fixed number of draws per event, whatever the kind.
         let duration = Duration::from_millis(100 + rng.below(9_900));
+        let downtime = Duration::from_millis(rng.below(3_000));
+        let make = |clients: Range<usize>| match kind {
+            FaultKind::Partition => Some(Fault::Partition { clients, duration }),
+            FaultKind::Stall => Some(Fault::Stall { clients, duration }),
+            FaultKind::Reset => Some(Fault::Reset { clients }),
+            FaultKind::Vanish => Some(Fault::Vanish { clients, duration }),
+            _ => None,
+        };
         match kind {
-            FaultKind::Partition => Fault::Partition { clients, duration },
-            FaultKind::Stall => Fault::Stall { clients, duration },
-            FaultKind::Reset => Fault::Reset { clients },
-            FaultKind::Vanish => Fault::Vanish { clients, duration },
-            FaultKind::RestartServer => Fault::RestartServer {
-                downtime: Duration::from_millis(rng.below(3_000)),
-            },
-            FaultKind::RefuseConnects => Fault::RefuseConnects { duration },
-            FaultKind::HangConnects => Fault::HangConnects { duration },
+            FaultKind::RestartServer => vec![Fault::RestartServer { downtime }],
+            FaultKind::RefuseConnects => vec![Fault::RefuseConnects { duration }],
+            FaultKind::HangConnects => vec![Fault::HangConnects { duration }],
+            _ => {
+                let seed = self.seed;
+                let hit: Vec<bool> = (0..clients)
+                    .map(|i| {
+                        self.targets
+                            .entry((kind, i))
+                            .or_insert_with(|| {
+                                Rng::stream(seed, &format!("fault-target/{kind:?}/{i}"))
+                            })
+                            .chance(CLIENT_HIT)
+                    })
+                    .collect();
+                let mut faults = Vec::new();
+                let mut i = 0;
+                while i < clients {
+                    if !hit[i] {
+                        i += 1;
+                        continue;
+                    }
+                    let start = i;
+                    while i < clients && hit[i] {
+                        i += 1;
+                    }
+                    faults.extend(make(start..i));
+                }
+                faults
+            }
         }
     }
 }

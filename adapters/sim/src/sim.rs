@@ -22,7 +22,7 @@ use socketio_sansio::{
 };
 
 use crate::clock::VirtualClock;
-use crate::faults::{Fault, FaultKind, Swarm};
+use crate::faults::{Fault, FaultKind, Swarm, SwarmStreams};
 use crate::link::LinkConfig;
 use crate::rng::Rng;
 use crate::spec::{ClientSpec, Misbehaviour, Step};
@@ -735,7 +735,7 @@ pub struct Sim<D: 'static = ()> {
     next_id: u64,
     parked: Vec<Vec<Ev>>,
     faults: Vec<Fault>,
-    fault_rng: Rng,
+    swarm_streams: SwarmStreams,
     swarm: Option<Swarm>,
     healing: bool,
     flows: HashMap<FlowKey, Flow>,
@@ -924,7 +924,7 @@ impl<D: Default + Send + 'static> Sim<D> {
             next_id: 1,
             parked: Vec::new(),
             faults: Vec::new(),
-            fault_rng: Rng::stream(seed, "faults"),
+            swarm_streams: SwarmStreams::new(seed),
             swarm,
             healing: false,
             flows: HashMap::new(),
@@ -957,17 +957,12 @@ impl<D: Default + Send + 'static> Sim<D> {
             sim.schedule(epoch + at, Ev::FaultStart(i));
         }
         if let Some(swarm) = sim.swarm.clone() {
-            for (k, (_, gap)) in swarm.kinds.iter().enumerate() {
-                let first = sim.exp(*gap);
+            for (k, (kind, gap)) in swarm.kinds.iter().enumerate() {
+                let first = sim.swarm_streams.gap(*kind, *gap);
                 sim.schedule(epoch + first, Ev::NextSwarmFault(k));
             }
         }
         sim
-    }
-
-    fn exp(&mut self, mean: Duration) -> Duration {
-        let u = self.fault_rng.unit().max(1e-12);
-        Duration::from_secs_f64((-u.ln()).min(20.0) * mean.as_secs_f64())
     }
 
     fn start_server(&mut self) {
@@ -2307,11 +2302,16 @@ impl<D: Default + Send + 'static> Sim<D> {
         let Some((kind, gap)) = self.swarm.as_ref().and_then(|s| s.kinds.get(k).copied()) else {
             return;
         };
-        let fault = Swarm::draw(kind, self.clients.len(), &mut self.fault_rng);
-        self.faults.push(fault);
-        let f = self.faults.len() - 1;
-        self.fault_start(f);
-        let next = self.exp(gap);
+        let faults = self.swarm_streams.draw(kind, self.clients.len());
+        if faults.is_empty() {
+            self.note("sim", "fault", format!("{kind:?}: no client drawn"));
+        }
+        for fault in faults {
+            self.faults.push(fault);
+            let f = self.faults.len() - 1;
+            self.fault_start(f);
+        }
+        let next = self.swarm_streams.gap(kind, gap);
         self.schedule(self.now + next, Ev::NextSwarmFault(k));
     }
 
