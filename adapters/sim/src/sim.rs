@@ -15,6 +15,7 @@ use socketio_sansio::client::{
     AckFailure, Client, ClientConfig, ClientDisconnectReason, ClientEvent, ClientTransmit,
     TransportId,
 };
+use socketio_sansio::cluster::{Cluster, ClusterMessage};
 use socketio_sansio::wire::{eio, payload};
 use socketio_sansio::{
     AckId, Args, Config, ConfigBuilder, ConnId, EngineVersion, Frame, Handshake, HttpRequest,
@@ -23,13 +24,14 @@ use socketio_sansio::{
 
 use crate::clock::VirtualClock;
 use crate::faults::{Fault, FaultKind, Swarm, SwarmStreams};
-use crate::link::LinkConfig;
+use crate::link::{Latency, LinkConfig};
 use crate::rng::Rng;
 use crate::spec::{ClientSpec, Misbehaviour, Step};
 use crate::trace::{Trace, TraceEvent};
 
 type AppFactory<D> = Rc<dyn Fn() -> App<D>>;
 type SpecFn = Rc<dyn Fn(usize) -> ClientSpec>;
+type NodeFn = Rc<dyn Fn(usize) -> usize>;
 type InvariantFn<D> = Rc<dyn Fn(&Sim<D>) -> Result<(), String>>;
 type GoalFn<D> = Rc<dyn Fn(&Sim<D>) -> bool>;
 type Tamper = Box<dyn FnMut(JournalEntry) -> Vec<JournalEntry>>;
@@ -104,6 +106,9 @@ pub struct SimBuilder<D: 'static = ()> {
     goals: Vec<(String, GoalFn<D>)>,
     bug: Option<LinkBug>,
     clock: Option<VirtualClock>,
+    nodes: usize,
+    node_of: Option<NodeFn>,
+    bus_latency: Latency,
 }
 
 impl<D: 'static> Clone for SimBuilder<D> {
@@ -127,6 +132,9 @@ impl<D: 'static> Clone for SimBuilder<D> {
             goals: self.goals.clone(),
             bug: self.bug,
             clock: self.clock.clone(),
+            nodes: self.nodes,
+            node_of: self.node_of.clone(),
+            bus_latency: self.bus_latency,
         }
     }
 }
@@ -136,6 +144,7 @@ impl<D: 'static> fmt::Debug for SimBuilder<D> {
         f.debug_struct("SimBuilder")
             .field("seed", &self.seed)
             .field("clients", &self.clients)
+            .field("nodes", &self.nodes)
             .field("link", &self.link)
             .field("timeline", &self.timeline)
             .field("swarm", &self.swarm)
@@ -170,6 +179,12 @@ impl<D: Default + Send + 'static> Sim<D> {
             goals: Vec::new(),
             bug: None,
             clock: None,
+            nodes: 1,
+            node_of: None,
+            bus_latency: Latency::Exponential {
+                min: Duration::from_micros(200),
+                mean: Duration::from_millis(1),
+            },
         }
     }
 }
@@ -306,6 +321,39 @@ impl<D: Default + Send + 'static> SimBuilder<D> {
         self
     }
 
+    /// `n` server nodes (default 1), each serving the application, joined
+    /// by an in-memory cluster bus: server-wide operations (broadcasts,
+    /// `sockets_join`, `fetch_sockets`, server-side emits) reach the other
+    /// nodes as [`ClusterMessage`](socketio_sansio::cluster::ClusterMessage)s
+    /// the simulator carries through its event queue, with
+    /// [`SimBuilder::bus_latency`], FIFO per pair of nodes, so they are part
+    /// of the trace. Each client sticks to one node (sticky sessions, as a
+    /// load balancer in front of polling must): [`SimBuilder::node_of`], or
+    /// drawn from the client's own stream.
+    /// [`Fault::RestartServer`] restarts every node.
+    pub fn nodes(mut self, n: usize) -> Self {
+        self.nodes = n.max(1);
+        self
+    }
+
+    /// The number of server nodes.
+    pub fn node_count(&self) -> usize {
+        self.nodes
+    }
+
+    /// Which node client `i` connects to (taken modulo the node count).
+    pub fn node_of(mut self, node: impl Fn(usize) -> usize + 'static) -> Self {
+        self.node_of = Some(Rc::new(node));
+        self
+    }
+
+    /// The one-way latency of the cluster bus between two nodes (default
+    /// 0.2 ms plus an exponential tail of mean 1 ms).
+    pub fn bus_latency(mut self, latency: Latency) -> Self {
+        self.bus_latency = latency;
+        self
+    }
+
     #[doc(hidden)]
     pub fn link_bug(mut self, bug: LinkBug) -> Self {
         self.bug = Some(bug);
@@ -349,7 +397,10 @@ impl Dir {
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Ev {
     ClientTimer(usize),
-    ServerTimer(u32),
+    /// A node's timer, for one generation of its server.
+    ServerTimer(usize, u32),
+    /// A cluster message reaching a node (its id in `Sim::bus`).
+    Bus(u64),
     Script(usize),
     Random(usize),
     Misbehave(usize),
@@ -464,6 +515,8 @@ impl Pipe {
 #[derive(Debug)]
 struct WsLink {
     client: usize,
+    /// The server node it reaches.
+    node: usize,
     transport: TransportId,
     url: String,
     headers: Vec<(String, String)>,
@@ -490,6 +543,8 @@ enum ExState {
 #[derive(Debug)]
 struct Exchange {
     client: usize,
+    /// The server node it reaches.
+    node: usize,
     request: RequestId,
     http: Option<HttpRequest>,
     sid: Option<Rc<str>>,
@@ -518,6 +573,8 @@ pub struct Observed {
 
 struct SimClient {
     spec: ClientSpec,
+    /// The server node its connections go to.
+    node: usize,
     client: Client,
     rng: Rng,
     net: Rng,
@@ -575,6 +632,8 @@ pub struct Summary {
     pub acks: u64,
     /// Application handler runs journaled by the server.
     pub handler_runs: u64,
+    /// Cluster messages carried between server nodes.
+    pub bus_messages: u64,
     /// Broadcasts whose recipients were checked against the rooms.
     pub broadcasts_checked: u64,
     /// Virtual time at the end.
@@ -720,16 +779,15 @@ pub struct Sim<D: 'static = ()> {
     now: Instant,
     seq: u64,
     queue: BinaryHeap<Reverse<Queued>>,
-    server: Option<AppServer<D>>,
+    nodes: Vec<Node<D>>,
+    /// The last server generation handed out (over every node).
     server_gen: u32,
-    server_timer: Option<Instant>,
     server_config: (Duration, Duration, usize),
     refuse_until: Option<Instant>,
     hang_until: Option<Instant>,
     hung: Vec<Ev>,
     clients: Vec<SimClient>,
     links: BTreeMap<u64, WsLink>,
-    conn_links: HashMap<ConnId, u64>,
     exchanges: BTreeMap<u64, Exchange>,
     srv_requests: HashMap<RequestId, u64>,
     next_id: u64,
@@ -739,9 +797,9 @@ pub struct Sim<D: 'static = ()> {
     swarm: Option<Swarm>,
     healing: bool,
     flows: HashMap<FlowKey, Flow>,
-    detections: Vec<(ConnId, Instant, usize)>,
+    /// Vanished clients' sessions: node, connection, deadline, client.
+    detections: Vec<(usize, ConnId, Instant, usize)>,
     dirty: Vec<usize>,
-    server_dirty: bool,
     trace: Trace,
     summary: Summary,
     violations: Vec<Violation>,
@@ -757,6 +815,21 @@ pub struct Sim<D: 'static = ()> {
     answered: BTreeMap<(usize, String, String), BTreeSet<AckId>>,
     /// Connections already reported by `queue-limits` (once each).
     over_limit: BTreeSet<(u32, ConnId)>,
+    /// Cluster messages in flight: destination node and message.
+    bus: BTreeMap<u64, (usize, ClusterMessage)>,
+    /// The last arrival on the bus per (from, to): FIFO per pair.
+    bus_last: BTreeMap<(usize, usize), Instant>,
+    bus_rng: Rng,
+}
+
+/// One server node: its application server (`None` while down), the
+/// generation of that server, its timer and its connections' links.
+struct Node<D: 'static> {
+    server: Option<AppServer<D>>,
+    generation: u32,
+    timer: Option<Instant>,
+    dirty: bool,
+    conn_links: HashMap<ConnId, u64>,
 }
 
 impl<D: 'static> fmt::Debug for Sim<D> {
@@ -880,6 +953,22 @@ fn ack_wire(text: &str) -> Option<AckWire> {
     }
 }
 
+/// One line about a cluster message, for the trace.
+fn bus_summary(message: &ClusterMessage) -> String {
+    match message {
+        ClusterMessage::Broadcast { target, event, .. } => format!(
+            "broadcast {event:?} to {} rooms {:?} except {:?}",
+            target.nsp, target.rooms, target.except
+        ),
+        ClusterMessage::Request { nsp, id, kind, .. } => {
+            let kind = format!("{kind:?}");
+            let name = kind.split([' ', '(', '{']).next().unwrap_or("");
+            format!("request {name} on {nsp} id {id:?}")
+        }
+        ClusterMessage::Response { nsp, id, .. } => format!("response on {nsp} to {id:?}"),
+    }
+}
+
 /// Engine.IO message packets in one polling body.
 fn body_messages(version: EngineVersion, body: &[u8], content_type: Option<&str>) -> u64 {
     let binary = content_type.is_some_and(|c| c.starts_with("application/octet-stream"));
@@ -909,16 +998,22 @@ impl<D: Default + Send + 'static> Sim<D> {
             now: epoch,
             seq: 0,
             queue: BinaryHeap::new(),
-            server: None,
+            nodes: (0..cfg.nodes.max(1))
+                .map(|_| Node {
+                    server: None,
+                    generation: 0,
+                    timer: None,
+                    dirty: false,
+                    conn_links: HashMap::new(),
+                })
+                .collect(),
             server_gen: 0,
-            server_timer: None,
             server_config,
             refuse_until: None,
             hang_until: None,
             hung: Vec::new(),
             clients: Vec::new(),
             links: BTreeMap::new(),
-            conn_links: HashMap::new(),
             exchanges: BTreeMap::new(),
             srv_requests: HashMap::new(),
             next_id: 1,
@@ -930,7 +1025,6 @@ impl<D: Default + Send + 'static> Sim<D> {
             flows: HashMap::new(),
             detections: Vec::new(),
             dirty: Vec::new(),
-            server_dirty: false,
             trace: Trace::new(cfg.keep_trace),
             summary: Summary::default(),
             violations: Vec::new(),
@@ -942,9 +1036,12 @@ impl<D: Default + Send + 'static> Sim<D> {
             tamper: None,
             over_limit: BTreeSet::new(),
             answered: BTreeMap::new(),
+            bus: BTreeMap::new(),
+            bus_last: BTreeMap::new(),
+            bus_rng: Rng::stream(seed, "bus"),
             cfg,
         };
-        sim.start_server();
+        sim.start_servers();
         sim.baseline = sim.census();
         if let Some(swarm) = sim.swarm.clone() {
             sim.note("sim", "config", swarm.to_string());
@@ -965,31 +1062,60 @@ impl<D: Default + Send + 'static> Sim<D> {
         sim
     }
 
-    fn start_server(&mut self) {
+    /// Starts every node that is down (each a fresh process serving a
+    /// fresh app), then tells each the node count.
+    fn start_servers(&mut self) {
+        for k in 0..self.nodes.len() {
+            if self.nodes[k].server.is_none() {
+                self.start_node(k);
+            }
+        }
+        if self.nodes.len() > 1 {
+            let (now, count) = (self.now, self.nodes.len());
+            for node in &mut self.nodes {
+                if let Some(server) = node.server.as_mut() {
+                    for nsp in server.namespaces() {
+                        server.set_cluster_node_count(now, &nsp, count);
+                    }
+                    node.dirty = true;
+                }
+            }
+        }
+    }
+
+    fn start_node(&mut self, k: usize) {
         self.server_gen += 1;
-        let mut rng = Rng::stream(self.cfg.seed, &format!("server/{}", self.server_gen));
+        let generation = self.server_gen;
+        let mut rng = Rng::stream(self.cfg.seed, &format!("server/{generation}"));
         let app = (self.cfg.app)();
-        match AppServer::with_random(self.cfg.config.clone(), app, rng.source()) {
+        let node = match AppServer::with_random(self.cfg.config.clone(), app, rng.source()) {
             Ok(mut server) => {
                 let journal = self.journal.clone();
-                let generation = self.server_gen;
                 server.set_journal(Some(Box::new(move |entry| {
                     if let Ok(mut journal) = journal.lock() {
                         journal.push((generation, entry));
                     }
                 })));
-                self.server = Some(server);
+                if self.nodes.len() > 1 {
+                    let cluster =
+                        Cluster::new(format!("node{k}-{generation}"), Duration::from_secs(5));
+                    server.attach_cluster(cluster, None);
+                }
+                Some(server)
             }
             Err(e) => {
                 self.violate(
                     "no-panic",
                     format!("the server configuration is invalid: {e}"),
                 );
-                self.server = None;
+                None
             }
-        }
-        self.server_timer = None;
-        self.server_dirty = true;
+        };
+        let n = &mut self.nodes[k];
+        n.server = node;
+        n.generation = generation;
+        n.timer = None;
+        n.dirty = true;
     }
 
     fn add_client(&mut self, i: usize) {
@@ -1015,7 +1141,14 @@ impl<D: Default + Send + 'static> Sim<D> {
         let mut core = Rng::stream(self.cfg.seed, &format!("client-core/{i}"));
         let client = Client::with_random(config, core.source());
         let start = self.epoch + spec.start_at;
+        let nodes = self.nodes.len();
+        let node = match (&self.cfg.node_of, nodes) {
+            (_, 1) => 0,
+            (Some(f), n) => f(i) % n,
+            (None, n) => Rng::stream(self.cfg.seed, &format!("node/{i}")).below(n as u64) as usize,
+        };
         self.clients.push(SimClient {
+            node,
             script: spec.script.iter().cloned().collect(),
             reading: spec.misbehaviour != Some(Misbehaviour::NeverRead),
             spec,
@@ -1061,9 +1194,25 @@ impl<D: Default + Send + 'static> Sim<D> {
         self.cfg.seed
     }
 
-    /// The server (`None` while it is down).
+    /// The server of node 0 (`None` while it is down).
     pub fn server(&self) -> Option<&AppServer<D>> {
-        self.server.as_ref()
+        self.node(0)
+    }
+
+    /// The server of node `k` (`None` while it is down or without such a
+    /// node).
+    pub fn node(&self, k: usize) -> Option<&AppServer<D>> {
+        self.nodes.get(k).and_then(|n| n.server.as_ref())
+    }
+
+    /// The number of server nodes.
+    pub fn node_count(&self) -> usize {
+        self.nodes.len()
+    }
+
+    /// The node client `i` connects to.
+    pub fn node_of(&self, i: usize) -> Option<usize> {
+        self.clients.get(i).map(|c| c.node)
     }
 
     /// The number of clients.
@@ -1219,8 +1368,8 @@ impl<D: Default + Send + 'static> Sim<D> {
         self.note("sim", "phase", "heal: faults cleared".to_owned());
         self.refuse_until = None;
         self.release_hung();
-        if self.server.is_none() {
-            self.start_server();
+        if self.nodes.iter().any(|n| n.server.is_none()) {
+            self.start_servers();
         }
         for i in 0..self.clients.len() {
             self.heal_partition(i);
@@ -1286,16 +1435,20 @@ impl<D: Default + Send + 'static> Sim<D> {
     }
 
     fn census(&self) -> [usize; 5] {
-        match &self.server {
-            Some(s) => [
+        let mut total = [0; 5];
+        for s in self.nodes.iter().filter_map(|n| n.server.as_ref()) {
+            let counts = [
                 s.server().connection_count(),
                 s.socket_count(),
                 s.server().room_count(),
                 s.server().deadline_count(),
                 s.pending_ack_count(),
-            ],
-            None => [0; 5],
+            ];
+            for (t, c) in total.iter_mut().zip(counts) {
+                *t += c;
+            }
         }
+        total
     }
 
     // ---- tracing ----------------------------------------------------------
@@ -1362,20 +1515,21 @@ impl<D: Default + Send + 'static> Sim<D> {
                 }
                 self.dirty.push(i);
             }
-            Ev::ServerTimer(generation) => {
-                if generation != self.server_gen {
+            Ev::ServerTimer(k, generation) => {
+                let now = self.now;
+                let node = &mut self.nodes[k];
+                if generation != node.generation {
                     return;
                 }
-                if self.server_timer == Some(at) {
-                    self.server_timer = None;
+                if node.timer == Some(at) {
+                    node.timer = None;
                 }
-                let now = self.now;
-                if let Some(s) = self.server.as_mut() {
+                if let Some(s) = node.server.as_mut() {
                     if s.poll_timeout().is_some_and(|t| t <= now) {
                         s.handle_timeout(now);
                     }
                 }
-                self.server_dirty = true;
+                node.dirty = true;
             }
             Ev::Script(i) => self.run_script(i),
             Ev::Random(i) => self.random_act(i),
@@ -1388,9 +1542,10 @@ impl<D: Default + Send + 'static> Sim<D> {
             Ev::FaultStart(f) => self.fault_start(f),
             Ev::FaultEnd(f) => self.fault_end(f),
             Ev::NextSwarmFault(k) => self.swarm_fault(k),
+            Ev::Bus(id) => self.bus_deliver(id),
             Ev::ServerUp => {
-                if self.server.is_none() {
-                    self.start_server();
+                if self.nodes.iter().any(|n| n.server.is_none()) {
+                    self.start_servers();
                     self.note("server", "fault", "server up".to_owned());
                 }
             }
@@ -1586,15 +1741,15 @@ impl<D: Default + Send + 'static> Sim<D> {
         if block {
             pipe.blocked = true;
         }
-        let conn = link.conn;
+        let (conn, k) = (link.conn, link.node);
         self.schedule(at, Ev::Deliver(l, dir));
         if block {
-            if let (Some(conn), Some(s)) = (conn, self.server.as_mut()) {
+            if let (Some(conn), Some(s)) = (conn, self.nodes[k].server.as_mut()) {
                 s.handle_write_blocked(conn);
             }
         }
         if let (Dir::Down, Some(conn)) = (dir, conn) {
-            self.check_queue_limit(conn);
+            self.check_queue_limit(k, conn);
         }
     }
 
@@ -1660,6 +1815,7 @@ impl<D: Default + Send + 'static> Sim<D> {
                     l,
                     WsLink {
                         client: i,
+                        node: self.clients[i].node,
                         transport,
                         url: url.clone(),
                         headers,
@@ -1726,6 +1882,7 @@ impl<D: Default + Send + 'static> Sim<D> {
                     e,
                     Exchange {
                         client: i,
+                        node: self.clients[i].node,
                         request,
                         http: Some(http),
                         sid: sid.map(Rc::from),
@@ -1743,8 +1900,8 @@ impl<D: Default + Send + 'static> Sim<D> {
         }
     }
 
-    fn accepting(&self) -> Result<(), bool> {
-        if self.server.is_none() || self.refuse_until.is_some_and(|t| self.now < t) {
+    fn accepting(&self, k: usize) -> Result<(), bool> {
+        if self.nodes[k].server.is_none() || self.refuse_until.is_some_and(|t| self.now < t) {
             return Err(false);
         }
         if self.hang_until.is_some_and(|t| self.now < t) {
@@ -1760,8 +1917,13 @@ impl<D: Default + Send + 'static> Sim<D> {
         if link.dead {
             return;
         }
-        let (client, url, headers) = (link.client, link.url.clone(), link.headers.clone());
-        match self.accepting() {
+        let (client, k, url, headers) = (
+            link.client,
+            link.node,
+            link.url.clone(),
+            link.headers.clone(),
+        );
+        match self.accepting(k) {
             Err(true) => return self.hung.push(Ev::WsConnect(l)),
             Err(false) => {
                 self.note_conn(
@@ -1776,7 +1938,7 @@ impl<D: Default + Send + 'static> Sim<D> {
             Ok(()) => {}
         }
         let now = self.now;
-        let Some(server) = self.server.as_mut() else {
+        let Some(server) = self.nodes[k].server.as_mut() else {
             return;
         };
         match server.handle_ws_open(now, Handshake::new(target(&url), headers)) {
@@ -1784,8 +1946,13 @@ impl<D: Default + Send + 'static> Sim<D> {
                 if let Some(link) = self.links.get_mut(&l) {
                     link.conn = Some(conn);
                 }
-                self.conn_links.insert(conn, l);
-                self.note_conn(client, l, Dir::Down, "ws-accepted", conn.to_string());
+                self.nodes[k].conn_links.insert(conn, l);
+                let data = if self.nodes.len() > 1 {
+                    format!("{conn} on node{k}")
+                } else {
+                    conn.to_string()
+                };
+                self.note_conn(client, l, Dir::Down, "ws-accepted", data);
                 self.push(l, Dir::Down, Body::Opened, None);
             }
             Err(rejection) => {
@@ -1793,7 +1960,7 @@ impl<D: Default + Send + 'static> Sim<D> {
                 self.push(l, Dir::Down, Body::Refused, None);
             }
         }
-        self.server_dirty = true;
+        self.nodes[k].dirty = true;
     }
 
     fn deliver_up(&mut self, l: u64) {
@@ -1813,12 +1980,12 @@ impl<D: Default + Send + 'static> Sim<D> {
                 return;
             };
             link.up.bytes -= msg.bytes;
-            let (client, conn, gone) = (link.client, link.conn, link.server_gone);
+            let (client, k, conn, gone) = (link.client, link.node, link.conn, link.server_gone);
             if gone {
                 continue;
             }
             let Some(conn) = conn else { continue };
-            let Some(server) = self.server.as_mut() else {
+            let Some(server) = self.nodes[k].server.as_mut() else {
                 continue;
             };
             match msg.body {
@@ -1833,7 +2000,7 @@ impl<D: Default + Send + 'static> Sim<D> {
                 }
                 Body::Close => {
                     server.handle_ws_closed(now, conn);
-                    self.conn_links.remove(&conn);
+                    self.nodes[k].conn_links.remove(&conn);
                     if let Some(link) = self.links.get_mut(&l) {
                         link.server_gone = true;
                     }
@@ -1841,9 +2008,9 @@ impl<D: Default + Send + 'static> Sim<D> {
                 }
                 Body::Opened | Body::Refused => {}
             }
-            self.server_dirty = true;
+            self.nodes[k].dirty = true;
             self.receive(msg.stamp);
-            self.check_queue_limit(conn);
+            self.check_queue_limit(k, conn);
             self.gc_link(l);
         }
     }
@@ -1888,11 +2055,12 @@ impl<D: Default + Send + 'static> Sim<D> {
             if unblock {
                 link.down.blocked = false;
             }
-            let (transport, gone, conn) = (link.transport, link.client_gone, link.conn);
+            let (transport, gone, conn, k) =
+                (link.transport, link.client_gone, link.conn, link.node);
             if unblock {
-                if let (Some(conn), Some(s)) = (conn, self.server.as_mut()) {
+                if let (Some(conn), Some(s)) = (conn, self.nodes[k].server.as_mut()) {
                     s.handle_write_ready(conn);
-                    self.server_dirty = true;
+                    self.nodes[k].dirty = true;
                 }
             }
             if gone {
@@ -1940,10 +2108,11 @@ impl<D: Default + Send + 'static> Sim<D> {
                 && k.down.queue.is_empty()
         });
         if done {
-            if let Some(k) = self.links.remove(&l) {
-                if let Some(conn) = k.conn {
-                    if self.conn_links.get(&conn) == Some(&l) {
-                        self.conn_links.remove(&conn);
+            if let Some(link) = self.links.remove(&l) {
+                if let Some(conn) = link.conn {
+                    let links = &mut self.nodes[link.node].conn_links;
+                    if links.get(&conn) == Some(&l) {
+                        links.remove(&conn);
                     }
                 }
             }
@@ -1957,8 +2126,8 @@ impl<D: Default + Send + 'static> Sim<D> {
         if ex.dead {
             return;
         }
-        let client = ex.client;
-        match self.accepting() {
+        let (client, k) = (ex.client, ex.node);
+        match self.accepting(k) {
             Err(true) => return self.hung.push(Ev::HttpArrive(e)),
             Err(false) => {
                 if let Some(ex) = self.exchanges.get_mut(&e) {
@@ -1980,10 +2149,10 @@ impl<D: Default + Send + 'static> Sim<D> {
         let stamp = ex.stamp.take();
         self.srv_requests.insert(req, e);
         let now = self.now;
-        if let Some(s) = self.server.as_mut() {
+        if let Some(s) = self.nodes[k].server.as_mut() {
             s.handle_http(now, req, http);
         }
-        self.server_dirty = true;
+        self.nodes[k].dirty = true;
         self.receive(stamp);
     }
 
@@ -2024,30 +2193,37 @@ impl<D: Default + Send + 'static> Sim<D> {
     fn pump(&mut self) {
         loop {
             let mut moved = false;
-            if self.server_dirty {
-                self.server_dirty = false;
-                moved |= self.drain_server();
-                self.arm_server();
+            for k in 0..self.nodes.len() {
+                if self.nodes[k].dirty {
+                    self.nodes[k].dirty = false;
+                    moved |= self.drain_server(k);
+                    self.arm_server(k);
+                }
             }
             while let Some(i) = self.dirty.pop() {
                 moved = true;
                 self.drain_client(i);
             }
-            if !moved && !self.server_dirty && self.dirty.is_empty() {
+            if !moved && !self.nodes.iter().any(|n| n.dirty) && self.dirty.is_empty() {
                 return;
             }
         }
     }
 
-    fn drain_server(&mut self) -> bool {
+    fn drain_server(&mut self, k: usize) -> bool {
         let mut moved = false;
         loop {
-            let Some(server) = self.server.as_mut() else {
+            let Some(server) = self.nodes[k].server.as_mut() else {
                 return moved;
             };
+            if let Some(message) = server.poll_cluster_message() {
+                moved = true;
+                self.bus_send(k, message);
+                continue;
+            }
             if let Some((conn, t)) = server.poll_transmit() {
                 moved = true;
-                let Some(&l) = self.conn_links.get(&conn) else {
+                let Some(&l) = self.nodes[k].conn_links.get(&conn) else {
                     continue;
                 };
                 let Some(link) = self.links.get(&l) else {
@@ -2059,8 +2235,7 @@ impl<D: Default + Send + 'static> Sim<D> {
                         let version = self.clients[client].spec.version;
                         let count = frame_messages(version, &frame);
                         let sid = self
-                            .server
-                            .as_ref()
+                            .node(k)
                             .and_then(|s| s.server().any_connection(conn))
                             .map(|c| c.sid().to_owned());
                         let stamp = self.stamp(client, sid.as_deref(), Dir::Down, count);
@@ -2082,7 +2257,7 @@ impl<D: Default + Send + 'static> Sim<D> {
                         self.push(l, Dir::Down, Body::Frame(frame), stamp);
                     }
                     Transmit::Close => {
-                        self.conn_links.remove(&conn);
+                        self.nodes[k].conn_links.remove(&conn);
                         if let Some(link) = self.links.get_mut(&l) {
                             link.server_gone = true;
                         }
@@ -2121,16 +2296,54 @@ impl<D: Default + Send + 'static> Sim<D> {
         }
     }
 
-    fn arm_server(&mut self) {
-        let Some(t) = self.server.as_ref().and_then(AppServer::poll_timeout) else {
+    fn arm_server(&mut self, k: usize) {
+        let Some(t) = self.node(k).and_then(AppServer::poll_timeout) else {
             return;
         };
         let at = t.max(self.now);
-        if self.server_timer.map_or(true, |s| at < s) {
-            self.server_timer = Some(at);
-            let generation = self.server_gen;
-            self.schedule(at, Ev::ServerTimer(generation));
+        let node = &mut self.nodes[k];
+        if node.timer.map_or(true, |s| at < s) {
+            node.timer = Some(at);
+            let generation = node.generation;
+            self.schedule(at, Ev::ServerTimer(k, generation));
         }
+    }
+
+    // ---- the cluster bus ----------------------------------------------------
+
+    /// Publishes a node's cluster message: one copy to every other node
+    /// that is up, each after the bus latency, FIFO per pair of nodes
+    /// (a message to a node that is down is lost, as on Redis pub/sub).
+    fn bus_send(&mut self, from: usize, message: ClusterMessage) {
+        let summary = bus_summary(&message);
+        self.note(&format!("node{from}"), "bus-send", summary);
+        for to in 0..self.nodes.len() {
+            if to == from || self.nodes[to].server.is_none() {
+                continue;
+            }
+            let latency = self.cfg.bus_latency.sample(&mut self.bus_rng);
+            let last = self.bus_last.get(&(from, to)).copied().unwrap_or(self.now);
+            let at = (self.now + latency).max(last);
+            self.bus_last.insert((from, to), at);
+            let id = self.id();
+            self.bus.insert(id, (to, message.clone()));
+            self.summary.bus_messages += 1;
+            self.schedule(at, Ev::Bus(id));
+        }
+    }
+
+    fn bus_deliver(&mut self, id: u64) {
+        let Some((to, message)) = self.bus.remove(&id) else {
+            return;
+        };
+        let now = self.now;
+        let summary = bus_summary(&message);
+        let Some(server) = self.nodes[to].server.as_mut() else {
+            return;
+        };
+        server.handle_cluster_message(now, message);
+        self.nodes[to].dirty = true;
+        self.note(&format!("node{to}"), "bus-recv", summary);
     }
 
     fn drain_client(&mut self, i: usize) {
@@ -2375,22 +2588,24 @@ impl<D: Default + Send + 'static> Sim<D> {
             link.dead = true;
             link.up.queue.clear();
             link.down.queue.clear();
-            let (transport, conn, cg, sg) = (
+            let (transport, conn, cg, sg, k) = (
                 link.transport,
                 link.conn,
                 link.client_gone,
                 link.server_gone,
+                link.node,
             );
             if !cg && !self.clients[i].vanished {
                 self.clients[i].transports.remove(&transport);
                 self.clients[i].client.handle_ws_closed(now, transport);
             }
             if let (Some(conn), false) = (conn, sg) {
-                self.conn_links.remove(&conn);
-                if let Some(s) = self.server.as_mut() {
+                self.nodes[k].conn_links.remove(&conn);
+                if let Some(s) = self.nodes[k].server.as_mut() {
                     s.handle_ws_closed(now, conn);
                 }
             }
+            self.nodes[k].dirty = true;
             self.gc_link(l);
         }
         let exchanges: Vec<u64> = self.clients[i].requests.values().copied().collect();
@@ -2398,7 +2613,8 @@ impl<D: Default + Send + 'static> Sim<D> {
             self.fail_exchange(e, true);
         }
         self.dirty.push(i);
-        self.server_dirty = true;
+        let k = self.clients[i].node;
+        self.nodes[k].dirty = true;
     }
 
     fn fail_exchange(&mut self, e: u64, tell_client: bool) {
@@ -2406,12 +2622,13 @@ impl<D: Default + Send + 'static> Sim<D> {
             return;
         };
         ex.dead = true;
-        let (i, request, state) = (ex.client, ex.request, ex.state);
+        let (i, request, state, k) = (ex.client, ex.request, ex.state, ex.node);
         let now = self.now;
         if let ExState::AtServer(req) = state {
             self.srv_requests.remove(&req);
-            if let Some(s) = self.server.as_mut() {
+            if let Some(s) = self.nodes[k].server.as_mut() {
                 s.handle_http_aborted(now, req);
+                self.nodes[k].dirty = true;
             }
         }
         self.exchanges.remove(&e);
@@ -2433,9 +2650,10 @@ impl<D: Default + Send + 'static> Sim<D> {
             + Duration::from_millis(100);
         let deadline = self.now + interval + timeout + slack;
         // The server's sessions of this client must end by the heartbeat.
-        if let (Some(sid), Some(s)) = (self.clients[i].client.engine_sid(), self.server.as_ref()) {
+        let k = self.clients[i].node;
+        if let (Some(sid), Some(s)) = (self.clients[i].client.engine_sid(), self.node(k)) {
             if let Some(conn) = s.server().find_sid(sid) {
-                self.detections.push((conn, deadline, i));
+                self.detections.push((k, conn, deadline, i));
             }
         }
         let c = &mut self.clients[i];
@@ -2465,7 +2683,7 @@ impl<D: Default + Send + 'static> Sim<D> {
         c.timer_at = None;
         // Back before the server noticed: the session may legitimately
         // resume (the client pings again), the peer is no longer silent.
-        self.detections.retain(|d| d.2 != i);
+        self.detections.retain(|d| d.3 != i);
         self.dirty.push(i);
         let at = self.now;
         self.schedule(at, Ev::ClientTimer(i));
@@ -2483,9 +2701,7 @@ impl<D: Default + Send + 'static> Sim<D> {
                 continue;
             };
             link.server_gone = true;
-            if let Some(conn) = link.conn.take() {
-                self.conn_links.remove(&conn);
-            }
+            link.conn = None;
             link.up.queue.clear();
             self.push(l, Dir::Down, Body::Close, None);
         }
@@ -2503,7 +2719,13 @@ impl<D: Default + Send + 'static> Sim<D> {
             }
         }
         self.detections.clear();
-        self.server = None;
+        for node in &mut self.nodes {
+            node.server = None;
+            node.conn_links.clear();
+        }
+        // Cluster messages in flight are lost with the processes.
+        self.bus.clear();
+        self.bus_last.clear();
         self.server_gen += 1;
     }
 
@@ -2517,24 +2739,24 @@ impl<D: Default + Send + 'static> Sim<D> {
     /// core that queues past its limit and on a transport that reports
     /// write-blocked too late or never (a [`LinkConfig::window`] above the
     /// drivers').
-    fn check_queue_limit(&mut self, conn: ConnId) {
-        if self.over_limit.contains(&(self.server_gen, conn)) {
+    fn check_queue_limit(&mut self, k: usize, conn: ConnId) {
+        let generation = self.nodes[k].generation;
+        if self.over_limit.contains(&(generation, conn)) {
             return;
         }
         let (_, _, max) = self.server_config;
         let queued = self
-            .server
-            .as_ref()
+            .node(k)
             .and_then(|s| s.server().connection(conn))
             .map_or(0, |c| c.outbound_bytes());
-        let (in_flight, largest) = self
+        let (in_flight, largest) = self.nodes[k]
             .conn_links
             .get(&conn)
             .and_then(|l| self.links.get(l))
             .map_or((0, 0), |l| (l.down.bytes, l.down.largest));
         let limit = max + DRIVER_WINDOW + largest;
         if queued > max || queued + in_flight > limit {
-            self.over_limit.insert((self.server_gen, conn));
+            self.over_limit.insert((generation, conn));
             self.violate(
                 "queue-limits",
                 format!(
@@ -2577,9 +2799,9 @@ impl<D: Default + Send + 'static> Sim<D> {
         if !self.detections.is_empty() {
             let now = self.now;
             let mut late = Vec::new();
-            let server = self.server.as_ref();
-            self.detections.retain(|(conn, deadline, i)| {
-                let alive = server.is_some_and(|s| {
+            let nodes = &self.nodes;
+            self.detections.retain(|(k, conn, deadline, i)| {
+                let alive = nodes[*k].server.as_ref().is_some_and(|s| {
                     s.server()
                         .any_connection(*conn)
                         .is_some_and(|c| !c.is_closed())
@@ -2621,8 +2843,7 @@ impl<D: Default + Send + 'static> Sim<D> {
             let client = &self.clients[*i].client;
             let alive_client = client.engine_sid() == Some(&**sid);
             let alive_server = self
-                .server
-                .as_ref()
+                .node(self.clients[*i].node)
                 .is_some_and(|s| s.server().find_sid(sid).is_some());
             if alive_client && alive_server {
                 lost.push(format!(
