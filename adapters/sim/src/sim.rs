@@ -706,6 +706,9 @@ impl fmt::Display for Report {
             "  ws opened {}, http requests {}, reconnections {}, acks {}",
             s.ws_opened, s.http_requests, s.reconnections, s.acks
         )?;
+        if s.bus_messages > 0 {
+            writeln!(f, "  cluster bus messages {}", s.bus_messages)?;
+        }
         writeln!(f, "  invariants: {}", self.invariants.join(", "))?;
         if !self.goals.is_empty() {
             writeln!(
