@@ -176,16 +176,21 @@ impl Swarm {
 }
 
 /// The chance that one client is among the targets of a swarm fault that
-/// hits clients (about a quarter of them, as many as a contiguous range
-/// of up to `1 + n / 4` clients hit before).
-pub(crate) const CLIENT_HIT: f64 = 0.25;
+/// hits clients, in a run of `n` clients: an eighth of them, at least two
+/// on average (what the contiguous ranges of up to `1 + n / 4` clients hit
+/// before). It only grows when clients are removed, so a client a fault
+/// hit is still hit in a smaller run.
+pub(crate) fn client_hit(n: usize) -> f64 {
+    (2.0 / n.max(1) as f64).clamp(0.125, 1.0)
+}
 
 /// The random streams of the swarm, split so that shrinking a run keeps
 /// the rest of it: each fault kind draws its times and durations from its
 /// own stream (`faults/<Kind>`: switching a kind off leaves the others'
-/// faults where they were), and each client decides whether a fault hits
-/// it from its own stream (`fault-target/<Kind>/<i>`: removing client 7
-/// leaves the faults of clients 0 to 6 as they were).
+/// faults where they were), and each client draws whether a fault hits it
+/// from its own stream (`fault-target/<Kind>/<i>`: removing client 7
+/// keeps every fault of clients 0 to 6; with [`client_hit`] growing as
+/// clients go, they may get more).
 #[derive(Debug, Clone)]
 pub(crate) struct SwarmStreams {
     seed: u64,
@@ -236,6 +241,7 @@ impl SwarmStreams {
             FaultKind::HangConnects => vec![Fault::HangConnects { duration }],
             _ => {
                 let seed = self.seed;
+                let p = client_hit(clients);
                 let hit: Vec<bool> = (0..clients)
                     .map(|i| {
                         self.targets
@@ -243,7 +249,7 @@ impl SwarmStreams {
                             .or_insert_with(|| {
                                 Rng::stream(seed, &format!("fault-target/{kind:?}/{i}"))
                             })
-                            .chance(CLIENT_HIT)
+                            .chance(p)
                     })
                     .collect();
                 let mut faults = Vec::new();

@@ -586,6 +586,8 @@ struct SimClient {
     partitioned: bool,
     reading: bool,
     vanished: bool,
+    /// Its script was due while it had vanished.
+    script_parked: bool,
     closed: bool,
     seen: Observed,
 }
@@ -1164,6 +1166,7 @@ impl<D: Default + Send + 'static> Sim<D> {
             requests: BTreeMap::new(),
             partitioned: false,
             vanished: false,
+            script_parked: false,
             closed: false,
             seen: Observed::default(),
         });
@@ -1558,7 +1561,12 @@ impl<D: Default + Send + 'static> Sim<D> {
     fn run_script(&mut self, i: usize) {
         let now = self.now;
         let c = &mut self.clients[i];
-        if c.vanished || c.closed && c.script.is_empty() {
+        if c.vanished {
+            // Picked up again when the client comes back.
+            c.script_parked = !c.script.is_empty();
+            return;
+        }
+        if c.closed && c.script.is_empty() {
             return;
         }
         while let Some(step) = c.script.pop_front() {
@@ -2690,6 +2698,9 @@ impl<D: Default + Send + 'static> Sim<D> {
         self.dirty.push(i);
         let at = self.now;
         self.schedule(at, Ev::ClientTimer(i));
+        if std::mem::take(&mut self.clients[i].script_parked) {
+            self.schedule(at, Ev::Script(i));
+        }
     }
 
     fn stop_server(&mut self) {

@@ -1,7 +1,7 @@
 //! The minimizer keeps what it does not remove: each client draws whether
 //! a swarm fault hits it from its own stream, so a run with fewer clients
-//! keeps the faults of the clients that remain, and a minimized failure
-//! still fails.
+//! keeps the faults of the clients that remain (and may add some: each is
+//! hit a little more often), and a minimized failure still fails.
 
 use std::collections::BTreeSet;
 use std::time::Duration;
@@ -72,10 +72,12 @@ fn fewer_clients_keep_the_faults_of_the_others() {
         let hits: usize = (0..3).map(|i| faults_of(&eight, i).len()).sum();
         assert!(hits > 0, "seed {seed}: no fault hit clients 0..3\n{eight}");
         for i in 0..3 {
-            assert_eq!(
-                faults_of(&eight, i),
-                faults_of(&three, i),
-                "seed {seed}, client {i}"
+            // Every fault a client had with 8 clients, it has with 3 (with
+            // fewer clients each is hit a little more often).
+            let (many, few) = (faults_of(&eight, i), faults_of(&three, i));
+            assert!(
+                many.is_subset(&few),
+                "seed {seed}, client {i}: {many:?} {few:?}"
             );
         }
     }
@@ -130,11 +132,17 @@ fn a_minimized_failure_still_fails() {
             .any(|v| v.invariant == "client 3 never reconnects"),
         "{again}"
     );
-    assert_eq!(faults_of(&again, 3), {
-        let chaos = small.builder.chaos_length().as_micros() as u64;
-        faults_of(&report, 3)
-            .into_iter()
-            .filter(|(t, ..)| *t < chaos)
-            .collect::<BTreeSet<_>>()
-    });
+    let chaos = small.builder.chaos_length().as_micros() as u64;
+    let before: BTreeSet<_> = faults_of(&report, 3)
+        .into_iter()
+        .filter(|(t, kind, _)| *t < chaos && kind == "reset")
+        .collect();
+    let after: BTreeSet<_> = faults_of(&again, 3)
+        .into_iter()
+        .filter(|(_, kind, _)| kind == "reset")
+        .collect();
+    assert!(
+        !before.is_empty() && before.is_subset(&after),
+        "{before:?} {after:?}"
+    );
 }
