@@ -1325,6 +1325,9 @@ impl<D: Default + Send + 'static> Sim<D> {
         let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             self.run_for(chaos);
             self.start_heal();
+            // What the heal released at this instant lands before the
+            // first look (a stalled reader's close, parked frames).
+            self.run_for(Duration::ZERO);
             let healed = self.run_until(heal, |s| s.healed().is_ok());
             if !healed {
                 let why = self.healed().err().unwrap_or_default();
