@@ -1886,11 +1886,14 @@ impl<D: Default + Send + 'static> Sim<D> {
                     headers.push(("Content-Type".into(), ct.into()));
                 }
                 let mut http = HttpRequest::new(method, target(&url), headers);
-                let data = format!(
+                let mut data = format!(
                     "{method:?} {} {}",
                     target(&url),
                     String::from_utf8_lossy(&body)
                 );
+                if self.nodes.len() > 1 {
+                    data = format!("node{}: {data}", self.clients[i].node);
+                }
                 http.body = body;
                 self.exchanges.insert(
                     e,
