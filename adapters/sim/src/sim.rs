@@ -924,34 +924,30 @@ fn sio_texts(
 /// What a Socket.IO text says about acknowledgements: an ACK (or
 /// BINARY_ACK) answering `id` on a namespace, or a CONNECT (a new socket
 /// on the namespace, whose ids start again).
+#[derive(Debug, PartialEq, Eq)]
 enum AckWire {
     Answer(String, AckId),
     Connect(String),
 }
 
 fn ack_wire(text: &str) -> Option<AckWire> {
-    let mut rest = text;
-    let kind = rest.chars().next()?;
-    rest = &rest[1..];
+    let kind = text.chars().next()?;
+    let mut rest = text.get(kind.len_utf8()..)?;
     if kind == '6' {
-        let dash = rest.find('-')?;
-        rest = &rest[dash + 1..];
+        rest = rest.split_once('-')?.1;
     }
     let nsp = if rest.starts_with('/') {
-        let end = rest.find(',').unwrap_or(rest.len());
-        let nsp = rest[..end].split('?').next().unwrap_or("/").to_owned();
-        rest = rest.get(end + 1..).unwrap_or("");
-        nsp
+        let (nsp, after) = rest.split_once(',').unwrap_or((rest, ""));
+        rest = after;
+        nsp.split('?').next().unwrap_or("/").to_owned()
     } else {
         "/".to_owned()
     };
     match kind {
         '0' => Some(AckWire::Connect(nsp)),
         '3' | '6' => {
-            let digits = rest
-                .find(|c: char| !c.is_ascii_digit())
-                .unwrap_or(rest.len());
-            let id = rest[..digits].parse::<AckId>().ok()?;
+            let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+            let id = digits.parse::<AckId>().ok()?;
             Some(AckWire::Answer(nsp, id))
         }
         _ => None,
@@ -3141,5 +3137,30 @@ impl<D: Default + Send + 'static> Sim<D> {
         kinds.sort();
         kinds.dedup();
         kinds
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{ack_wire, AckWire};
+
+    #[test]
+    fn ack_wire_reads_answers_and_connects() {
+        let answer = |nsp: &str, id| Some(AckWire::Answer(nsp.to_owned(), id));
+        assert_eq!(ack_wire("312[\"x\"]"), answer("/", 12));
+        assert_eq!(ack_wire("3/admin,7[]"), answer("/admin", 7));
+        assert_eq!(
+            ack_wire("61-/admin,3[{\"_placeholder\":true,\"num\":0}]"),
+            answer("/admin", 3)
+        );
+        assert_eq!(ack_wire("61-9[]"), answer("/", 9));
+        assert_eq!(
+            ack_wire("0/admin?x=1,{\"sid\":\"a\"}"),
+            Some(AckWire::Connect("/admin".to_owned()))
+        );
+        assert_eq!(ack_wire("3[1]"), None);
+        assert_eq!(ack_wire("2[\"ev\"]"), None);
+        assert_eq!(ack_wire("é"), None);
+        assert_eq!(ack_wire(""), None);
     }
 }
