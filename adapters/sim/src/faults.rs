@@ -48,6 +48,18 @@ pub enum Fault {
         /// How long it is down.
         downtime: Duration,
     },
+    /// One server node of a multi-node run ([`SimBuilder::nodes`](crate::SimBuilder::nodes))
+    /// restarts: its connections close, its clients' connects are refused
+    /// for `downtime`, the other nodes count one node less on the cluster
+    /// bus meanwhile (and what was in flight to it is lost), then a fresh
+    /// process serves a fresh app and rejoins. With one node it is
+    /// [`Fault::RestartServer`].
+    RestartNode {
+        /// The node (taken modulo the node count).
+        node: usize,
+        /// How long it is down.
+        downtime: Duration,
+    },
     /// New connections are refused (nothing listens) for `duration`.
     RefuseConnects {
         /// How long.
@@ -69,6 +81,7 @@ impl Fault {
             Fault::Reset { .. } => FaultKind::Reset,
             Fault::Vanish { .. } => FaultKind::Vanish,
             Fault::RestartServer { .. } => FaultKind::RestartServer,
+            Fault::RestartNode { .. } => FaultKind::RestartNode,
             Fault::RefuseConnects { .. } => FaultKind::RefuseConnects,
             Fault::HangConnects { .. } => FaultKind::HangConnects,
         }
@@ -91,6 +104,9 @@ impl fmt::Display for Fault {
             Fault::RestartServer { downtime } => {
                 write!(f, "restart the server ({downtime:?} down)")
             }
+            Fault::RestartNode { node, downtime } => {
+                write!(f, "restart node {node} ({downtime:?} down)")
+            }
             Fault::RefuseConnects { duration } => write!(f, "refuse connects for {duration:?}"),
             Fault::HangConnects { duration } => write!(f, "hang connects for {duration:?}"),
         }
@@ -112,13 +128,16 @@ pub enum FaultKind {
     RestartServer,
     /// [`Fault::RefuseConnects`].
     RefuseConnects,
+    /// [`Fault::RestartNode`] (not drawn by [`Swarm::derive`]: a
+    /// multi-node test switches it on with its own [`Swarm`]).
+    RestartNode,
     /// [`Fault::HangConnects`].
     HangConnects,
 }
 
 impl FaultKind {
     /// Every kind.
-    pub const ALL: [FaultKind; 7] = [
+    pub const ALL: [FaultKind; 8] = [
         FaultKind::Partition,
         FaultKind::Stall,
         FaultKind::Reset,
@@ -126,6 +145,7 @@ impl FaultKind {
         FaultKind::RestartServer,
         FaultKind::RefuseConnects,
         FaultKind::HangConnects,
+        FaultKind::RestartNode,
     ];
 }
 
@@ -139,13 +159,14 @@ pub struct Swarm {
 }
 
 impl Swarm {
-    /// The configuration of `seed`: each kind on with probability 1/2
-    /// (at least one), a mean gap between 1 s and 20 s (server restarts:
-    /// 10 s to 60 s).
+    /// The configuration of `seed`: each kind but
+    /// [`FaultKind::RestartNode`] on with probability 1/2 (at least one), a
+    /// mean gap between 1 s and 20 s (server restarts: 10 s to 60 s).
     pub fn derive(seed: u64) -> Self {
         let mut rng = Rng::stream(seed, "swarm");
         let mut kinds = Vec::new();
-        for kind in FaultKind::ALL {
+        let drawn = &FaultKind::ALL[..7];
+        for &kind in drawn {
             let on = rng.chance(0.5);
             let gap = match kind {
                 FaultKind::RestartServer => 10_000 + rng.below(50_000),
@@ -156,7 +177,7 @@ impl Swarm {
             }
         }
         if kinds.is_empty() {
-            let kind = FaultKind::ALL[rng.below(FaultKind::ALL.len() as u64) as usize];
+            let kind = drawn[rng.below(drawn.len() as u64) as usize];
             kinds.push((kind, Duration::from_secs(5)));
         }
         Swarm { kinds }
@@ -221,13 +242,14 @@ impl SwarmStreams {
     }
 
     /// The faults of one swarm event of `kind` in a run of `clients`
-    /// clients: one fault per run of consecutive clients hit (none when
+    /// clients and `nodes` server nodes: one fault per run of consecutive clients hit (none when
     /// no client drew a hit), or one server-side fault.
-    pub(crate) fn draw(&mut self, kind: FaultKind, clients: usize) -> Vec<Fault> {
+    pub(crate) fn draw(&mut self, kind: FaultKind, clients: usize, nodes: usize) -> Vec<Fault> {
         let rng = self.kind(kind);
         // A fixed number of draws per event, whatever the kind.
         let duration = Duration::from_millis(100 + rng.below(9_900));
         let downtime = Duration::from_millis(rng.below(3_000));
+        let node = rng.below(nodes as u64) as usize;
         let make = |clients: Range<usize>| match kind {
             FaultKind::Partition => Some(Fault::Partition { clients, duration }),
             FaultKind::Stall => Some(Fault::Stall { clients, duration }),
@@ -237,6 +259,7 @@ impl SwarmStreams {
         };
         match kind {
             FaultKind::RestartServer => vec![Fault::RestartServer { downtime }],
+            FaultKind::RestartNode => vec![Fault::RestartNode { node, downtime }],
             FaultKind::RefuseConnects => vec![Fault::RefuseConnects { duration }],
             FaultKind::HangConnects => vec![Fault::HangConnects { duration }],
             _ => {

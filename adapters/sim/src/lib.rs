@@ -33,7 +33,8 @@
 //! * **Nodes** ([`SimBuilder::nodes`]): several servers of the same app
 //!   joined over a cluster bus whose messages travel through the event
 //!   queue (in the trace, with their own latency); each client sticks to
-//!   one node ([`SimBuilder::node_of`]).
+//!   one node ([`SimBuilder::node_of`]); [`Fault::RestartNode`] restarts
+//!   one of them.
 //! * **Invariants** ([`INVARIANTS`]) checked after every step and at the
 //!   end, each reported by name, plus the user's
 //!   ([`SimBuilder::invariant`]) and "sometimes" goals

@@ -330,7 +330,8 @@ impl<D: Default + Send + 'static> SimBuilder<D> {
     /// of the trace. Each client sticks to one node (sticky sessions, as a
     /// load balancer in front of polling must): [`SimBuilder::node_of`], or
     /// drawn from the client's own stream.
-    /// [`Fault::RestartServer`] restarts every node.
+    /// [`Fault::RestartServer`] restarts every node, [`Fault::RestartNode`]
+    /// one (the others count one node less meanwhile).
     pub fn nodes(mut self, n: usize) -> Self {
         self.nodes = n.max(1);
         self
@@ -401,6 +402,8 @@ enum Ev {
     ServerTimer(usize, u32),
     /// A cluster message reaching a node (its id in `Sim::bus`).
     Bus(u64),
+    /// A restarted node comes back.
+    NodeUp(usize),
     Script(usize),
     Random(usize),
     Misbehave(usize),
@@ -1071,17 +1074,7 @@ impl<D: Default + Send + 'static> Sim<D> {
                 self.start_node(k);
             }
         }
-        if self.nodes.len() > 1 {
-            let (now, count) = (self.now, self.nodes.len());
-            for node in &mut self.nodes {
-                if let Some(server) = node.server.as_mut() {
-                    for nsp in server.namespaces() {
-                        server.set_cluster_node_count(now, &nsp, count);
-                    }
-                    node.dirty = true;
-                }
-            }
-        }
+        self.announce_node_count();
     }
 
     fn start_node(&mut self, k: usize) {
@@ -1548,6 +1541,13 @@ impl<D: Default + Send + 'static> Sim<D> {
             Ev::FaultEnd(f) => self.fault_end(f),
             Ev::NextSwarmFault(k) => self.swarm_fault(k),
             Ev::Bus(id) => self.bus_deliver(id),
+            Ev::NodeUp(k) => {
+                if self.nodes[k].server.is_none() {
+                    self.start_node(k);
+                    self.announce_node_count();
+                    self.note(&format!("node{k}"), "fault", "node up".to_owned());
+                }
+            }
             Ev::ServerUp => {
                 if self.nodes.iter().any(|n| n.server.is_none()) {
                     self.start_servers();
@@ -2479,9 +2479,14 @@ impl<D: Default + Send + 'static> Sim<D> {
                 self.schedule(now + duration, Ev::FaultEnd(f));
             }
             Fault::RestartServer { downtime } => {
-                self.stop_server();
+                self.stop_nodes(None);
                 self.refuse_until = None;
                 self.schedule(now + downtime, Ev::ServerUp);
+            }
+            Fault::RestartNode { node, downtime } => {
+                let k = node % self.nodes.len();
+                self.stop_nodes(Some(k));
+                self.schedule(now + downtime, Ev::NodeUp(k));
             }
             Fault::RefuseConnects { duration } => {
                 self.refuse_until = Some(now + duration);
@@ -2528,7 +2533,9 @@ impl<D: Default + Send + 'static> Sim<D> {
         let Some((kind, gap)) = self.swarm.as_ref().and_then(|s| s.kinds.get(k).copied()) else {
             return;
         };
-        let faults = self.swarm_streams.draw(kind, self.clients.len());
+        let faults = self
+            .swarm_streams
+            .draw(kind, self.clients.len(), self.nodes.len());
         if faults.is_empty() {
             self.note("sim", "fault", format!("{kind:?}: no client drawn"));
         }
@@ -2705,13 +2712,23 @@ impl<D: Default + Send + 'static> Sim<D> {
         }
     }
 
-    fn stop_server(&mut self) {
+    /// Node `which` (every node with `None`) dies: the OS closes its
+    /// sockets, its clients see closes, requests at it fail, cluster
+    /// messages in flight to it are lost.
+    fn stop_nodes(&mut self, which: Option<usize>) {
         let now = self.now;
-        for flow in self.flows.values_mut() {
-            flow.touched = true;
+        let hit = |k: usize| which.map_or(true, |w| w == k);
+        for (key, flow) in self.flows.iter_mut() {
+            if hit(self.clients[key.0].node) {
+                flow.touched = true;
+            }
         }
-        // The process dies: the OS closes its sockets, clients see closes.
-        let links: Vec<u64> = self.links.keys().copied().collect();
+        let links: Vec<u64> = self
+            .links
+            .iter()
+            .filter(|(_, link)| hit(link.node))
+            .map(|(l, _)| *l)
+            .collect();
         for l in links {
             let Some(link) = self.links.get_mut(&l) else {
                 continue;
@@ -2721,7 +2738,12 @@ impl<D: Default + Send + 'static> Sim<D> {
             link.up.queue.clear();
             self.push(l, Dir::Down, Body::Close, None);
         }
-        let exchanges: Vec<u64> = self.exchanges.keys().copied().collect();
+        let exchanges: Vec<u64> = self
+            .exchanges
+            .iter()
+            .filter(|(_, ex)| hit(ex.node))
+            .map(|(e, _)| *e)
+            .collect();
         for e in exchanges {
             if let Some(ex) = self.exchanges.get_mut(&e) {
                 if let ExState::AtServer(req) = ex.state {
@@ -2734,15 +2756,34 @@ impl<D: Default + Send + 'static> Sim<D> {
                 }
             }
         }
-        self.detections.clear();
-        for node in &mut self.nodes {
-            node.server = None;
-            node.conn_links.clear();
+        self.detections.retain(|d| !hit(d.0));
+        for (k, node) in self.nodes.iter_mut().enumerate() {
+            if hit(k) {
+                node.server = None;
+                node.conn_links.clear();
+            }
         }
-        // Cluster messages in flight are lost with the processes.
-        self.bus.clear();
-        self.bus_last.clear();
+        self.bus.retain(|_, (to, _)| !hit(*to));
         self.server_gen += 1;
+        self.announce_node_count();
+    }
+
+    /// Tells every node that is up how many are (as Redis' `PUBSUB
+    /// NUMSUB` would), for each of its namespaces.
+    fn announce_node_count(&mut self) {
+        if self.nodes.len() < 2 {
+            return;
+        }
+        let now = self.now;
+        let count = self.nodes.iter().filter(|n| n.server.is_some()).count();
+        for node in &mut self.nodes {
+            if let Some(server) = node.server.as_mut() {
+                for nsp in server.namespaces() {
+                    server.set_cluster_node_count(now, &nsp, count);
+                }
+                node.dirty = true;
+            }
+        }
     }
 
     // ---- invariants ---------------------------------------------------------

@@ -6,7 +6,9 @@ use std::time::Duration;
 use serde_json::json;
 use socketio_sansio::app::{App, Namespace};
 use socketio_sansio::client::ClientEvent;
-use socketio_sim::{self_check, ClientSpec, RandomBehaviour, Sim, SimBuilder};
+use socketio_sim::{
+    self_check, ClientSpec, Fault, FaultKind, RandomBehaviour, Sim, SimBuilder, Swarm,
+};
 
 fn rooms_app() -> App {
     App::new().ns(
@@ -20,6 +22,13 @@ fn rooms_app() -> App {
                 }
             });
             socket.on("shout", |socket, args, _| socket.to("r").emit("msg", args));
+            // Every socket of the cluster (socket.io's fetchSockets).
+            socket.on("count", |socket, _, ack| {
+                let Some(ack) = ack else { return };
+                socket
+                    .of("/")
+                    .fetch_sockets(move |io, sockets| ack.send(io, json!(sockets.len())));
+            });
         }),
     )
 }
@@ -169,4 +178,68 @@ fn three_nodes_under_swarm_faults() {
             .chaos(Duration::from_secs(10)),
     )
     .unwrap();
+}
+
+#[test]
+fn a_node_restart_leaves_the_others_serving_and_counting_without_it() {
+    let mut sim = Sim::builder(rooms_app)
+        .seed(33)
+        .nodes(3)
+        .node_of(|i| i % 3)
+        .clients(6, |_| ClientSpec::websocket().connect("/"))
+        .chaos(Duration::from_secs(6))
+        .build();
+    assert!(sim.run_until(Duration::from_secs(2), |s| {
+        (0..6).all(|i| s.core_client(i).is_some_and(|c| c.is_connected("/")))
+    }));
+    let count = |sim: &mut Sim, budget| {
+        let id = sim
+            .client(0)
+            .emit_with_ack("/", "count", json!(null), Duration::from_secs(10))
+            .unwrap();
+        let answer = sim.wait_ack(0, "/", id, budget).unwrap().unwrap();
+        answer.values[0].as_u64().unwrap()
+    };
+    assert_eq!(count(&mut sim, Duration::from_secs(1)), 6);
+    sim.inject(Fault::RestartNode {
+        node: 2,
+        downtime: Duration::from_secs(3),
+    });
+    assert!(sim.node(2).is_none() && sim.node(1).is_some());
+    // The others count two nodes now: the request completes with their
+    // answers at once instead of waiting for node 2's request timeout.
+    let started = sim.elapsed();
+    assert_eq!(count(&mut sim, Duration::from_secs(1)), 4);
+    assert!(sim.elapsed() - started < Duration::from_millis(500));
+    // Node 2 comes back, its clients reconnect to it.
+    assert!(sim.run_until(Duration::from_secs(10), |s| {
+        s.node(2).is_some() && (0..6).all(|i| s.core_client(i).is_some_and(|c| c.is_connected("/")))
+    }));
+    assert_eq!(count(&mut sim, Duration::from_secs(1)), 6);
+    let report = sim.run();
+    assert!(report.passed(), "{report}");
+    assert_eq!(
+        report.summary.faults.get("RestartNode"),
+        Some(&1),
+        "{report}"
+    );
+}
+
+#[test]
+fn node_restarts_under_swarm_faults() {
+    let seeds: Vec<u64> = (1..=4).collect();
+    socketio_sim::check(&seeds, |seed| {
+        Sim::builder(rooms_app)
+            .seed(seed)
+            .nodes(3)
+            .clients(7, chatty)
+            .swarm_config(Swarm {
+                kinds: vec![
+                    (FaultKind::RestartNode, Duration::from_secs(6)),
+                    (FaultKind::Partition, Duration::from_secs(4)),
+                    (FaultKind::Reset, Duration::from_secs(5)),
+                ],
+            })
+            .chaos(Duration::from_secs(20))
+    });
 }
