@@ -340,10 +340,7 @@ pub fn decode(input: &[u8], config: &DecoderConfig) -> Result<Packet, DecodeErro
         }
         Some(3) => {
             let Some((id, _)) = id else {
-                return Err(DecodeError::new(
-                    InvalidPayload("ACK without an ack id"),
-                    0,
-                ));
+                return Err(DecodeError::new(InvalidPayload("ACK without an ack id"), 0));
             };
             let Some((Value::Array(values), _)) = data else {
                 return Err(invalid("ACK payload must be an array"));
