@@ -631,3 +631,275 @@ impl Reader<'_> {
         Ok(Some(value))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use serde_json::json;
+
+    fn round_trip(p: &Packet) -> Packet {
+        let mut out = Vec::new();
+        encode(p, &mut out);
+        decode(&out, &DecoderConfig::default()).expect("own encoding decodes")
+    }
+
+    fn kind(bytes: &[u8]) -> DecodeErrorKind {
+        decode(bytes, &DecoderConfig::default()).unwrap_err().kind
+    }
+
+    #[test]
+    fn float_edge_cases() {
+        // float 32, NaN and infinities (null, as JSON.stringify)
+        let ev = |v: &[u8]| {
+            [
+                b"\x83\xa4type\x02\xa3nsp\xa1/\xa4data\x92\xa1e".as_slice(),
+                v,
+            ]
+            .concat()
+        };
+        let args = |bytes: &[u8]| match decode(&ev(bytes), &DecoderConfig::default()).unwrap().body
+        {
+            Body::Event(e) => e.args.values,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(args(b"\xca\x3f\xc0\x00\x00"), [json!(1.5)]);
+        assert_eq!(args(b"\xcb\x7f\xf8\0\0\0\0\0\0"), [json!(null)]);
+        assert_eq!(args(b"\xcb\x7f\xf0\0\0\0\0\0\0"), [json!(null)]);
+        assert_eq!(
+            args(b"\xcf\xff\xff\xff\xff\xff\xff\xff\xff"),
+            [json!(u64::MAX)]
+        );
+        assert_eq!(args(b"\xd3\x80\0\0\0\0\0\0\0"), [json!(i64::MIN)]);
+        // str 32 and bin 32 headers
+        assert_eq!(args(b"\xdb\0\0\0\x01z"), [json!("z")]);
+        // a numeric event name keeps its text, as in the JSON codec
+        let p = decode(
+            b"\x83\xa4type\x02\xa3nsp\xa1/\xa4data\x91\x05",
+            &DecoderConfig::default(),
+        )
+        .unwrap();
+        assert!(matches!(p.body, Body::Event(e) if e.name == "5"));
+    }
+
+    #[test]
+    fn binary_limits_and_places() {
+        let ev = b"\x83\xa4type\x02\xa3nsp\xa1/\xa4data\x92\xa1e\xc4\x03abc";
+        let small = DecoderConfig {
+            max_attachments: 10,
+            max_attachment_bytes: 2,
+        };
+        assert_eq!(
+            decode(ev, &small).unwrap_err().kind,
+            DecodeErrorKind::AttachmentsTooLarge
+        );
+        assert!(decode(ev, &DecoderConfig::default()).is_ok());
+        // CONNECT data cannot hold a binary
+        assert_eq!(
+            kind(b"\x83\xa4type\x00\xa3nsp\xa1/\xa4data\x81\xa1k\xc4\x01\x00"),
+            DecodeErrorKind::InvalidPayload("binary data outside EVENT or ACK arguments")
+        );
+        // an ignored key's binaries are not kept
+        let p = decode(
+            b"\x84\xa4type\x02\xa3nsp\xa1/\xa4data\x91\xa1e\xa1x\xc4\x01\x00",
+            &DecoderConfig::default(),
+        )
+        .unwrap();
+        assert_eq!(p.attachments().len(), 0);
+    }
+
+    #[test]
+    fn structural_errors() {
+        use DecodeErrorKind::*;
+        assert_eq!(kind(b""), Empty);
+        assert_eq!(kind(b"\x80"), UnknownPacketType);
+        assert_eq!(kind(b"\x81\xa4type\x02"), InvalidNamespace);
+        // ACK without an id; CONNECT with one
+        assert_eq!(
+            kind(b"\x83\xa4type\x03\xa3nsp\xa1/\xa4data\x90"),
+            InvalidPayload("ACK without an ack id")
+        );
+        assert_eq!(
+            kind(b"\x83\xa4type\x00\xa3nsp\xa1/\xa2id\x01"),
+            InvalidPayload("ack id on a CONNECT packet")
+        );
+        // CONNECT_ERROR: a string or a map
+        assert_eq!(
+            kind(b"\x83\xa4type\x04\xa3nsp\xa1/\xa4data\x01"),
+            InvalidPayload("CONNECT_ERROR payload must be a string or an object")
+        );
+        // fixext 1 of another type, fixext 2
+        assert_eq!(
+            kind(b"\x83\xa4type\x02\xa3nsp\xa1/\xa4data\x92\xa1e\xd4\x01\x00"),
+            InvalidMsgPack("unsupported extension type")
+        );
+        assert_eq!(
+            kind(b"\x83\xa4type\x02\xa3nsp\xa1/\xa4data\x92\xa1e\xd5\x00\x00\x00"),
+            InvalidMsgPack("unsupported extension type")
+        );
+        // a map 32 that declares more pairs than the input holds
+        assert_eq!(
+            kind(b"\x83\xa4type\x02\xa3nsp\xa1/\xa4data\x92\xa1e\xdf\x10\0\0\0"),
+            InvalidMsgPack("declared length exceeds the input")
+        );
+        // string keys only, inside data too
+        assert_eq!(
+            kind(b"\x83\xa4type\x02\xa3nsp\xa1/\xa4data\x92\xa1e\x81\x01\x02"),
+            InvalidMsgPack("map keys must be strings")
+        );
+    }
+
+    #[test]
+    fn undefined_in_maps_drops_the_key_even_after_a_value() {
+        let p = decode(
+            b"\x83\xa4type\x02\xa3nsp\xa1/\xa4data\x92\xa1e\x82\xa1a\x01\xa1a\xd4\x00\x00",
+            &DecoderConfig::default(),
+        )
+        .unwrap();
+        let Body::Event(e) = p.body else { panic!() };
+        assert_eq!(e.args.values, [json!({})]);
+    }
+
+    /// An argument tree whose `Bin` leaves become attachments.
+    #[derive(Debug, Clone)]
+    enum Tree {
+        Json(Value),
+        Bin(Vec<u8>),
+        Arr(Vec<Tree>),
+        Obj(Vec<(String, Tree)>),
+    }
+
+    fn scalar() -> impl Strategy<Value = Value> {
+        prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            any::<u64>().prop_map(Value::from),
+            any::<i64>().prop_map(Value::from),
+            any::<f64>()
+                .prop_filter("finite", |f| f.is_finite())
+                .prop_map(Value::from),
+            any::<String>().prop_map(Value::String),
+        ]
+    }
+
+    fn tree() -> impl Strategy<Value = Tree> {
+        let leaf = prop_oneof![
+            4 => scalar().prop_map(Tree::Json),
+            1 => prop::collection::vec(any::<u8>(), 0..40).prop_map(Tree::Bin),
+        ];
+        leaf.prop_recursive(5, 48, 6, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..6).prop_map(Tree::Arr),
+                prop::collection::vec(("[a-zA-Z0-9_ ]{0,8}", inner), 0..6).prop_map(Tree::Obj),
+            ]
+        })
+    }
+
+    fn build(t: Tree, args: &mut Args) -> Value {
+        match t {
+            Tree::Json(v) => v,
+            Tree::Bin(b) => args.attach(b),
+            Tree::Arr(items) => Value::Array(items.into_iter().map(|i| build(i, args)).collect()),
+            Tree::Obj(kv) => {
+                let mut map = Map::new();
+                for (k, v) in kv {
+                    let v = build(v, args);
+                    map.insert(k, v);
+                }
+                Value::Object(map)
+            }
+        }
+    }
+
+    fn args_of(trees: Vec<Tree>) -> Args {
+        let mut args = Args::default();
+        for t in trees {
+            let v = build(t, &mut args);
+            args.values.push(v);
+        }
+        // Duplicate keys drop a value with its attachment: keep only the
+        // attachments still referenced, renumbered in document order, as a
+        // decoder produces them.
+        let mut out = Args::default();
+        for v in &args.values {
+            let v = renumber(v, &args, &mut out);
+            out.values.push(v);
+        }
+        out
+    }
+
+    fn renumber(v: &Value, from: &Args, to: &mut Args) -> Value {
+        if let Some(bytes) = from.binary(v) {
+            return to.attach(bytes.to_vec());
+        }
+        match v {
+            Value::Array(items) => {
+                Value::Array(items.iter().map(|i| renumber(i, from, to)).collect())
+            }
+            Value::Object(map) => Value::Object(
+                map.iter()
+                    .map(|(k, v)| (k.clone(), renumber(v, from, to)))
+                    .collect(),
+            ),
+            other => other.clone(),
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 1000, ..ProptestConfig::default() })]
+
+        #[test]
+        fn events_round_trip(
+            nsp in "/[a-z0-9/_-]{0,10}",
+            name in "[a-z][a-z0-9 _-]{0,12}",
+            trees in prop::collection::vec(tree(), 0..5),
+            id in prop::option::of(0..=MAX_ACK_ID),
+        ) {
+            prop_assume!(!is_reserved_event(&name));
+            let p = Packet { nsp, body: Body::Event(Event { name, args: args_of(trees), id }) };
+            prop_assert_eq!(round_trip(&p), p);
+        }
+
+        #[test]
+        fn acks_round_trip(trees in prop::collection::vec(tree(), 0..5), id in 0..=MAX_ACK_ID) {
+            let p = Packet { nsp: "/".into(), body: Body::Ack(Ack { id, args: args_of(trees) }) };
+            prop_assert_eq!(round_trip(&p), p);
+        }
+
+        #[test]
+        fn other_packets_round_trip(nsp in "/[a-z]{0,6}", message in any::<String>(), sid in "[A-Za-z0-9_-]{20}") {
+            for body in [
+                Body::Connect(None),
+                Body::Connect(Some(json!({ "sid": sid.clone(), "pid": message.clone() }))),
+                Body::Disconnect,
+                Body::ConnectError(json!({ "message": message.clone() })),
+                Body::ConnectError(Value::String(message.clone())),
+            ] {
+                let p = Packet { nsp: nsp.clone(), body };
+                prop_assert_eq!(round_trip(&p), p);
+            }
+        }
+
+        #[test]
+        fn arbitrary_bytes_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..200)) {
+            let _ = decode(&bytes, &DecoderConfig::default());
+        }
+
+        #[test]
+        fn truncations_and_corruptions_are_errors_not_panics(
+            trees in prop::collection::vec(tree(), 1..4),
+            cut in any::<prop::sample::Index>(),
+            flip in any::<prop::sample::Index>(),
+            byte in any::<u8>(),
+        ) {
+            let p = Packet { nsp: "/".into(), body: Body::Event(Event { name: "e".into(), args: args_of(trees), id: None }) };
+            let mut bytes = Vec::new();
+            encode(&p, &mut bytes);
+            let at = cut.index(bytes.len());
+            prop_assert!(decode(&bytes[..at], &DecoderConfig::default()).is_err());
+            let at = flip.index(bytes.len());
+            bytes[at] = byte;
+            let _ = decode(&bytes, &DecoderConfig::default());
+        }
+    }
+}

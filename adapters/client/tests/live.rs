@@ -7,7 +7,9 @@ use std::time::Duration;
 use serde_json::json;
 use socketio_apps::conformance::{self, Options};
 use socketio_blocking::{ServerHandle, SocketIo};
-use socketio_client::{connect, AckError, ClientOptions, EmitStatus, Error, Handlers, Transports};
+use socketio_client::{
+    connect, AckError, ClientOptions, EmitStatus, Error, Handlers, Parser, Transports,
+};
 use socketio_sansio::Parser;
 
 fn server() -> ServerHandle<()> {
@@ -122,7 +124,7 @@ fn msgpack_on_every_transport() {
                 .parser(Parser::MsgPack),
         )
         .unwrap();
-        let mut args = socketio_sansio::Args::json(vec![json!({"n": -1.5})]);
+        let mut args = socketio_client::Args::json(vec![json!({"n": -1.5})]);
         let ph = args.attach(vec![0, 255, 7]);
         args.values.push(ph);
         let answer = client
