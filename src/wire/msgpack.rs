@@ -39,8 +39,12 @@
 //! namespace not starting with `/` or containing `,` (the JSON codec's
 //! namespace rules), ack ids that are not integers in `0..=`[`MAX_ACK_ID`],
 //! reserved event names, objects that look like attachment placeholders
-//! (`{"_placeholder": true, ...}`, which this crate reserves for binary), and
-//! binary data beyond [`DecoderConfig::max_attachment_bytes`]. The payload
+//! (`{"_placeholder": true, ...}`, which this crate reserves for binary),
+//! binary data outside EVENT / ACK arguments (CONNECT auth and CONNECT_ERROR
+//! data are JSON values here), and binary data beyond
+//! [`DecoderConfig::max_attachment_bytes`]. The attachment count is not
+//! limited ([`DecoderConfig::max_attachments`] bounds the JSON codec's
+//! reassembly; here the message size bounds everything). The payload
 //! rules per type are the npm parser's (`checkPacket`): CONNECT data absent
 //! or a map, DISCONNECT no data, CONNECT_ERROR a string or a map, EVENT and
 //! ACK an array (an EVENT's non-empty, starting with its name), and, stricter
