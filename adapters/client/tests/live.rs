@@ -10,7 +10,6 @@ use socketio_blocking::{ServerHandle, SocketIo};
 use socketio_client::{
     connect, AckError, ClientOptions, EmitStatus, Error, Handlers, Parser, Transports,
 };
-use socketio_sansio::Parser;
 
 fn server() -> ServerHandle<()> {
     server_with("json")
