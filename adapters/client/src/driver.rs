@@ -204,6 +204,12 @@ impl Driver {
                 break;
             }
         }
+        self.publish_snapshot();
+    }
+
+    /// Copies what the handles read (`is_connected`, ids...) from the
+    /// state machine.
+    fn publish_snapshot(&self) {
         let machine = &self.core.machine;
         let mut snapshot = lock(&self.snapshot);
         snapshot.sids = self
@@ -451,6 +457,9 @@ impl Driver {
         match event {
             ClientEvent::Connected { nsp, sid } => {
                 log::debug!("{nsp}: connected as {sid}");
+                // Waiters and handlers (and what they trigger) see the
+                // namespace connected.
+                self.publish_snapshot();
                 self.notify(&nsp, || JoinUpdate::Connected, true);
                 self.with_handlers(&nsp, |h, socket| {
                     for handler in &mut h.connect {
