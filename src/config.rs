@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::legacy::LegacyConfig;
+use crate::parser::Parser;
 use crate::wire::sio::DecoderConfig;
 
 /// A predicate deciding whether a namespace that was not configured up front
@@ -61,6 +62,13 @@ pub struct Config {
     /// A second path prefix (e.g. `/engine.io/`) where sessions are bare
     /// Engine.IO, without Socket.IO on top (as the `engine.io` npm package).
     pub engine_path: Option<String>,
+    /// The Socket.IO packet format of every client of this server (as in
+    /// Node, one parser per server; default [`Parser::Json`]). With
+    /// `Parser::MsgPack` (feature `msgpack`) the server speaks
+    /// `socket.io-msgpack-parser`'s format to Engine.IO v4 clients and
+    /// refuses v3 handshakes and 0.9 clients, whose protocols have no
+    /// MessagePack form (see [`Config::accepts_eio3`]).
+    pub parser: Parser,
     namespaces: BTreeSet<String>,
     dynamic_namespaces: Option<NamespacePredicate>,
 }
@@ -92,6 +100,18 @@ impl Config {
             .is_some_and(|e| path.starts_with(e) || path == e.trim_end_matches('/'))
     }
 
+    /// True if Engine.IO v3 handshakes are accepted: [`Config::allow_eio3`]
+    /// and a parser v3 sessions can use.
+    pub fn accepts_eio3(&self) -> bool {
+        self.allow_eio3 && self.parser.supports(crate::wire::eio::EngineVersion::V3)
+    }
+
+    /// True if Socket.IO 0.9 clients are served: [`Config::serve_legacy`]
+    /// and the JSON parser (0.9 has no other).
+    pub fn serves_legacy(&self) -> bool {
+        self.serve_legacy && self.parser == Parser::Json
+    }
+
     /// The limits for the Socket.IO decoder.
     pub fn decoder_config(&self) -> DecoderConfig {
         DecoderConfig {
@@ -119,6 +139,7 @@ impl Default for Config {
             serve_legacy: true,
             path: "/socket.io/".to_owned(),
             engine_path: None,
+            parser: Parser::Json,
             namespaces: BTreeSet::from(["/".to_owned()]),
             dynamic_namespaces: None,
         }
@@ -139,6 +160,7 @@ impl fmt::Debug for Config {
             .field("max_namespaces", &self.max_namespaces)
             .field("allow_eio3", &self.allow_eio3)
             .field("legacy", &self.legacy)
+            .field("parser", &self.parser)
             .field("namespaces", &self.namespaces)
             .field("dynamic_namespaces", &self.dynamic_namespaces.is_some())
             .finish()
@@ -231,6 +253,11 @@ impl ConfigBuilder {
     /// Sets [`Config::max_payload_in_v3_handshake`].
     pub fn max_payload_in_v3_handshake(mut self, send: bool) -> Self {
         self.config.max_payload_in_v3_handshake = send;
+        self
+    }
+    /// Sets [`Config::parser`].
+    pub fn parser(mut self, parser: Parser) -> Self {
+        self.config.parser = parser;
         self
     }
     /// Sets [`Config::serve_legacy`].

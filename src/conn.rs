@@ -23,6 +23,7 @@ use crate::encoded::{unicast_frames, EncodedPacket};
 use crate::engine::{CloseMode, Engine, Inbound, Transmit, TransportKind};
 use crate::error::{DisconnectReason, ProtocolError, UsageError};
 use crate::http::{HttpRequest, HttpResponse, RequestId, TEXT_HTML};
+use crate::parser::{ack_frames, event_frames, packet_frames, PacketDecoder};
 use crate::query::Query;
 use crate::rand::{generate_id, RandomSource};
 use crate::wire::binary;
@@ -177,7 +178,7 @@ pub struct Connection {
     engine: Engine,
     revision: Revision,
     config: Arc<Config>,
-    decoder: sio::Decoder,
+    decoder: PacketDecoder,
     sockets: BTreeMap<String, NsSocket>,
     ack_deadlines: BTreeSet<(Instant, String, AckId)>,
     connect_deadline: Option<Instant>,
@@ -247,7 +248,7 @@ impl Connection {
         let mut conn = Connection {
             engine,
             revision,
-            decoder: sio::Decoder::new(config.decoder_config()),
+            decoder: PacketDecoder::new(config.parser, config.decoder_config()),
             connect_deadline: (!engine_only).then(|| now + config.connect_timeout),
             engine_only,
             config,
@@ -750,10 +751,8 @@ impl Connection {
         let _ = now;
         self.check_connected(nsp)?;
         check_attachments(&args)?;
-        let mut text = String::with_capacity(32);
-        text.push('4');
-        sio::encode_ack(&mut text, nsp, id, &args.values, args.binaries.len());
-        self.queue_frames(unicast_frames(self.engine.version, text, args.binaries));
+        let frames = ack_frames(self.config.parser, self.engine.version, nsp, id, args);
+        self.queue_frames(frames);
         Ok(())
     }
 
@@ -894,22 +893,20 @@ impl Connection {
     }
 
     fn send_event(&mut self, nsp: &str, event: &str, args: Args, id: Option<AckId>) {
-        let mut text = String::with_capacity(32 + event.len());
-        text.push('4');
-        sio::encode_event(&mut text, nsp, id, event, &args.values, args.binaries.len());
-        self.queue_frames(unicast_frames(self.engine.version, text, args.binaries));
+        let frames = event_frames(
+            self.config.parser,
+            self.engine.version,
+            nsp,
+            id,
+            event,
+            args,
+        );
+        self.queue_frames(frames);
     }
 
     fn send(&mut self, packet: sio::Packet) {
-        let mut text = String::with_capacity(32);
-        text.push('4');
-        packet.encode(&mut text);
-        let binaries = match packet.body {
-            Body::Event(e) => e.args.binaries,
-            Body::Ack(a) => a.args.binaries,
-            _ => Vec::new(),
-        };
-        self.queue_frames(unicast_frames(self.engine.version, text, binaries));
+        let frames = packet_frames(self.config.parser, self.engine.version, packet);
+        self.queue_frames(frames);
     }
 
     /// Queues frames; closes the connection when the outbound limit is hit.

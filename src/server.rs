@@ -400,7 +400,7 @@ impl Server {
         now: Instant,
         handshake: Handshake,
     ) -> Result<ConnId, Rejection> {
-        if self.config.serve_legacy && !self.config.is_engine_path(&handshake.url) {
+        if self.config.serves_legacy() && !self.config.is_engine_path(&handshake.url) {
             match legacy::route(&self.config.path, &handshake.url) {
                 LegacyRoute::NotLegacy => {}
                 LegacyRoute::Transport {
@@ -453,7 +453,7 @@ impl Server {
             };
         }
         let version = match eio.and_then(EngineVersion::from_query) {
-            Some(EngineVersion::V3) if !self.config.allow_eio3 => {
+            Some(EngineVersion::V3) if !self.config.accepts_eio3() => {
                 return Err(Rejection::UNSUPPORTED_PROTOCOL_VERSION)
             }
             Some(v) => v,
@@ -493,7 +493,7 @@ impl Server {
     /// (the engine.io 6.x server's error codes 0–5 and bodies); JSONP polling
     /// (`j=`) is not supported (400 code 3).
     pub fn handle_http(&mut self, now: Instant, req: RequestId, request: HttpRequest) {
-        if self.config.serve_legacy && !self.config.is_engine_path(&request.url) {
+        if self.config.serves_legacy() && !self.config.is_engine_path(&request.url) {
             match legacy::route(&self.config.path, &request.url) {
                 LegacyRoute::NotLegacy => {}
                 route => return self.handle_legacy_http(now, req, &request, route),
@@ -513,7 +513,7 @@ impl Server {
             // missing or unsupported version is reported first.
             Some("websocket") => {
                 let supported =
-                    matches!(eio, Some("4")) || (eio == Some("3") && self.config.allow_eio3);
+                    matches!(eio, Some("4")) || (eio == Some("3") && self.config.accepts_eio3());
                 let rejection = if supported {
                     Rejection::BAD_REQUEST
                 } else {
@@ -565,7 +565,7 @@ impl Server {
             return self.respond(req, Rejection::BAD_HANDSHAKE_METHOD.to_response());
         }
         let version = match eio.and_then(EngineVersion::from_query) {
-            Some(EngineVersion::V3) if !self.config.allow_eio3 => None,
+            Some(EngineVersion::V3) if !self.config.accepts_eio3() => None,
             other => other,
         };
         let Some(version) = version else {
@@ -1008,7 +1008,7 @@ impl Server {
         if recipients.is_empty() {
             return Ok(0);
         }
-        let packet = EncodedPacket::event(&op.nsp, event, args, None);
+        let packet = EncodedPacket::event_with(self.config.parser, &op.nsp, event, args, None);
         self.stats.broadcasts_encoded += 1;
         // The 0.9 form, built on the first legacy recipient (0.9 has no binary).
         let mut legacy_text: Option<Option<Arc<str>>> = None;
