@@ -45,6 +45,12 @@ pub struct Config {
     pub max_outbound_bytes: usize,
     /// Largest number of namespaces one connection may join.
     pub max_namespaces: usize,
+    /// Largest number of Engine.IO packets in one polling response; the
+    /// rest wait for the next GET. `None` (the default, as the reference):
+    /// every queued packet goes in one response. python-engineio's client
+    /// refuses a payload of more than 16 packets, so a server that polls
+    /// such clients sets 16.
+    pub max_packets_per_poll: Option<usize>,
     /// Accept Engine.IO v3 clients (Socket.IO 1.x/2.x). On by default.
     pub allow_eio3: bool,
     /// Send `maxPayload` in the open packet of v3 sessions too (what the
@@ -133,6 +139,7 @@ impl Default for Config {
             max_pending_acks: 1024,
             max_outbound_bytes: 16 * 1024 * 1024,
             max_namespaces: 64,
+            max_packets_per_poll: None,
             allow_eio3: true,
             max_payload_in_v3_handshake: true,
             legacy: LegacyConfig::default(),
@@ -158,6 +165,7 @@ impl fmt::Debug for Config {
             .field("max_pending_acks", &self.max_pending_acks)
             .field("max_outbound_bytes", &self.max_outbound_bytes)
             .field("max_namespaces", &self.max_namespaces)
+            .field("max_packets_per_poll", &self.max_packets_per_poll)
             .field("allow_eio3", &self.allow_eio3)
             .field("legacy", &self.legacy)
             .field("parser", &self.parser)
@@ -245,6 +253,11 @@ impl ConfigBuilder {
         self.config.max_namespaces = count;
         self
     }
+    /// Sets [`Config::max_packets_per_poll`] (at least 1).
+    pub fn max_packets_per_poll(mut self, count: usize) -> Self {
+        self.config.max_packets_per_poll = Some(count);
+        self
+    }
     /// Sets [`Config::allow_eio3`].
     pub fn allow_eio3(mut self, allow: bool) -> Self {
         self.config.allow_eio3 = allow;
@@ -320,6 +333,11 @@ impl ConfigBuilder {
         if c.max_outbound_bytes == 0 {
             return Err(ConfigError(
                 "max_outbound_bytes must be greater than zero".into(),
+            ));
+        }
+        if c.max_packets_per_poll == Some(0) {
+            return Err(ConfigError(
+                "max_packets_per_poll must be greater than zero".into(),
             ));
         }
         c.legacy.validate().map_err(ConfigError)?;

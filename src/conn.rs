@@ -495,7 +495,9 @@ impl Connection {
     /// A polling POST for this session: its body holds packets. Answered
     /// 200 `ok` (even when the packets are invalid, as the reference: the
     /// session closes then); 413 when the body was too large (the session
-    /// stays); 400 for a v4 binary body (the session closes).
+    /// stays); 400 for a v4 binary body (the session closes); 400 while
+    /// another POST is in flight (see [`Connection::handle_poll_post_started`];
+    /// the session closes).
     pub fn handle_poll_post(&mut self, now: Instant, req: RequestId, request: &HttpRequest) {
         if self.engine.is_closed() {
             return self.engine.answer_post(
@@ -503,6 +505,12 @@ impl Connection {
                 crate::server::Rejection::SESSION_ID_UNKNOWN.to_response(),
             );
         }
+        // A whole body is here: this POST is over once handled below.
+        if let Err(reason) = self.engine.begin_post(req) {
+            self.engine.answer_post(req, HttpResponse::empty(400));
+            return self.close_with(reason, CloseMode::Discard);
+        }
+        self.engine.end_post(req);
         if request.body_too_large || request.body.len() > self.config.max_payload {
             return self.engine.answer_post(
                 req,
@@ -538,6 +546,43 @@ impl Connection {
                 }
             }
             Err(e) => self.protocol_error(ProtocolError::Engine(e)),
+        }
+    }
+
+    /// The host has read the head of POST `req` for this session and its
+    /// body is still arriving (it comes later through
+    /// [`Connection::handle_poll_post`], or the request is lost:
+    /// [`Connection::handle_poll_post_aborted`]). A second POST while one is
+    /// in flight is the reference's "data request overlap from client":
+    /// `false`, the session closes (a held GET gets the close packet) and
+    /// the caller answers the new POST 400.
+    pub fn handle_poll_post_started(&mut self, now: Instant, req: RequestId) -> bool {
+        let _ = now;
+        if self.engine.is_closed() {
+            // Its body gets the answer of a closed session.
+            return true;
+        }
+        match self.engine.begin_post(req) {
+            Ok(()) => true,
+            Err(reason) => {
+                self.close_with(reason, CloseMode::Discard);
+                false
+            }
+        }
+    }
+
+    /// The host lost POST `req` before its body was whole (see
+    /// [`Connection::handle_poll_post_started`]): the reference closes the
+    /// session ("data request connection closed prematurely").
+    pub fn handle_poll_post_aborted(&mut self, now: Instant, req: RequestId) {
+        let _ = now;
+        if self.engine.end_post(req) {
+            self.close_with(
+                DisconnectReason::TransportError(
+                    "data request connection closed prematurely".into(),
+                ),
+                CloseMode::Discard,
+            );
         }
     }
 
