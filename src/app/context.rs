@@ -556,6 +556,10 @@ impl<D> Socket<'_, D> {
     }
 
     pub(crate) fn notify_outgoing(&mut self, event: &str, args: &Args) {
+        // No socket has an outgoing listener (the common case): no lookup.
+        if self.io.state.outgoing_watchers == 0 {
+            return;
+        }
         let listeners = match self.state() {
             Some(s) => s.own(|h| &h.any_outgoing),
             None => return,
@@ -585,8 +589,14 @@ impl<D> Socket<'_, D> {
     pub fn try_emit(&mut self, event: &str, args: impl Into<Args>) -> Result<(), UsageError> {
         let mut args = args.into();
         self.notify_outgoing(event, &args);
+        // Only with recovery on does the socket's id matter here.
         let target = self
-            .state()
+            .io
+            .state
+            .recovery
+            .is_some()
+            .then(|| self.state())
+            .flatten()
             .filter(|s| s.pid.is_some())
             .map(|s| s.id.to_string());
         if let (Some(id), Some(store)) = (target, self.io.state.recovery.as_mut()) {
