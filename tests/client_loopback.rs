@@ -90,7 +90,7 @@ fn polling_v4_connect_emit_ack() {
         .transmits
         .iter()
         .filter_map(|t| match t {
-            ClientTransmit::HttpRequest { url, .. } => Some(url.as_str()),
+            ClientTransmit::HttpRequest(r) => Some(r.url.as_str()),
             _ => None,
         })
         .collect();
@@ -125,7 +125,7 @@ fn polling_v3_binary_and_text_payloads() {
         let b64 = lb
             .transmits
             .iter()
-            .any(|t| matches!(t, ClientTransmit::HttpRequest { url, .. } if url.contains("b64=1")));
+            .any(|t| matches!(t, ClientTransmit::HttpRequest(r) if r.url.contains("b64=1")));
         assert_eq!(b64, !binary);
     }
 }

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use serde_json::json;
 use socketio_sansio::client::{
     AckFailure, Client, ClientConfig, ClientConfigBuilder, ClientDisconnectReason, ClientError,
-    ClientEvent, ClientTransmit, EmitStatus, TransportId, Transports,
+    ClientEvent, ClientHttpRequest, ClientTransmit, EmitStatus, TransportId, Transports,
 };
 use socketio_sansio::{EngineVersion, Frame, RequestId, SeededRandom};
 
@@ -460,7 +460,7 @@ fn the_upgrade_waits_for_the_in_flight_poll_and_falls_back_on_failure() {
     let get = |t: &[ClientTransmit]| -> RequestId {
         t.iter()
             .find_map(|t| match t {
-                ClientTransmit::HttpRequest { request, .. } => Some(*request),
+                ClientTransmit::HttpRequest(r) => Some(r.request),
                 _ => None,
             })
             .expect("a request")
@@ -489,9 +489,9 @@ fn the_upgrade_waits_for_the_in_flight_poll_and_falls_back_on_failure() {
     let requests: Vec<(RequestId, bool)> = t
         .iter()
         .filter_map(|t| match t {
-            ClientTransmit::HttpRequest {
-                request, method, ..
-            } => Some((*request, *method == socketio_sansio::Method::Post)),
+            ClientTransmit::HttpRequest(r) => {
+                Some((r.request, r.method == socketio_sansio::Method::Post))
+            }
             _ => None,
         })
         .collect();
@@ -601,7 +601,9 @@ fn malformed_server_input_closes_with_a_typed_error() {
             .unwrap(),
     );
     f.client.connect_namespace(f.now, "/", None).unwrap();
-    let Some(ClientTransmit::HttpRequest { request, .. }) = f.transmits().into_iter().next() else {
+    let Some(ClientTransmit::HttpRequest(ClientHttpRequest { request, .. })) =
+        f.transmits().into_iter().next()
+    else {
         panic!()
     };
     f.client
@@ -667,7 +669,7 @@ mod prop {
                     f.client.handle_ws_text(f.now, ws, if v3 { OPEN_V3 } else { OPEN_V4 });
                 }
                 let req = pending.iter().rev().find_map(|t| match t {
-                    ClientTransmit::HttpRequest { request, .. } => Some(*request),
+                    ClientTransmit::HttpRequest(r) => Some(r.request),
                     _ => None,
                 });
                 match input {

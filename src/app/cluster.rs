@@ -239,9 +239,7 @@ impl<'a, D> Io<'a, D> {
         let cluster = &mut link.cluster;
         match &op {
             ServerOp::Broadcast { sel, .. }
-            | ServerOp::SocketsJoin { sel, .. }
-            | ServerOp::SocketsLeave { sel, .. }
-            | ServerOp::DisconnectSockets { sel, .. }
+            | ServerOp::Selection { sel, .. }
             | ServerOp::FetchSockets { sel, .. }
             | ServerOp::BroadcastWithAck { sel, .. }
                 if sel.local =>
@@ -255,17 +253,9 @@ impl<'a, D> Io<'a, D> {
                 cluster.broadcast(sel.broadcast.clone(), event.clone(), args.clone());
                 Some(ServerOp::Broadcast { sel, event, args })
             }
-            ServerOp::SocketsJoin { sel, rooms } => {
-                cluster.sockets_join(sel.broadcast.clone(), rooms.clone());
-                Some(ServerOp::SocketsJoin { sel, rooms })
-            }
-            ServerOp::SocketsLeave { sel, rooms } => {
-                cluster.sockets_leave(sel.broadcast.clone(), rooms.clone());
-                Some(ServerOp::SocketsLeave { sel, rooms })
-            }
-            ServerOp::DisconnectSockets { sel, close } => {
-                cluster.disconnect_sockets(sel.broadcast.clone(), close);
-                Some(ServerOp::DisconnectSockets { sel, close })
+            ServerOp::Selection { sel, op } => {
+                cluster.apply(sel.broadcast.clone(), op.clone());
+                Some(ServerOp::Selection { sel, op })
             }
             ServerOp::FetchSockets {
                 sel,
@@ -413,20 +403,10 @@ impl<'a, D> Io<'a, D> {
                 event,
                 args,
             }),
-            ClusterEvent::SocketsJoin { target, rooms } => self.execute(ServerOp::SocketsJoin {
+            ClusterEvent::Selection { target, op } => self.execute(ServerOp::Selection {
                 sel: Selector::new(target).local(),
-                rooms,
+                op,
             }),
-            ClusterEvent::SocketsLeave { target, rooms } => self.execute(ServerOp::SocketsLeave {
-                sel: Selector::new(target).local(),
-                rooms,
-            }),
-            ClusterEvent::DisconnectSockets { target, close } => {
-                self.execute(ServerOp::DisconnectSockets {
-                    sel: Selector::new(target).local(),
-                    close,
-                })
-            }
             ClusterEvent::FetchSockets { responder, target } => {
                 let encode = self.state.app.cluster_encode;
                 let nsp = target.nsp.as_str();

@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+use crate::cluster::SelectionOp;
 use crate::conn::{EngineData, Handshake};
 use crate::error::UsageError;
 use crate::legacy::LegacyAck;
@@ -139,29 +140,30 @@ impl<'a, D> Io<'a, D> {
                 let sockets = self.local_sockets(&sel.broadcast, clone_data);
                 done(self, sockets);
             }
-            ServerOp::SocketsJoin { sel, rooms } => {
+            ServerOp::Selection { sel, op } => {
+                let nsp = &sel.broadcast.nsp;
                 for conn in self.server.select(&sel.broadcast) {
-                    for room in &rooms {
-                        let _ = self.server.join(conn, &sel.broadcast.nsp, room);
-                    }
-                }
-            }
-            ServerOp::SocketsLeave { sel, rooms } => {
-                for conn in self.server.select(&sel.broadcast) {
-                    for room in &rooms {
-                        let _ = self.server.leave(conn, &sel.broadcast.nsp, room);
-                    }
-                }
-            }
-            ServerOp::DisconnectSockets { sel, close } => {
-                for conn in self.server.select(&sel.broadcast) {
-                    let result = if close {
-                        self.server.close(self.now, conn)
-                    } else {
-                        self.server.disconnect(self.now, conn, &sel.broadcast.nsp)
-                    };
-                    if let Err(e) = result {
-                        log::debug!("{conn}: disconnect: {e}");
+                    match &op {
+                        SelectionOp::Join(rooms) => {
+                            for room in rooms {
+                                let _ = self.server.join(conn, nsp, room);
+                            }
+                        }
+                        SelectionOp::Leave(rooms) => {
+                            for room in rooms {
+                                let _ = self.server.leave(conn, nsp, room);
+                            }
+                        }
+                        SelectionOp::Disconnect { close } => {
+                            let result = if *close {
+                                self.server.close(self.now, conn)
+                            } else {
+                                self.server.disconnect(self.now, conn, nsp)
+                            };
+                            if let Err(e) = result {
+                                log::debug!("{conn}: disconnect: {e}");
+                            }
+                        }
                     }
                 }
             }
@@ -333,31 +335,28 @@ impl<'a, D> Operator<'a, D> {
     }
 
     /// Makes every selected socket join `rooms` (socket.io's `socketsJoin`).
-    pub fn sockets_join<R: Into<String>>(mut self, rooms: impl IntoIterator<Item = R>) {
-        let rooms = rooms.into_iter().map(Into::into).collect();
-        self.io.execute(ServerOp::SocketsJoin {
-            sel: self.sel,
-            rooms,
-        });
+    pub fn sockets_join<R: Into<String>>(self, rooms: impl IntoIterator<Item = R>) {
+        self.apply(SelectionOp::Join(
+            rooms.into_iter().map(Into::into).collect(),
+        ));
     }
 
     /// Makes every selected socket leave `rooms` (socket.io's `socketsLeave`).
-    pub fn sockets_leave<R: Into<String>>(mut self, rooms: impl IntoIterator<Item = R>) {
-        let rooms = rooms.into_iter().map(Into::into).collect();
-        self.io.execute(ServerOp::SocketsLeave {
-            sel: self.sel,
-            rooms,
-        });
+    pub fn sockets_leave<R: Into<String>>(self, rooms: impl IntoIterator<Item = R>) {
+        self.apply(SelectionOp::Leave(
+            rooms.into_iter().map(Into::into).collect(),
+        ));
     }
 
     /// Disconnects every selected socket from the namespace, or with
     /// `close` closes their whole connections (socket.io's
     /// `disconnectSockets(close)`).
-    pub fn disconnect_sockets(mut self, close: bool) {
-        self.io.execute(ServerOp::DisconnectSockets {
-            sel: self.sel,
-            close,
-        });
+    pub fn disconnect_sockets(self, close: bool) {
+        self.apply(SelectionOp::Disconnect { close });
+    }
+
+    fn apply(mut self, op: SelectionOp) {
+        self.io.execute(ServerOp::Selection { sel: self.sel, op });
     }
 }
 
@@ -557,6 +556,10 @@ impl<D> Socket<'_, D> {
     }
 
     pub(crate) fn notify_outgoing(&mut self, event: &str, args: &Args) {
+        // No socket has an outgoing listener (the common case): no lookup.
+        if self.io.state.outgoing_watchers == 0 {
+            return;
+        }
         let listeners = match self.state() {
             Some(s) => s.own(|h| &h.any_outgoing),
             None => return,
@@ -586,8 +589,14 @@ impl<D> Socket<'_, D> {
     pub fn try_emit(&mut self, event: &str, args: impl Into<Args>) -> Result<(), UsageError> {
         let mut args = args.into();
         self.notify_outgoing(event, &args);
+        // Only with recovery on does the socket's id matter here.
         let target = self
-            .state()
+            .io
+            .state
+            .recovery
+            .is_some()
+            .then(|| self.state())
+            .flatten()
             .filter(|s| s.pid.is_some())
             .map(|s| s.id.to_string());
         if let (Some(id), Some(store)) = (target, self.io.state.recovery.as_mut()) {

@@ -99,6 +99,13 @@ impl<D> Connecting<'_, D> {
 
 pub(crate) type Middleware<D> =
     Arc<dyn Fn(&mut Connecting<'_, D>) -> Result<(), ConnectError> + Send + Sync>;
+/// Appends to a shared middleware list (at definition time only).
+fn push<D>(list: &mut Arc<[Middleware<D>]>, middleware: Middleware<D>) {
+    let mut grown = list.to_vec();
+    grown.push(middleware);
+    *list = grown.into();
+}
+
 pub(crate) type ConnectionHandler<D> = Arc<dyn Fn(&mut Socket<'_, D>) + Send + Sync>;
 pub(crate) type EngineHandler<D> = Arc<dyn Fn(&mut EngineSocket<'_, D>, EngineData) + Send + Sync>;
 pub(crate) type NamePredicate = Arc<dyn Fn(&str) -> bool + Send + Sync>;
@@ -121,7 +128,8 @@ pub(crate) type NamePredicate = Arc<dyn Fn(&str) -> bool + Send + Sync>;
 /// # let _ = admin;
 /// ```
 pub struct Namespace<D> {
-    pub(crate) middlewares: Vec<Middleware<D>>,
+    /// Shared: a connection takes a reference, never a copy.
+    pub(crate) middlewares: Arc<[Middleware<D>]>,
     pub(crate) on_connection: Option<ConnectionHandler<D>>,
     /// Handlers every socket of the namespace starts with (shared).
     pub(crate) events: Arc<HashMap<String, EventHandler<D>>>,
@@ -140,7 +148,7 @@ impl<D> Clone for Namespace<D> {
 impl<D> Default for Namespace<D> {
     fn default() -> Self {
         Namespace {
-            middlewares: Vec::new(),
+            middlewares: Arc::new([]),
             on_connection: None,
             events: Arc::default(),
         }
@@ -170,7 +178,7 @@ impl<D> Namespace<D> {
         mut self,
         middleware: impl Fn(&mut Connecting<'_, D>) -> Result<(), ConnectError> + Send + Sync + 'static,
     ) -> Self {
-        self.middlewares.push(Arc::new(middleware));
+        push(&mut self.middlewares, Arc::new(middleware));
         self
     }
 
@@ -224,7 +232,8 @@ impl<D> Namespace<D> {
 pub struct App<D = ()> {
     pub(crate) fixed: BTreeMap<String, Namespace<D>>,
     pub(crate) dynamic: Vec<(NamePredicate, Namespace<D>)>,
-    pub(crate) main_middlewares: Vec<Middleware<D>>,
+    /// Shared, as [`Namespace`]'s.
+    pub(crate) main_middlewares: Arc<[Middleware<D>]>,
     pub(crate) cleanup_empty_children: bool,
     pub(crate) engine: Option<EngineHandler<D>>,
     pub(crate) server_side: HashMap<String, ServerSideHandler<D>>,
@@ -258,7 +267,7 @@ impl<D> Default for App<D> {
             // Socket.IO 1.x/2.x clients join it before any other.
             fixed: BTreeMap::from([("/".to_owned(), Namespace::new())]),
             dynamic: Vec::new(),
-            main_middlewares: Vec::new(),
+            main_middlewares: Arc::new([]),
             cleanup_empty_children: false,
             engine: None,
             server_side: HashMap::new(),
@@ -361,7 +370,7 @@ impl<D> App<D> {
         mut self,
         middleware: impl Fn(&mut Connecting<'_, D>) -> Result<(), ConnectError> + Send + Sync + 'static,
     ) -> Self {
-        self.main_middlewares.push(Arc::new(middleware));
+        push(&mut self.main_middlewares, Arc::new(middleware));
         self
     }
 

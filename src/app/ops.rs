@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
+use crate::cluster::SelectionOp;
 use crate::conn::Handshake;
 use crate::server::{Broadcast, ConnId};
 use crate::wire::sio::Args;
@@ -108,18 +109,8 @@ pub(crate) enum ServerOp<D> {
         clone_data: fn(&D) -> D,
         done: FetchCallback<D>,
     },
-    SocketsJoin {
-        sel: Selector,
-        rooms: Vec<String>,
-    },
-    SocketsLeave {
-        sel: Selector,
-        rooms: Vec<String>,
-    },
-    DisconnectSockets {
-        sel: Selector,
-        close: bool,
-    },
+    /// `sockets_join`, `sockets_leave`, `disconnect_sockets`.
+    Selection { sel: Selector, op: SelectionOp },
 }
 
 impl<D> fmt::Debug for ServerOp<D> {
@@ -130,11 +121,7 @@ impl<D> fmt::Debug for ServerOp<D> {
                 write!(f, "BroadcastWithAck({sel:?}, {event:?})")
             }
             ServerOp::FetchSockets { sel, .. } => write!(f, "FetchSockets({sel:?})"),
-            ServerOp::SocketsJoin { sel, rooms } => write!(f, "SocketsJoin({sel:?}, {rooms:?})"),
-            ServerOp::SocketsLeave { sel, rooms } => write!(f, "SocketsLeave({sel:?}, {rooms:?})"),
-            ServerOp::DisconnectSockets { sel, close } => {
-                write!(f, "DisconnectSockets({sel:?}, close: {close})")
-            }
+            ServerOp::Selection { sel, op } => write!(f, "Selection({sel:?}, {op:?})"),
         }
     }
 }

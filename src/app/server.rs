@@ -25,7 +25,7 @@ use super::definition::{App, Connecting};
 use super::journal::{HandlerKind, JournalEntry, JournalObserver};
 use super::recovery::{self, RecoveryStats, Restored, Session};
 use super::remote::{AckError, AckResult, Command, Remote};
-use super::state::{IncomingEvent, PendingAck, SocketState, State};
+use super::state::{AnyHandler, EventHandler, IncomingEvent, PendingAck, SocketState, State};
 
 /// A running application: the core [`Server`] plus the handlers, socket
 /// data and callbacks of an [`App`]. Pure like the core: drivers feed it
@@ -424,19 +424,14 @@ impl<D: 'static> AppServer<D> {
             }
             None => (self.new_data(), None),
         };
-        let main = if skip_middlewares {
-            Vec::new()
-        } else if nsp == "/" {
-            self.state.app.main_middlewares.clone()
-        } else {
-            Vec::new()
-        };
+        let main =
+            (!skip_middlewares && nsp == "/").then(|| self.state.app.main_middlewares.clone());
         let own: &[_] = if skip_middlewares {
             &[]
         } else {
             &definition.middlewares
         };
-        for middleware in main.iter().chain(own) {
+        for middleware in main.iter().flat_map(|m| m.iter()).chain(own) {
             let mut connecting = Connecting {
                 conn,
                 nsp: &nsp,
@@ -553,6 +548,12 @@ impl<D: 'static> AppServer<D> {
         };
         let nsp = socket.nsp.clone();
         let middlewares = socket.own(|h| &h.middlewares);
+        // Without packet middlewares nothing can change the socket's
+        // handlers or the event's name before dispatch: pick the handlers
+        // now, from the one lookup.
+        let early = middlewares
+            .is_empty()
+            .then(|| Dispatch::pick(socket, kind, &name));
         let mut event = IncomingEvent {
             name,
             args,
@@ -587,23 +588,13 @@ impl<D: 'static> AppServer<D> {
                 return;
             }
         }
-        let Some(state) = socket.state() else {
-            return;
+        let Dispatch { any, handler } = match early {
+            Some(dispatch) => dispatch,
+            None => match socket.state() {
+                Some(state) => Dispatch::pick(state, kind, &event.name),
+                None => return,
+            },
         };
-        let any = state.own(|h| &h.any);
-        let special = match kind {
-            MessageKind::LegacyMessage => state.own(|h| &h.legacy_message),
-            MessageKind::LegacyJson => state.own(|h| &h.legacy_json),
-            _ => None,
-        };
-        let handler = special
-            .or_else(|| {
-                state
-                    .handlers
-                    .as_deref()
-                    .and_then(|h| h.events.get(&event.name).cloned())
-            })
-            .or_else(|| state.shared_events.get(&event.name).cloned());
         for listener in any {
             socket.state.journal_handler(conn, &nsp, HandlerKind::Any);
             listener(&mut socket, &event.name, &event.args);
@@ -801,6 +792,35 @@ impl<D> Drop for AppServer<D> {
             .collect();
         for (conn, nsp, id, waiter) in waiters {
             self.run_detached(now, conn, &nsp, &id, waiter, AckError::ServerStopped);
+        }
+    }
+}
+
+/// The handlers one incoming event reaches: the socket's `on_any`
+/// listeners and the handler for its name.
+struct Dispatch<D> {
+    any: Vec<AnyHandler<D>>,
+    handler: Option<EventHandler<D>>,
+}
+
+impl<D> Dispatch<D> {
+    fn pick(state: &SocketState<D>, kind: MessageKind, name: &str) -> Self {
+        let special = match kind {
+            MessageKind::LegacyMessage => state.own(|h| &h.legacy_message),
+            MessageKind::LegacyJson => state.own(|h| &h.legacy_json),
+            _ => None,
+        };
+        let handler = special
+            .or_else(|| {
+                state
+                    .handlers
+                    .as_deref()
+                    .and_then(|h| h.events.get(name).cloned())
+            })
+            .or_else(|| state.shared_events.get(name).cloned());
+        Dispatch {
+            any: state.own(|h| &h.any),
+            handler,
         }
     }
 }

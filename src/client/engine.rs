@@ -40,7 +40,9 @@ use crate::wire::eio::{self, Data, EngineVersion, OpenPacket, Packet, PacketType
 use crate::wire::payload;
 
 use super::config::{ClientConfig, Transports};
-use super::types::{ClientDisconnectReason, ClientProtocolError, ClientTransmit, TransportId};
+use super::types::{
+    ClientDisconnectReason, ClientHttpRequest, ClientProtocolError, ClientTransmit, TransportId,
+};
 
 /// What the session tells the Socket.IO layer.
 #[derive(Debug)]
@@ -263,14 +265,15 @@ impl ClientEngine {
         let request = self.new_request_id();
         let sid = self.sid().map(str::to_owned);
         let url = self.url(false, sid.as_deref());
-        self.transmits.push_back(ClientTransmit::HttpRequest {
-            request,
-            method,
-            url,
-            headers: self.config.headers.clone(),
-            body,
-            content_type,
-        });
+        self.transmits
+            .push_back(ClientTransmit::HttpRequest(ClientHttpRequest {
+                request,
+                method,
+                url,
+                headers: self.config.headers.clone(),
+                body,
+                content_type,
+            }));
         request
     }
 

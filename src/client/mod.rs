@@ -103,8 +103,8 @@ use crate::wire::sio::{self, AckId, Args, Body, Revision};
 
 pub use config::{ClientConfig, ClientConfigBuilder, ClientConfigError, Transports};
 pub use types::{
-    AckFailure, ClientDisconnectReason, ClientError, ClientEvent, ClientProtocolError,
-    ClientTransmit, EmitStatus, TransportId,
+    AckFailure, ClientDisconnectReason, ClientError, ClientEvent, ClientHttpRequest,
+    ClientProtocolError, ClientTransmit, EmitStatus, TransportId,
 };
 
 use engine::{ClientEngine, EngineEvent};

@@ -44,21 +44,28 @@ pub enum ClientTransmit {
     },
     /// Send an HTTP request (polling) and report
     /// [`crate::client::Client::handle_http_response`] or
-    /// [`crate::client::Client::handle_http_failed`].
-    HttpRequest {
-        /// The id to report back with.
-        request: RequestId,
-        /// `GET` (long-poll, handshake) or `POST` (packets).
-        method: Method,
-        /// `http://host/socket.io/?EIO=4&transport=polling...`
-        url: String,
-        /// Extra headers.
-        headers: Vec<(String, String)>,
-        /// The body (empty for `GET`).
-        body: Vec<u8>,
-        /// The body's `Content-Type` (`None` for `GET`).
-        content_type: Option<&'static str>,
-    },
+    /// [`crate::client::Client::handle_http_failed`] with its
+    /// [`request`](ClientHttpRequest::request) id.
+    HttpRequest(ClientHttpRequest),
+}
+
+/// An HTTP request the client asks its driver to send
+/// ([`ClientTransmit::HttpRequest`]): a driver can keep it whole, or take
+/// the fields it needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientHttpRequest {
+    /// The id to report back with.
+    pub request: RequestId,
+    /// `GET` (long-poll, handshake) or `POST` (packets).
+    pub method: Method,
+    /// `http://host/socket.io/?EIO=4&transport=polling...`
+    pub url: String,
+    /// Extra headers.
+    pub headers: Vec<(String, String)>,
+    /// The body (empty for `GET`).
+    pub body: Vec<u8>,
+    /// The body's `Content-Type` (`None` for `GET`).
+    pub content_type: Option<&'static str>,
 }
 
 /// Why a namespace socket or the whole connection ended, with

@@ -6,8 +6,8 @@
 //! A [`Cluster`] is one node. Its verbs:
 //!
 //! * operations of this node: [`Cluster::broadcast`],
-//!   [`Cluster::sockets_join`], [`Cluster::sockets_leave`],
-//!   [`Cluster::disconnect_sockets`], [`Cluster::server_side_emit`] yield
+//!   [`Cluster::apply`] (a [`SelectionOp`]: join, leave, disconnect),
+//!   [`Cluster::server_side_emit`] yield
 //!   messages to publish; [`Cluster::fetch_sockets`],
 //!   [`Cluster::server_side_emit_with_ack`] and
 //!   [`Cluster::broadcast_with_ack`] also open a request that completes
@@ -124,26 +124,13 @@ pub enum RequestKind {
         /// The selection (its `nsp` is the request's).
         target: Broadcast,
     },
-    /// Make the selected sockets join `rooms` (`socketsJoin`).
-    SocketsJoin {
+    /// Apply `op` to the selected sockets (`socketsJoin`, `socketsLeave`,
+    /// `disconnectSockets`); no answer is expected.
+    Selection {
         /// The selection.
         target: Broadcast,
-        /// The rooms to join.
-        rooms: Vec<String>,
-    },
-    /// Make the selected sockets leave `rooms` (`socketsLeave`).
-    SocketsLeave {
-        /// The selection.
-        target: Broadcast,
-        /// The rooms to leave.
-        rooms: Vec<String>,
-    },
-    /// Disconnect the selected sockets (`disconnectSockets(close)`).
-    DisconnectSockets {
-        /// The selection.
-        target: Broadcast,
-        /// Close the whole connections.
-        close: bool,
+        /// What to do to it.
+        op: SelectionOp,
     },
     /// An event for the servers themselves (`serverSideEmit`); with a
     /// request id each node answers once.
@@ -164,6 +151,24 @@ pub enum RequestKind {
         args: Args,
         /// The acknowledgement timeout.
         timeout: Option<Duration>,
+    },
+}
+
+/// What an operation on a selection of sockets does, when it asks for no
+/// answer: the one type the cluster's requests and events
+/// ([`RequestKind::Selection`], [`ClusterEvent::Selection`]) and the
+/// application layer's operators share.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SelectionOp {
+    /// Join these rooms (socket.io's `socketsJoin`).
+    Join(Vec<String>),
+    /// Leave these rooms (socket.io's `socketsLeave`).
+    Leave(Vec<String>),
+    /// Disconnect from the namespace, or with `close` close the whole
+    /// connections (socket.io's `disconnectSockets(close)`).
+    Disconnect {
+        /// Close the whole connections.
+        close: bool,
     },
 }
 
@@ -229,26 +234,12 @@ pub enum ClusterEvent {
         /// Its arguments.
         args: Args,
     },
-    /// Make this node's selected sockets join `rooms`.
-    SocketsJoin {
+    /// Apply `op` to this node's selected sockets.
+    Selection {
         /// The selection.
         target: Broadcast,
-        /// The rooms.
-        rooms: Vec<String>,
-    },
-    /// Make this node's selected sockets leave `rooms`.
-    SocketsLeave {
-        /// The selection.
-        target: Broadcast,
-        /// The rooms.
-        rooms: Vec<String>,
-    },
-    /// Disconnect this node's selected sockets.
-    DisconnectSockets {
-        /// The selection.
-        target: Broadcast,
-        /// Close the whole connections.
-        close: bool,
+        /// What to do to it.
+        op: SelectionOp,
     },
     /// Describe this node's selected sockets with [`Cluster::respond_fetch`].
     FetchSockets {
@@ -474,22 +465,11 @@ impl Cluster {
         });
     }
 
-    /// Makes the other nodes' selected sockets join `rooms`.
-    pub fn sockets_join(&mut self, target: Broadcast, rooms: Vec<String>) {
+    /// Applies `op` to the other nodes' selected sockets (makes them join
+    /// or leave rooms, or disconnects them).
+    pub fn apply(&mut self, target: Broadcast, op: SelectionOp) {
         let nsp = target.nsp.clone();
-        self.request(nsp, None, RequestKind::SocketsJoin { target, rooms });
-    }
-
-    /// Makes the other nodes' selected sockets leave `rooms`.
-    pub fn sockets_leave(&mut self, target: Broadcast, rooms: Vec<String>) {
-        let nsp = target.nsp.clone();
-        self.request(nsp, None, RequestKind::SocketsLeave { target, rooms });
-    }
-
-    /// Disconnects the other nodes' selected sockets.
-    pub fn disconnect_sockets(&mut self, target: Broadcast, close: bool) {
-        let nsp = target.nsp.clone();
-        self.request(nsp, None, RequestKind::DisconnectSockets { target, close });
+        self.request(nsp, None, RequestKind::Selection { target, op });
     }
 
     /// Sends `event` to the other servers of `nsp`, no answer expected.
@@ -672,15 +652,7 @@ impl Cluster {
             uid,
         });
         let event = match kind {
-            RequestKind::SocketsJoin { target, rooms } => {
-                ClusterEvent::SocketsJoin { target, rooms }
-            }
-            RequestKind::SocketsLeave { target, rooms } => {
-                ClusterEvent::SocketsLeave { target, rooms }
-            }
-            RequestKind::DisconnectSockets { target, close } => {
-                ClusterEvent::DisconnectSockets { target, close }
-            }
+            RequestKind::Selection { target, op } => ClusterEvent::Selection { target, op },
             RequestKind::ServerSideEmit { event, args } => ClusterEvent::ServerSideEmit {
                 nsp,
                 event,

@@ -260,29 +260,22 @@ impl Loopback {
                     self.server.handle_ws_closed(now, conn);
                 }
             }
-            ClientTransmit::HttpRequest {
-                request,
-                method,
-                url,
-                headers,
-                body,
-                content_type,
-            } => {
+            ClientTransmit::HttpRequest(r) => {
                 if self.down {
-                    return self.client.handle_http_failed(now, request);
+                    return self.client.handle_http_failed(now, r.request);
                 }
                 let req = self.next_req;
                 self.next_req += 1;
-                self.requests.insert(req, request);
-                let mut headers = headers;
-                if let Some(ct) = content_type {
+                self.requests.insert(req, r.request);
+                let mut headers = r.headers;
+                if let Some(ct) = r.content_type {
                     headers.push(("Content-Type".into(), ct.into()));
                 }
-                let mut http = HttpRequest::new(method, target(&url), headers);
-                http.body = body;
+                let mut http = HttpRequest::new(r.method, target(&r.url), headers);
+                http.body = r.body;
                 self.server.handle_http(now, req, http);
                 if let Some(sid) = socketio_sansio::Query::parse(
-                    target(&url).split_once('?').map_or("", |(_, q)| q),
+                    target(&r.url).split_once('?').map_or("", |(_, q)| q),
                 )
                 .get("sid")
                 {

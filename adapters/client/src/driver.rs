@@ -16,7 +16,7 @@ use crate::context::{Ack, AckCallback, Core, Socket};
 use crate::error::{AckError, Error};
 use crate::options::Handlers;
 use crate::tls::Tls;
-use crate::transport::{self, HttpRequest, HttpResult, WsOut};
+use crate::transport::{self, HttpResult, WsOut};
 
 /// How long a closing client waits for its last POST (polling).
 const CLOSE_TIMEOUT: Duration = Duration::from_secs(1);
@@ -269,24 +269,10 @@ impl Driver {
                     let _ = tx.send(WsOut::Close);
                 }
             }
-            ClientTransmit::HttpRequest {
-                request,
-                method,
-                url,
-                headers,
-                body,
-                content_type,
-            } => {
-                self.requests.insert(request, method);
+            ClientTransmit::HttpRequest(http) => {
+                let request = http.request;
+                self.requests.insert(request, http.method);
                 let max_body = self.core.machine.config().max_payload as u64 + 1;
-                let http = HttpRequest {
-                    id: request,
-                    method,
-                    url,
-                    headers,
-                    body,
-                    content_type,
-                };
                 if let Err(e) =
                     transport::spawn_http(self.agent.clone(), http, max_body, self.input_tx.clone())
                 {

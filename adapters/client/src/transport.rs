@@ -8,8 +8,8 @@ use std::sync::mpsc::{self, Receiver, Sender, TryRecvError};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
-use socketio_sansio::client::TransportId;
-use socketio_sansio::{Frame, Method, RequestId};
+use socketio_sansio::client::{ClientHttpRequest, TransportId};
+use socketio_sansio::{Frame, Method};
 use tungstenite::client::IntoClientRequest;
 use tungstenite::http::{HeaderName, HeaderValue};
 use tungstenite::{Message, WebSocket};
@@ -208,37 +208,27 @@ fn close(ws: &mut WebSocket<Stream>) {
 /// A polling request's outcome: status, `Content-Type`, body.
 pub(crate) type HttpResult = Result<(u16, Option<String>, Vec<u8>), String>;
 
-/// One polling request.
-pub(crate) struct HttpRequest {
-    pub(crate) id: RequestId,
-    pub(crate) method: Method,
-    pub(crate) url: String,
-    pub(crate) headers: Vec<(String, String)>,
-    pub(crate) body: Vec<u8>,
-    pub(crate) content_type: Option<&'static str>,
-}
-
 /// Sends `request` on a new thread with `agent` (its connection pool is
 /// shared) and reports the outcome.
 pub(crate) fn spawn_http(
     agent: ureq::Agent,
-    request: HttpRequest,
+    request: ClientHttpRequest,
     max_body: u64,
     input: Sender<Input>,
 ) -> io::Result<()> {
     thread::Builder::new()
-        .name(format!("socketio-http-{}", request.id))
+        .name(format!("socketio-http-{}", request.request))
         .spawn(move || {
             let result = http(&agent, &request, max_body);
             if let Err(why) = &result {
                 log::debug!("{:?} {}: {why}", request.method, request.url);
             }
-            let _ = input.send(Input::HttpDone(request.id, result));
+            let _ = input.send(Input::HttpDone(request.request, result));
         })
         .map(drop)
 }
 
-fn http(agent: &ureq::Agent, request: &HttpRequest, max_body: u64) -> HttpResult {
+fn http(agent: &ureq::Agent, request: &ClientHttpRequest, max_body: u64) -> HttpResult {
     let response = match request.method {
         Method::Post => {
             let mut builder = agent.post(&request.url);

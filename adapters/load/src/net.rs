@@ -351,37 +351,30 @@ impl Net {
                     }
                     self.drop_socket(s);
                 }
-                ClientTransmit::HttpRequest {
-                    request,
-                    method,
-                    url,
-                    headers,
-                    body,
-                    content_type,
-                } => {
+                ClientTransmit::HttpRequest(r) => {
                     let mut req = format!(
                         "{} {} HTTP/1.1\r\nHost: {}\r\nConnection: keep-alive\r\n",
-                        match method {
+                        match r.method {
                             Method::Get => "GET",
                             Method::Post => "POST",
                             _ => "OPTIONS",
                         },
-                        path_of(&url),
+                        path_of(&r.url),
                         self.host
                     );
-                    for (k, v) in headers {
+                    for (k, v) in r.headers {
                         req.push_str(&format!("{k}: {v}\r\n"));
                     }
-                    if let Some(ct) = content_type {
+                    if let Some(ct) = r.content_type {
                         req.push_str(&format!("Content-Type: {ct}\r\n"));
                     }
-                    if method != Method::Get || !body.is_empty() {
-                        req.push_str(&format!("Content-Length: {}\r\n", body.len()));
+                    if r.method != Method::Get || !r.body.is_empty() {
+                        req.push_str(&format!("Content-Length: {}\r\n", r.body.len()));
                     }
                     req.push_str("\r\n");
                     let mut bytes = req.into_bytes();
-                    bytes.extend_from_slice(&body);
-                    self.conns[i].queue.push_back((request, bytes));
+                    bytes.extend_from_slice(&r.body);
+                    self.conns[i].queue.push_back((r.request, bytes));
                     self.dispatch_http(i, now);
                 }
             }

@@ -22,7 +22,9 @@ use std::time::Duration;
 
 use rmpv::Value as Mp;
 use serde_json::{json, Map, Number, Value};
-use socketio_sansio::cluster::{ClusterMessage, RemoteSocket, RequestKind, ResponseKind};
+use socketio_sansio::cluster::{
+    ClusterMessage, RemoteSocket, RequestKind, ResponseKind, SelectionOp,
+};
 use socketio_sansio::{Args, Broadcast};
 
 /// `RequestType` of lib/index.ts (the enum's numbering).
@@ -362,28 +364,23 @@ fn encode_request(uid: &str, nsp: &str, id: Option<&str>, kind: &RequestKind) ->
         }
     };
     let value = match kind {
-        // `addSockets` / `delSockets`: {uid, type, opts, rooms}
-        RequestKind::SocketsJoin { target, rooms }
-        | RequestKind::SocketsLeave { target, rooms } => {
-            let t = if matches!(kind, RequestKind::SocketsJoin { .. }) {
-                rt::REMOTE_JOIN
-            } else {
-                rt::REMOTE_LEAVE
+        // `addSockets` / `delSockets`: {uid, type, opts, rooms};
+        // `disconnectSockets`: {uid, type, opts, close}
+        RequestKind::Selection { target, op } => {
+            let (t, last) = match op {
+                SelectionOp::Join(rooms) => (rt::REMOTE_JOIN, ("rooms", json!(rooms))),
+                SelectionOp::Leave(rooms) => (rt::REMOTE_LEAVE, ("rooms", json!(rooms))),
+                SelectionOp::Disconnect { close } => {
+                    (rt::REMOTE_DISCONNECT, ("close", (*close).into()))
+                }
             };
             obj(vec![
                 ("uid", uid),
                 ("type", t.into()),
                 ("opts", opts_json(target)),
-                ("rooms", json!(rooms)),
+                last,
             ])
         }
-        // `disconnectSockets`: {uid, type, opts, close}
-        RequestKind::DisconnectSockets { target, close } => obj(vec![
-            ("uid", uid),
-            ("type", rt::REMOTE_DISCONNECT.into()),
-            ("opts", opts_json(target)),
-            ("close", (*close).into()),
-        ]),
         // `fetchSockets`: {uid, requestId, type, opts}
         RequestKind::FetchSockets { target } => {
             let mut v = vec![("uid", uid)];
@@ -442,21 +439,25 @@ fn decode_request(nsp: &str, payload: &[u8]) -> Result<Option<ClusterMessage>, C
                 // The per-socket form (`sid`, `room`) of older adapters.
                 return Ok(None);
             }
-            let target = target_of(nsp, &r["opts"]);
             let rooms = strings(&r["rooms"]);
-            if t == rt::REMOTE_JOIN {
-                RequestKind::SocketsJoin { target, rooms }
-            } else {
-                RequestKind::SocketsLeave { target, rooms }
+            RequestKind::Selection {
+                target: target_of(nsp, &r["opts"]),
+                op: if t == rt::REMOTE_JOIN {
+                    SelectionOp::Join(rooms)
+                } else {
+                    SelectionOp::Leave(rooms)
+                },
             }
         }
         Some(rt::REMOTE_DISCONNECT) => {
             if r["opts"].is_null() {
                 return Ok(None);
             }
-            RequestKind::DisconnectSockets {
+            RequestKind::Selection {
                 target: target_of(nsp, &r["opts"]),
-                close: r["close"].as_bool().unwrap_or(false),
+                op: SelectionOp::Disconnect {
+                    close: r["close"].as_bool().unwrap_or(false),
+                },
             }
         }
         Some(rt::REMOTE_FETCH) => RequestKind::FetchSockets {

@@ -1863,34 +1863,29 @@ impl<D: Default + Send + 'static> Sim<D> {
                 self.note_conn(i, l, Dir::Up, "close", String::new());
                 self.push(l, Dir::Up, Body::Close, None);
             }
-            ClientTransmit::HttpRequest {
-                request,
-                method,
-                url,
-                mut headers,
-                body,
-                content_type,
-            } => {
+            ClientTransmit::HttpRequest(r) => {
+                let (request, method) = (r.request, r.method);
                 let e = self.id();
                 self.summary.http_requests += 1;
                 self.summary.packets += 1;
-                let sid = query_sid(&url);
+                let sid = query_sid(&r.url);
                 let version = self.clients[i].spec.version;
-                let count = body_messages(version, &body, content_type);
+                let count = body_messages(version, &r.body, r.content_type);
                 let stamp = self.stamp(i, sid.as_deref(), Dir::Up, count);
-                if let Some(ct) = content_type {
+                let mut headers = r.headers;
+                if let Some(ct) = r.content_type {
                     headers.push(("Content-Type".into(), ct.into()));
                 }
-                let mut http = HttpRequest::new(method, target(&url), headers);
+                let mut http = HttpRequest::new(method, target(&r.url), headers);
                 let mut data = format!(
                     "{method:?} {} {}",
-                    target(&url),
-                    String::from_utf8_lossy(&body)
+                    target(&r.url),
+                    String::from_utf8_lossy(&r.body)
                 );
                 if self.nodes.len() > 1 {
                     data = format!("node{}: {data}", self.clients[i].node);
                 }
-                http.body = body;
+                http.body = r.body;
                 self.exchanges.insert(
                     e,
                     Exchange {

@@ -4,7 +4,9 @@
 //! and JSON.stringify's key order, not produced by the code under test.
 
 use serde_json::json;
-use socketio_sansio::cluster::{ClusterMessage, RemoteSocket, RequestKind, ResponseKind};
+use socketio_sansio::cluster::{
+    ClusterMessage, RemoteSocket, RequestKind, ResponseKind, SelectionOp,
+};
 use socketio_sansio::{Args, Broadcast};
 use std::time::Duration;
 
@@ -151,25 +153,25 @@ fn emitter_broadcast() {
 fn json_requests() {
     let cases = [
         (
-            RequestKind::SocketsJoin {
+            RequestKind::Selection {
                 target: Broadcast::to("/").room("a"),
-                rooms: vec!["b".into()],
+                op: SelectionOp::Join(vec!["b".into()]),
             },
             None,
             r#"{"uid":"abc123","type":2,"opts":{"rooms":["a"],"except":[]},"rooms":["b"]}"#,
         ),
         (
-            RequestKind::SocketsLeave {
+            RequestKind::Selection {
                 target: Broadcast::to("/").except("a"),
-                rooms: vec!["b".into()],
+                op: SelectionOp::Leave(vec!["b".into()]),
             },
             None,
             r#"{"uid":"abc123","type":3,"opts":{"rooms":[],"except":["a"]},"rooms":["b"]}"#,
         ),
         (
-            RequestKind::DisconnectSockets {
+            RequestKind::Selection {
                 target: Broadcast::to("/").room("x"),
-                close: true,
+                op: SelectionOp::Disconnect { close: true },
             },
             None,
             r#"{"uid":"abc123","type":4,"opts":{"rooms":["x"],"except":[]},"close":true}"#,
@@ -331,23 +333,23 @@ fn emitter_requests_without_uid() {
     let cases = [
         (
             r#"{"type":2,"opts":{"rooms":["a"],"except":[]},"rooms":["b"]}"#,
-            RequestKind::SocketsJoin {
+            RequestKind::Selection {
                 target: Broadcast::to("/").room("a"),
-                rooms: vec!["b".into()],
+                op: SelectionOp::Join(vec!["b".into()]),
             },
         ),
         (
             r#"{"type":3,"opts":{"rooms":["a"],"except":["c"]},"rooms":["b"]}"#,
-            RequestKind::SocketsLeave {
+            RequestKind::Selection {
                 target: Broadcast::to("/").room("a").except("c"),
-                rooms: vec!["b".into()],
+                op: SelectionOp::Leave(vec!["b".into()]),
             },
         ),
         (
             r#"{"type":4,"opts":{"rooms":["x"],"except":[]},"close":false}"#,
-            RequestKind::DisconnectSockets {
+            RequestKind::Selection {
                 target: Broadcast::to("/").room("x"),
-                close: false,
+                op: SelectionOp::Disconnect { close: false },
             },
         ),
     ];
