@@ -83,6 +83,8 @@ enum Proto {
 
 struct Conn {
     stream: TcpStream,
+    /// The peer's address, from `accept` (no `getpeername` per request).
+    peer: SocketAddr,
     proto: Proto,
     out: Vec<u8>,
     out_pos: usize,
@@ -377,7 +379,7 @@ impl<D: Default + Send + 'static> MioServer<D> {
                 return;
             };
             match listener.accept() {
-                Ok((mut stream, _)) => {
+                Ok((mut stream, peer)) => {
                     let _ = stream.set_nodelay(true);
                     let slot = self.free.pop().unwrap_or_else(|| {
                         self.conns.push(None);
@@ -394,6 +396,7 @@ impl<D: Default + Send + 'static> MioServer<D> {
                     }
                     self.conns[slot] = Some(Conn {
                         stream,
+                        peer,
                         proto: Proto::Http { buf: Vec::new() },
                         out: Vec::new(),
                         out_pos: 0,
@@ -662,8 +665,7 @@ impl<D: Default + Send + 'static> MioServer<D> {
             Parsed::Malformed => return self.reply(slot, Reply::malformed_head(), 0),
             Parsed::Complete(head, len) => (head, len),
         };
-        let peer = conn.stream.peer_addr().ok();
-        match self.router.route_from(head, peer) {
+        match self.router.route_from(head, Some(conn.peer)) {
             Route::WebSocket {
                 handshake,
                 accept_key,
@@ -678,7 +680,9 @@ impl<D: Default + Send + 'static> MioServer<D> {
                     return; // the body is still coming
                 }
                 let rest = buf.split_off(end);
-                let body = buf[head_len..].to_vec();
+                // The request's buffer becomes its body (no copy into a new one).
+                let mut body = std::mem::take(buf);
+                body.drain(..head_len);
                 let (request, reply) = request.into_request(body);
                 let req = self.next_req;
                 self.next_req += 1;
