@@ -559,7 +559,7 @@ impl Server {
                 route => return self.handle_legacy_http(now, req, &request, route),
             }
         }
-        let q = crate::query::Query::parse(request.query_str());
+        let q = crate::query::QueryRef::parse(request.query_str());
         let (Ok(transport), Ok(sid), Ok(eio)) = (
             q.get_unique("transport"),
             q.get_unique("sid"),
@@ -587,7 +587,8 @@ impl Server {
             return self.respond(req, Rejection::BAD_REQUEST.to_response());
         }
         let Some(sid) = sid.filter(|s| !s.is_empty()) else {
-            return self.handshake_polling(now, req, request, eio);
+            let eio = eio.map(str::to_owned);
+            return self.handshake_polling(now, req, request, eio.as_deref());
         };
         let Some(id) = self.find_sid(sid) else {
             return self.respond(req, Rejection::SESSION_ID_UNKNOWN.to_response());
