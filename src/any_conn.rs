@@ -97,8 +97,8 @@ impl AnyConnection {
     pub(crate) fn handle_binary(&mut self, now: Instant, data: Vec<u8>) {
         match self {
             AnyConnection::Modern(c) => c.handle_binary(now, data),
-            // 0.9 has no binary frames: one is a transport error.
-            AnyConnection::Legacy(c) => c.handle_transport_closed(now),
+            // 0.9 has no binary frames: one closes the session.
+            AnyConnection::Legacy(c) => c.handle_binary(now, data.len()),
         }
     }
 

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::legacy::LegacyConfig;
+use crate::parser::Parser;
 use crate::wire::sio::DecoderConfig;
 
 /// A predicate deciding whether a namespace that was not configured up front
@@ -44,6 +45,12 @@ pub struct Config {
     pub max_outbound_bytes: usize,
     /// Largest number of namespaces one connection may join.
     pub max_namespaces: usize,
+    /// Largest number of Engine.IO packets in one polling response; the
+    /// rest wait for the next GET. `None` (the default, as the reference):
+    /// every queued packet goes in one response. python-engineio's client
+    /// refuses a payload of more than 16 packets, so a server that polls
+    /// such clients sets 16.
+    pub max_packets_per_poll: Option<usize>,
     /// Accept Engine.IO v3 clients (Socket.IO 1.x/2.x). On by default.
     pub allow_eio3: bool,
     /// Send `maxPayload` in the open packet of v3 sessions too (what the
@@ -61,6 +68,13 @@ pub struct Config {
     /// A second path prefix (e.g. `/engine.io/`) where sessions are bare
     /// Engine.IO, without Socket.IO on top (as the `engine.io` npm package).
     pub engine_path: Option<String>,
+    /// The Socket.IO packet format of every client of this server (as in
+    /// Node, one parser per server; default [`Parser::Json`]). With
+    /// `Parser::MsgPack` (feature `msgpack`) the server speaks
+    /// `socket.io-msgpack-parser`'s format to Engine.IO v4 clients and
+    /// refuses v3 handshakes and 0.9 clients, whose protocols have no
+    /// MessagePack form (see [`Config::accepts_eio3`]).
+    pub parser: Parser,
     namespaces: BTreeSet<String>,
     dynamic_namespaces: Option<NamespacePredicate>,
 }
@@ -92,6 +106,18 @@ impl Config {
             .is_some_and(|e| path.starts_with(e) || path == e.trim_end_matches('/'))
     }
 
+    /// True if Engine.IO v3 handshakes are accepted: [`Config::allow_eio3`]
+    /// and a parser v3 sessions can use.
+    pub fn accepts_eio3(&self) -> bool {
+        self.allow_eio3 && self.parser.supports(crate::wire::eio::EngineVersion::V3)
+    }
+
+    /// True if Socket.IO 0.9 clients are served: [`Config::serve_legacy`]
+    /// and the JSON parser (0.9 has no other).
+    pub fn serves_legacy(&self) -> bool {
+        self.serve_legacy && self.parser == Parser::Json
+    }
+
     /// The limits for the Socket.IO decoder.
     pub fn decoder_config(&self) -> DecoderConfig {
         DecoderConfig {
@@ -113,12 +139,14 @@ impl Default for Config {
             max_pending_acks: 1024,
             max_outbound_bytes: 16 * 1024 * 1024,
             max_namespaces: 64,
+            max_packets_per_poll: None,
             allow_eio3: true,
             max_payload_in_v3_handshake: true,
             legacy: LegacyConfig::default(),
             serve_legacy: true,
             path: "/socket.io/".to_owned(),
             engine_path: None,
+            parser: Parser::Json,
             namespaces: BTreeSet::from(["/".to_owned()]),
             dynamic_namespaces: None,
         }
@@ -137,8 +165,10 @@ impl fmt::Debug for Config {
             .field("max_pending_acks", &self.max_pending_acks)
             .field("max_outbound_bytes", &self.max_outbound_bytes)
             .field("max_namespaces", &self.max_namespaces)
+            .field("max_packets_per_poll", &self.max_packets_per_poll)
             .field("allow_eio3", &self.allow_eio3)
             .field("legacy", &self.legacy)
+            .field("parser", &self.parser)
             .field("namespaces", &self.namespaces)
             .field("dynamic_namespaces", &self.dynamic_namespaces.is_some())
             .finish()
@@ -223,6 +253,11 @@ impl ConfigBuilder {
         self.config.max_namespaces = count;
         self
     }
+    /// Sets [`Config::max_packets_per_poll`] (at least 1).
+    pub fn max_packets_per_poll(mut self, count: usize) -> Self {
+        self.config.max_packets_per_poll = Some(count);
+        self
+    }
     /// Sets [`Config::allow_eio3`].
     pub fn allow_eio3(mut self, allow: bool) -> Self {
         self.config.allow_eio3 = allow;
@@ -231,6 +266,11 @@ impl ConfigBuilder {
     /// Sets [`Config::max_payload_in_v3_handshake`].
     pub fn max_payload_in_v3_handshake(mut self, send: bool) -> Self {
         self.config.max_payload_in_v3_handshake = send;
+        self
+    }
+    /// Sets [`Config::parser`].
+    pub fn parser(mut self, parser: Parser) -> Self {
+        self.config.parser = parser;
         self
     }
     /// Sets [`Config::serve_legacy`].
@@ -293,6 +333,11 @@ impl ConfigBuilder {
         if c.max_outbound_bytes == 0 {
             return Err(ConfigError(
                 "max_outbound_bytes must be greater than zero".into(),
+            ));
+        }
+        if c.max_packets_per_poll == Some(0) {
+            return Err(ConfigError(
+                "max_packets_per_poll must be greater than zero".into(),
             ));
         }
         c.legacy.validate().map_err(ConfigError)?;

@@ -23,6 +23,7 @@ use crate::encoded::{unicast_frames, EncodedPacket};
 use crate::engine::{CloseMode, Engine, Inbound, Transmit, TransportKind};
 use crate::error::{DisconnectReason, ProtocolError, UsageError};
 use crate::http::{HttpRequest, HttpResponse, RequestId, TEXT_HTML};
+use crate::parser::{ack_frames, event_frames, packet_frames, PacketDecoder};
 use crate::query::Query;
 use crate::rand::{generate_id, RandomSource};
 use crate::wire::binary;
@@ -177,7 +178,7 @@ pub struct Connection {
     engine: Engine,
     revision: Revision,
     config: Arc<Config>,
-    decoder: sio::Decoder,
+    decoder: PacketDecoder,
     /// Boxed: a map node holds 11 slots, and usually one is used.
     sockets: BTreeMap<String, Box<NsSocket>>,
     ack_deadlines: BTreeSet<(Instant, String, AckId)>,
@@ -248,7 +249,7 @@ impl Connection {
         let mut conn = Connection {
             engine,
             revision,
-            decoder: sio::Decoder::new(config.decoder_config()),
+            decoder: PacketDecoder::new(config.parser, config.decoder_config()),
             connect_deadline: (!engine_only).then(|| now + config.connect_timeout),
             engine_only,
             config,
@@ -495,7 +496,9 @@ impl Connection {
     /// A polling POST for this session: its body holds packets. Answered
     /// 200 `ok` (even when the packets are invalid, as the reference: the
     /// session closes then); 413 when the body was too large (the session
-    /// stays); 400 for a v4 binary body (the session closes).
+    /// stays); 400 for a v4 binary body (the session closes); 400 while
+    /// another POST is in flight (see [`Connection::handle_poll_post_started`];
+    /// the session closes).
     pub fn handle_poll_post(&mut self, now: Instant, req: RequestId, request: &HttpRequest) {
         if self.engine.is_closed() {
             return self.engine.answer_post(
@@ -503,6 +506,12 @@ impl Connection {
                 crate::server::Rejection::SESSION_ID_UNKNOWN.to_response(),
             );
         }
+        // A whole body is here: this POST is over once handled below.
+        if let Err(reason) = self.engine.begin_post(req) {
+            self.engine.answer_post(req, HttpResponse::empty(400));
+            return self.close_with(reason, CloseMode::Discard);
+        }
+        self.engine.end_post(req);
         if request.body_too_large || request.body.len() > self.config.max_payload {
             return self.engine.answer_post(
                 req,
@@ -538,6 +547,43 @@ impl Connection {
                 }
             }
             Err(e) => self.protocol_error(ProtocolError::Engine(e)),
+        }
+    }
+
+    /// The host has read the head of POST `req` for this session and its
+    /// body is still arriving (it comes later through
+    /// [`Connection::handle_poll_post`], or the request is lost:
+    /// [`Connection::handle_poll_post_aborted`]). A second POST while one is
+    /// in flight is the reference's "data request overlap from client":
+    /// `false`, the session closes (a held GET gets the close packet) and
+    /// the caller answers the new POST 400.
+    pub fn handle_poll_post_started(&mut self, now: Instant, req: RequestId) -> bool {
+        let _ = now;
+        if self.engine.is_closed() {
+            // Its body gets the answer of a closed session.
+            return true;
+        }
+        match self.engine.begin_post(req) {
+            Ok(()) => true,
+            Err(reason) => {
+                self.close_with(reason, CloseMode::Discard);
+                false
+            }
+        }
+    }
+
+    /// The host lost POST `req` before its body was whole (see
+    /// [`Connection::handle_poll_post_started`]): the reference closes the
+    /// session ("data request connection closed prematurely").
+    pub fn handle_poll_post_aborted(&mut self, now: Instant, req: RequestId) {
+        let _ = now;
+        if self.engine.end_post(req) {
+            self.close_with(
+                DisconnectReason::TransportError(
+                    "data request connection closed prematurely".into(),
+                ),
+                CloseMode::Discard,
+            );
         }
     }
 
@@ -753,10 +799,8 @@ impl Connection {
         let _ = now;
         self.check_connected(nsp)?;
         check_attachments(&args)?;
-        let mut text = String::with_capacity(32);
-        text.push('4');
-        sio::encode_ack(&mut text, nsp, id, &args.values, args.binaries.len());
-        self.queue_frames(unicast_frames(self.engine.version, text, args.binaries));
+        let frames = ack_frames(self.config.parser, self.engine.version, nsp, id, args);
+        self.queue_frames(frames);
         Ok(())
     }
 
@@ -904,22 +948,20 @@ impl Connection {
     }
 
     fn send_event(&mut self, nsp: &str, event: &str, args: Args, id: Option<AckId>) {
-        let mut text = String::with_capacity(32 + event.len());
-        text.push('4');
-        sio::encode_event(&mut text, nsp, id, event, &args.values, args.binaries.len());
-        self.queue_frames(unicast_frames(self.engine.version, text, args.binaries));
+        let frames = event_frames(
+            self.config.parser,
+            self.engine.version,
+            nsp,
+            id,
+            event,
+            args,
+        );
+        self.queue_frames(frames);
     }
 
     fn send(&mut self, packet: sio::Packet) {
-        let mut text = String::with_capacity(32);
-        text.push('4');
-        packet.encode(&mut text);
-        let binaries = match packet.body {
-            Body::Event(e) => e.args.binaries,
-            Body::Ack(a) => a.args.binaries,
-            _ => Vec::new(),
-        };
-        self.queue_frames(unicast_frames(self.engine.version, text, binaries));
+        let frames = packet_frames(self.config.parser, self.engine.version, packet);
+        self.queue_frames(frames);
     }
 
     /// Queues frames; closes the connection when the outbound limit is hit.

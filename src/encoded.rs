@@ -3,11 +3,13 @@
 //! recipient gets a cheap clone of the same frames. The text frame (`4` +
 //! packet) is the same for Engine.IO v3 and v4; binary attachments differ
 //! (v3 frames start with the `0x04` type byte), so the v3 form is built on
-//! first use.
+//! first use. With the MessagePack parser the packet is one binary frame
+//! (Engine.IO v4 only).
 
 use std::sync::{Arc, OnceLock};
 
 use crate::frame::{Bytes, Frame, Text};
+use crate::parser::Parser;
 use crate::wire::eio::EngineVersion;
 use crate::wire::sio::{self, AckId, Args};
 
@@ -17,6 +19,8 @@ pub struct EncodedPacket {
     text: Arc<str>,
     binaries: Vec<Arc<[u8]>>,
     v3_binaries: OnceLock<Vec<Arc<[u8]>>>,
+    /// The MessagePack form: the whole packet, one binary frame.
+    msgpack: Option<Arc<[u8]>>,
 }
 
 impl EncodedPacket {
@@ -26,6 +30,30 @@ impl EncodedPacket {
         text.push('4');
         sio::encode_event(&mut text, nsp, id, name, &args.values, args.binaries.len());
         Self::from_parts(text, &args.binaries)
+    }
+
+    /// Encodes an EVENT with `parser` (see [`EncodedPacket::event`]).
+    pub fn event_with(
+        parser: Parser,
+        nsp: &str,
+        name: &str,
+        args: &Args,
+        id: Option<AckId>,
+    ) -> Self {
+        match parser {
+            Parser::Json => Self::event(nsp, name, args, id),
+            #[cfg(feature = "msgpack")]
+            Parser::MsgPack => {
+                let mut out = Vec::with_capacity(64);
+                crate::wire::msgpack::encode_event(&mut out, nsp, id, name, args);
+                EncodedPacket {
+                    text: Arc::from(""),
+                    binaries: Vec::new(),
+                    v3_binaries: OnceLock::new(),
+                    msgpack: Some(Arc::from(out)),
+                }
+            }
+        }
     }
 
     /// Encodes any packet.
@@ -41,16 +69,20 @@ impl EncodedPacket {
             text: Arc::from(text),
             binaries: binaries.iter().map(|b| Arc::from(b.as_slice())).collect(),
             v3_binaries: OnceLock::new(),
+            msgpack: None,
         }
     }
 
-    /// The text frame, `4<packet>`.
+    /// The text frame, `4<packet>` (empty for the MessagePack form).
     pub fn text(&self) -> &str {
         &self.text
     }
 
     /// Total bytes of all frames for `version`.
     pub fn len(&self, version: EngineVersion) -> usize {
+        if let Some(bytes) = &self.msgpack {
+            return bytes.len();
+        }
         let extra = match version {
             EngineVersion::V3 => self.binaries.len(),
             EngineVersion::V4 => 0,
@@ -60,21 +92,29 @@ impl EncodedPacket {
 
     /// The frames to send to a session of `version`; cloning them copies no payload.
     pub fn frames(&self, version: EngineVersion) -> impl Iterator<Item = Frame> + '_ {
-        let binaries = match version {
-            EngineVersion::V4 => &self.binaries,
-            EngineVersion::V3 => self.v3_binaries.get_or_init(|| {
-                self.binaries
-                    .iter()
-                    .map(|b| {
-                        let mut v = Vec::with_capacity(b.len() + 1);
-                        v.push(4u8);
-                        v.extend_from_slice(b);
-                        Arc::from(v)
-                    })
-                    .collect()
-            }),
+        let (text, binaries): (Option<Frame>, &[Arc<[u8]>]) = match (&self.msgpack, version) {
+            // One binary frame, no text frame.
+            (Some(bytes), _) => (None, std::slice::from_ref(bytes)),
+            (None, EngineVersion::V4) => (
+                Some(Frame::Text(Text::Shared(self.text.clone()))),
+                &self.binaries,
+            ),
+            (None, EngineVersion::V3) => (
+                Some(Frame::Text(Text::Shared(self.text.clone()))),
+                self.v3_binaries.get_or_init(|| {
+                    self.binaries
+                        .iter()
+                        .map(|b| {
+                            let mut v = Vec::with_capacity(b.len() + 1);
+                            v.push(4u8);
+                            v.extend_from_slice(b);
+                            Arc::from(v)
+                        })
+                        .collect()
+                }),
+            ),
         };
-        std::iter::once(Frame::Text(Text::Shared(self.text.clone()))).chain(
+        text.into_iter().chain(
             binaries
                 .iter()
                 .map(|b| Frame::Binary(Bytes::Shared(b.clone()))),

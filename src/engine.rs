@@ -130,6 +130,9 @@ pub(crate) struct Engine {
     closed: bool,
     /// A gracefully closed polling session waits this long for its last GET.
     final_get_deadline: Option<Instant>,
+    /// The POST the host has started to read (head received, body still
+    /// arriving) and not yet handed over whole.
+    post_in_flight: Option<RequestId>,
 }
 
 impl Engine {
@@ -161,6 +164,7 @@ impl Engine {
             http_out: VecDeque::new(),
             closed: false,
             final_get_deadline: None,
+            post_in_flight: None,
         }
     }
 
@@ -375,6 +379,32 @@ impl Engine {
         Ok(())
     }
 
+    /// A POST for this session begins (its body may still be arriving).
+    /// Another POST still in flight is the reference's "data request
+    /// overlap from client": `Err`, the caller refuses this one (400) and
+    /// closes the session.
+    pub(crate) fn begin_post(&mut self, req: RequestId) -> Result<(), DisconnectReason> {
+        match self.post_in_flight {
+            Some(other) if other != req => Err(DisconnectReason::TransportError(
+                "data request overlap from client".into(),
+            )),
+            _ => {
+                self.post_in_flight = Some(req);
+                Ok(())
+            }
+        }
+    }
+
+    /// The POST `req` is over (answered, or its connection lost); true if
+    /// it was the one in flight.
+    pub(crate) fn end_post(&mut self, req: RequestId) -> bool {
+        if self.post_in_flight == Some(req) {
+            self.post_in_flight = None;
+            return true;
+        }
+        false
+    }
+
     /// Answers the held GET with everything queued.
     fn flush_polling(&mut self) {
         let Transport::Polling { held_get, b64, .. } = &mut self.transport else {
@@ -385,11 +415,16 @@ impl Engine {
         }
         let Some(req) = held_get.take() else { return };
         let b64 = *b64;
-        let frames: Vec<Frame> = self.packets.drain(..).collect();
+        // At most `max_packets_per_poll` packets; the rest wait for the next GET.
+        let take = self
+            .config
+            .max_packets_per_poll
+            .map_or(self.packets.len(), |max| max.min(self.packets.len()));
+        let frames: Vec<Frame> = self.packets.drain(..take).collect();
         self.outbound_bytes -= frames.iter().map(Frame::len).sum::<usize>();
         let response = encode_poll_response(self.version, b64, &frames);
         self.http_out.push_back((req, response));
-        if self.closed {
+        if self.closed && self.packets.is_empty() {
             self.final_get_deadline = None;
         }
     }

@@ -157,6 +157,7 @@ mod engine;
 mod error;
 mod frame;
 mod http;
+mod parser;
 mod query;
 mod rand;
 mod server;
@@ -173,6 +174,7 @@ pub use http::{
     HttpRequest, HttpResponse, Method, RequestId, APPLICATION_JSON, OCTET_STREAM, TEXT_HTML,
     TEXT_PLAIN,
 };
+pub use parser::Parser;
 pub use query::{DuplicateParam, Query};
 #[cfg(feature = "os-rng")]
 pub use rand::OsRandom;

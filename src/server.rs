@@ -130,12 +130,29 @@ impl Rejection {
         code: 3,
         message: "Bad request",
     };
+    /// A WebSocket with the sid of a session that is already upgraded (or
+    /// upgrading): as the reference, the handshake is accepted (`101`) and
+    /// the new WebSocket closed at once; the session is untouched. Status
+    /// `101` marks it ([`Rejection::accepts_then_closes`]); drivers write
+    /// the answer with `socketio_http::Reply::from_ws_rejection`. Never a
+    /// polling answer.
+    pub const ALREADY_UPGRADED: Rejection = Rejection {
+        status: 101,
+        code: 3,
+        message: "Transport already upgraded",
+    };
     /// Missing, invalid or disabled `EIO` (code 5).
     pub const UNSUPPORTED_PROTOCOL_VERSION: Rejection = Rejection {
         status: 400,
         code: 5,
         message: "Unsupported protocol version",
     };
+
+    /// True for [`Rejection::ALREADY_UPGRADED`]: answer the WebSocket
+    /// handshake `101`, then close the WebSocket at once.
+    pub fn accepts_then_closes(&self) -> bool {
+        self.status == 101
+    }
 
     /// The JSON body, e.g. `{"code":5,"message":"Unsupported protocol version"}`.
     pub fn json_body(&self) -> String {
@@ -326,6 +343,10 @@ pub struct Server {
     http_out: VecDeque<(RequestId, HttpResponse)>,
     /// Long-poll GETs held by a connection, to find it when the host aborts one.
     held: HashMap<RequestId, ConnId>,
+    /// POSTs whose body is still arriving (see [`Server::handle_http_started`]).
+    posts: HashMap<RequestId, ConnId>,
+    /// POSTs refused while their body was arriving: 400 when it arrives.
+    refused_posts: BTreeSet<RequestId>,
     stats: Stats,
     /// Keep the rooms of departed sockets (see [`Server::set_keep_departed_rooms`]).
     keep_departed: bool,
@@ -365,6 +386,8 @@ impl Server {
             events: VecDeque::new(),
             http_out: VecDeque::new(),
             held: HashMap::new(),
+            posts: HashMap::new(),
+            refused_posts: BTreeSet::new(),
             stats: Stats::default(),
             keep_departed: false,
             departed: HashMap::new(),
@@ -460,7 +483,7 @@ impl Server {
         now: Instant,
         handshake: Handshake,
     ) -> Result<ConnId, Rejection> {
-        if self.config.serve_legacy && !self.config.is_engine_path(&handshake.url) {
+        if self.config.serves_legacy() && !self.config.is_engine_path(&handshake.url) {
             match legacy::route(&self.config.path, &handshake.url) {
                 LegacyRoute::NotLegacy => {}
                 LegacyRoute::Transport {
@@ -499,21 +522,26 @@ impl Server {
         if let Some(sid) = sid.filter(|s| !s.is_empty()) {
             // An upgrade of a polling session.
             let id = self.find_sid(sid).ok_or(Rejection::SESSION_ID_UNKNOWN)?;
-            let now_ok = match self.entry_mut(id).map(|e| &mut e.conn) {
+            let outcome = match self.entry_mut(id).map(|e| &mut e.conn) {
                 Some(AnyConnection::Modern(c)) if session_version_matches(c.version(), eio) => {
-                    c.handle_ws_upgrade(now)
+                    match c.transport() {
+                        // The reference accepts the handshake and closes the
+                        // newcomer ("transport had already been upgraded",
+                        // "has already been trying to upgrade").
+                        TransportKind::WebSocket | TransportKind::Upgrading if !c.is_closed() => {
+                            Err(Rejection::ALREADY_UPGRADED)
+                        }
+                        _ if c.handle_ws_upgrade(now) => Ok(id),
+                        _ => Err(Rejection::BAD_REQUEST),
+                    }
                 }
-                _ => false,
+                _ => Err(Rejection::BAD_REQUEST),
             };
             self.after(id);
-            return if now_ok {
-                Ok(id)
-            } else {
-                Err(Rejection::BAD_REQUEST)
-            };
+            return outcome;
         }
         let version = match eio.and_then(EngineVersion::from_query) {
-            Some(EngineVersion::V3) if !self.config.allow_eio3 => {
+            Some(EngineVersion::V3) if !self.config.accepts_eio3() => {
                 return Err(Rejection::UNSUPPORTED_PROTOCOL_VERSION)
             }
             Some(v) => v,
@@ -553,7 +581,12 @@ impl Server {
     /// (the engine.io 6.x server's error codes 0–5 and bodies); JSONP polling
     /// (`j=`) is not supported (400 code 3).
     pub fn handle_http(&mut self, now: Instant, req: RequestId, request: HttpRequest) {
-        if self.config.serve_legacy && !self.config.is_engine_path(&request.url) {
+        self.posts.remove(&req);
+        if self.refused_posts.remove(&req) {
+            // Refused while its body was arriving (overlapping POSTs).
+            return self.respond(req, HttpResponse::empty(400));
+        }
+        if self.config.serves_legacy() && !self.config.is_engine_path(&request.url) {
             match legacy::route(&self.config.path, &request.url) {
                 LegacyRoute::NotLegacy => {}
                 route => return self.handle_legacy_http(now, req, &request, route),
@@ -573,7 +606,7 @@ impl Server {
             // missing or unsupported version is reported first.
             Some("websocket") => {
                 let supported =
-                    matches!(eio, Some("4")) || (eio == Some("3") && self.config.allow_eio3);
+                    matches!(eio, Some("4")) || (eio == Some("3") && self.config.accepts_eio3());
                 let rejection = if supported {
                     Rejection::BAD_REQUEST
                 } else {
@@ -626,7 +659,7 @@ impl Server {
             return self.respond(req, Rejection::BAD_HANDSHAKE_METHOD.to_response());
         }
         let version = match eio.and_then(EngineVersion::from_query) {
-            Some(EngineVersion::V3) if !self.config.allow_eio3 => None,
+            Some(EngineVersion::V3) if !self.config.accepts_eio3() => None,
             other => other,
         };
         let Some(version) = version else {
@@ -658,6 +691,54 @@ impl Server {
         let id = self.insert(AnyConnection::Modern(conn));
         self.by_sid.insert(sid, id);
         self.stats.connections_opened += 1;
+        self.after(id);
+    }
+
+    /// The host has read the head of request `req` and its body is still
+    /// arriving (the whole request follows with [`Server::handle_http`] and
+    /// the same `req`, or [`Server::handle_http_aborted`]). Only a POST
+    /// for a polling session matters: while it is in flight, another POST
+    /// for the session is the reference's "data request overlap from
+    /// client" — it is answered 400 and the session closes (a held GET gets
+    /// the close packet). The rule is in [`Server::handle_http`] as well (a
+    /// whole POST arriving while one is in flight), so a host that reads
+    /// every body before handing it over needs not call this; one that
+    /// reads bodies incrementally calls it once per POST.
+    pub fn handle_http_started(&mut self, now: Instant, req: RequestId, method: Method, url: &str) {
+        if method != Method::Post {
+            return;
+        }
+        if self.config.serves_legacy()
+            && !self.config.is_engine_path(url)
+            && !matches!(
+                legacy::route(&self.config.path, url),
+                LegacyRoute::NotLegacy
+            )
+        {
+            return;
+        }
+        let q = crate::query::Query::parse(url.split_once('?').map_or("", |(_, q)| q));
+        let (Ok(Some("polling")), Ok(Some(sid)), Ok(eio)) = (
+            q.get_unique("transport"),
+            q.get_unique("sid"),
+            q.get_unique("EIO"),
+        ) else {
+            return;
+        };
+        let Some(id) = self.find_sid(sid) else { return };
+        let Some(AnyConnection::Modern(conn)) = self.entry_mut(id).map(|e| &mut e.conn) else {
+            return;
+        };
+        if !session_version_matches(conn.version(), eio)
+            || conn.transport() == TransportKind::WebSocket
+        {
+            return;
+        }
+        if conn.handle_poll_post_started(now, req) {
+            self.posts.insert(req, id);
+        } else {
+            self.refused_posts.insert(req);
+        }
         self.after(id);
     }
 
@@ -740,8 +821,18 @@ impl Server {
 
     /// The host lost the HTTP connection of request `req` before answering
     /// it. For a held long-poll GET the session closes (reference:
-    /// "poll connection closed prematurely"); otherwise nothing happens.
+    /// "poll connection closed prematurely"), and for a POST whose body was
+    /// still arriving ([`Server::handle_http_started`]) too ("data request
+    /// connection closed prematurely"); otherwise nothing happens.
     pub fn handle_http_aborted(&mut self, now: Instant, req: RequestId) {
+        self.refused_posts.remove(&req);
+        if let Some(id) = self.posts.remove(&req) {
+            self.with_conn(id, |c| {
+                if let AnyConnection::Modern(c) = c {
+                    c.handle_poll_post_aborted(now, req);
+                }
+            });
+        }
         if let Some(id) = self.held.remove(&req) {
             self.with_conn(id, |c| match c {
                 AnyConnection::Modern(c) => c.handle_poll_aborted(now),
@@ -1065,7 +1156,7 @@ impl Server {
         if recipients.is_empty() {
             return Ok(0);
         }
-        let packet = EncodedPacket::event(&op.nsp, event, args, None);
+        let packet = EncodedPacket::event_with(self.config.parser, &op.nsp, event, args, None);
         self.stats.broadcasts_encoded += 1;
         // The 0.9 form, built on the first legacy recipient (0.9 has no binary).
         let mut legacy_text: Option<Option<Arc<str>>> = None;

@@ -761,8 +761,11 @@ impl<D> Socket<'_, D> {
 }
 
 /// The answer a client waits for: it asked for an acknowledgement of an
-/// event. Sending consumes it (at most one answer); dropping it sends
-/// nothing. It can be kept and sent later, from another handler.
+/// event. Sending consumes it; dropping it sends nothing. It can be kept
+/// and sent later, from another handler. Answer once: a clone sends a
+/// second ACK packet, which clients ignore (socket.io drops a second call
+/// of its ack callback instead), and `socketio-sim`'s `ack-exactly-once`
+/// invariant reports it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Ack {
     pub(crate) conn: ConnId,

@@ -11,7 +11,7 @@ use serde_json::Value;
 use crate::config::{ConfigBuilder, ConfigError};
 use crate::conn::{EngineData, Event, Handshake, MessageKind};
 use crate::engine::Transmit;
-use crate::http::{HttpRequest, HttpResponse, RequestId};
+use crate::http::{HttpRequest, HttpResponse, Method, RequestId};
 use crate::rand::RandomSource;
 use crate::server::{ConnId, Rejection, Server, ServerEvent};
 use crate::wire::sio::{AckId, Args, Revision};
@@ -196,6 +196,13 @@ impl<D: 'static> AppServer<D> {
     /// [`AppServer::poll_http_response`].
     pub fn handle_http(&mut self, now: Instant, req: RequestId, request: HttpRequest) {
         self.server.handle_http(now, req, request);
+        self.dispatch(now);
+    }
+
+    /// The head of request `req` is read and its body still arriving (see
+    /// [`Server::handle_http_started`]).
+    pub fn handle_http_started(&mut self, now: Instant, req: RequestId, method: Method, url: &str) {
+        self.server.handle_http_started(now, req, method, url);
         self.dispatch(now);
     }
 

@@ -7,6 +7,7 @@
 use std::fmt;
 use std::time::Duration;
 
+use crate::parser::Parser;
 use crate::wire::eio::EngineVersion;
 use crate::wire::sio::DecoderConfig;
 
@@ -72,6 +73,10 @@ pub struct ClientConfig {
     pub max_attachments: usize,
     /// Largest number of acknowledgements one namespace may await at once.
     pub max_pending_acks: usize,
+    /// The Socket.IO packet format (socket.io-client's `parser` option):
+    /// [`Parser::Json`] by default; `Parser::MsgPack` (feature `msgpack`)
+    /// for a server using `socket.io-msgpack-parser`, with [`EngineVersion::V4`] only.
+    pub parser: Parser,
 }
 
 impl fmt::Debug for ClientConfig {
@@ -118,6 +123,7 @@ impl ClientConfig {
                 max_payload: 1_000_000,
                 max_attachments: 10,
                 max_pending_acks: 1024,
+                parser: Parser::Json,
             },
             url_error: parsed.is_none().then(|| url.to_owned()),
         }
@@ -161,6 +167,9 @@ pub enum ClientConfigError {
     InvalidDelays,
     /// A limit is zero.
     ZeroLimit(&'static str),
+    /// The parser has no form for the chosen protocol version (MessagePack
+    /// needs Engine.IO v4).
+    ParserNeedsV4,
 }
 
 impl fmt::Display for ClientConfigError {
@@ -179,6 +188,9 @@ impl fmt::Display for ClientConfigError {
                 "reconnection delays must be non-zero and reconnection_delay_max >= reconnection_delay",
             ),
             ClientConfigError::ZeroLimit(name) => write!(f, "{name} must be at least 1"),
+            ClientConfigError::ParserNeedsV4 => {
+                f.write_str("this parser needs Engine.IO v4 (Socket.IO 3/4 servers)")
+            }
         }
     }
 }
@@ -250,6 +262,9 @@ impl ClientConfigBuilder {
     setter!(/// See [`ClientConfig::max_pending_acks`].
         max_pending_acks: usize);
 
+    setter!(/// See [`ClientConfig::parser`].
+        parser: Parser);
+
     /// See [`ClientConfig::path`].
     pub fn path(mut self, path: impl Into<String>) -> Self {
         self.config.path = path.into();
@@ -282,6 +297,9 @@ impl ClientConfigBuilder {
         }
         if c.reconnection_delay.is_zero() || c.reconnection_delay_max < c.reconnection_delay {
             return Err(ClientConfigError::InvalidDelays);
+        }
+        if !c.parser.supports(c.version) {
+            return Err(ClientConfigError::ParserNeedsV4);
         }
         for (name, value) in [
             ("max_buffered_emits", c.max_buffered_emits),

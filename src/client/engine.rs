@@ -142,6 +142,11 @@ impl ClientEngine {
         self.config.version
     }
 
+    /// The Socket.IO parser of this client.
+    pub(crate) fn parser(&self) -> crate::parser::Parser {
+        self.config.parser
+    }
+
     /// True while a session exists (opening or open).
     pub(crate) fn is_active(&self) -> bool {
         self.session.is_some()

@@ -96,6 +96,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 use crate::http::RequestId;
+use crate::parser::PacketDecoder;
 use crate::rand::RandomSource;
 use crate::wire::eio::{Data, EngineVersion};
 use crate::wire::sio::{self, AckId, Args, Body, Revision};
@@ -117,7 +118,7 @@ pub struct Client {
     config: Arc<ClientConfig>,
     rng: Box<dyn RandomSource>,
     engine: ClientEngine,
-    decoder: sio::Decoder,
+    decoder: PacketDecoder,
     sockets: BTreeMap<String, NsSocket>,
     events: VecDeque<ClientEvent>,
     backoff: Backoff,
@@ -151,7 +152,7 @@ impl Client {
         let config = Arc::new(config);
         let engine = ClientEngine::new(config.clone(), rng.as_mut());
         Client {
-            decoder: sio::Decoder::new(config.decoder_config()),
+            decoder: PacketDecoder::new(config.parser, config.decoder_config()),
             backoff: Backoff::new(
                 config.reconnection_delay,
                 config.reconnection_delay_max,
@@ -515,7 +516,7 @@ impl Client {
         self.reconnecting = false;
         self.backoff.reset();
         self.engine.close();
-        self.decoder = sio::Decoder::new(self.config.decoder_config());
+        self.decoder = PacketDecoder::new(self.config.parser, self.config.decoder_config());
     }
 
     /// With no namespace wanted any more, the session has no purpose.
@@ -577,7 +578,7 @@ impl Client {
     }
 
     fn on_engine_closed(&mut self, now: Instant, reason: ClientDisconnectReason, was_open: bool) {
-        self.decoder = sio::Decoder::new(self.config.decoder_config());
+        self.decoder = PacketDecoder::new(self.config.parser, self.config.decoder_config());
         let limits = self.limits();
         for socket in self.sockets.values_mut() {
             if !was_open && socket.active && !socket.is_connected() {

@@ -26,6 +26,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+use crate::parser::Parser;
 use crate::wire::eio::{Packet as EioPacket, PacketType as EioType};
 use crate::wire::sio::{self, AckId, Args, Body};
 
@@ -91,20 +92,41 @@ pub(crate) struct NsSocket {
     pub(crate) early: VecDeque<(String, Args, Option<AckId>)>,
 }
 
-/// Sends one Socket.IO packet: the text message, then its attachments.
+/// Sends one Socket.IO packet: JSON, the text message then its
+/// attachments; MessagePack, one binary message.
 pub(crate) fn send_packet(engine: &mut ClientEngine, packet: &sio::Packet) {
-    let mut text = String::new();
-    packet.encode(&mut text);
-    engine.send(EioPacket::text(EioType::Message, text));
-    for attachment in packet.attachments() {
-        engine.send(EioPacket::binary(attachment.clone()));
+    match engine.parser() {
+        Parser::Json => {
+            let mut text = String::new();
+            packet.encode(&mut text);
+            engine.send(EioPacket::text(EioType::Message, text));
+            for attachment in packet.attachments() {
+                engine.send(EioPacket::binary(attachment.clone()));
+            }
+        }
+        #[cfg(feature = "msgpack")]
+        Parser::MsgPack => {
+            let mut out = Vec::new();
+            crate::wire::msgpack::encode(packet, &mut out);
+            engine.send(EioPacket::binary(out));
+        }
     }
 }
 
-fn encoded_len(packet: &sio::Packet) -> usize {
-    let mut text = String::new();
-    packet.encode(&mut text);
-    text.len() + packet.attachments().iter().map(Vec::len).sum::<usize>()
+fn encoded_len(parser: Parser, packet: &sio::Packet) -> usize {
+    match parser {
+        Parser::Json => {
+            let mut text = String::new();
+            packet.encode(&mut text);
+            text.len() + packet.attachments().iter().map(Vec::len).sum::<usize>()
+        }
+        #[cfg(feature = "msgpack")]
+        Parser::MsgPack => {
+            let mut out = Vec::new();
+            crate::wire::msgpack::encode(packet, &mut out);
+            out.len()
+        }
+    }
 }
 
 /// Limits the socket enforces.
@@ -257,7 +279,7 @@ impl NsSocket {
                     send_packet(engine, &packet);
                     EmitStatus::Sent
                 } else {
-                    let bytes = encoded_len(&packet);
+                    let bytes = encoded_len(engine.parser(), &packet);
                     if self.buffered() >= limits.max_buffered_emits
                         || self.buffered_bytes + bytes > limits.max_buffered_bytes
                     {

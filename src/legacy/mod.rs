@@ -405,6 +405,24 @@ impl LegacyConnection {
         self.flush();
     }
 
+    /// A WebSocket binary message arrived: 0.9 has no binary frames, so the
+    /// session closes (the WebSocket with it).
+    pub fn handle_binary(&mut self, now: Instant, len: usize) {
+        self.clock = now;
+        if self.closed {
+            return;
+        }
+        log::warn!(
+            "[{}] binary frame of {len} bytes on a 0.9 session",
+            self.sid
+        );
+        self.close_with(
+            DisconnectReason::TransportError("binary frame on a 0.9 session".into()),
+            true,
+        );
+        self.flush();
+    }
+
     /// The WebSocket closed, or the connection of the held polling GET went
     /// away. The session waits the close timeout for another transport
     /// request.

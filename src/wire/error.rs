@@ -67,6 +67,14 @@ pub enum DecodeErrorKind {
     /// The namespace is malformed.
     InvalidNamespace,
 
+    // ---- MessagePack (feature `msgpack`) ---------------------------------
+    /// The MessagePack encoding is broken or uses what the codec does not
+    /// take (truncated input, a length longer than the input, a non-string
+    /// map key, an extension type, the reserved marker `0xc1`).
+    InvalidMsgPack(&'static str),
+    /// Arrays and maps nest deeper than the codec allows.
+    NestingTooDeep,
+
     // ---- legacy 0.9 ----------------------------------------------------
     /// A legacy packet does not match `type:id[+]:endpoint[:data]`.
     InvalidLegacyPacket,
@@ -96,6 +104,8 @@ impl fmt::Display for DecodeErrorKind {
             AttachmentsTooLarge => f.write_str("attachments exceed the size limit"),
             ReservedEventName => f.write_str("reserved event name"),
             InvalidNamespace => f.write_str("invalid namespace"),
+            InvalidMsgPack(what) => write!(f, "invalid MessagePack: {what}"),
+            NestingTooDeep => f.write_str("values nest too deeply"),
             InvalidLegacyPacket => f.write_str("invalid legacy (0.9) packet"),
             InvalidHandshake => f.write_str("invalid legacy (0.9) handshake line"),
         }

@@ -6,6 +6,7 @@
 //! | [`eio`] | one Engine.IO packet (v3 and v4), WebSocket frames, the open-packet JSON |
 //! | [`payload`] | HTTP long-polling bodies: v4 `\x1e`, v3 `len:` text and v3 binary (XHR2) |
 //! | [`sio`] | one Socket.IO packet (rev 4 and rev 5), with binary attachments |
+//! | `msgpack` | one Socket.IO packet (rev 5) as MessagePack, `socket.io-msgpack-parser`'s format (feature `msgpack`) |
 //! | [`binary`] | placeholders `{"_placeholder":true,"num":n}`: validation and lookup |
 //! | [`legacy`] | Socket.IO 0.9 packets, the `\u{fffd}` framing and the handshake line |
 //! | [`base64`] | the standard base64 alphabet, strict decoding |
@@ -33,6 +34,8 @@ pub mod base64;
 pub mod binary;
 pub mod eio;
 pub mod legacy;
+#[cfg(feature = "msgpack")]
+pub mod msgpack;
 pub mod payload;
 pub mod sio;
 

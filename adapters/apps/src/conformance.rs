@@ -1,7 +1,7 @@
 //! The conformance server: one application definition, served by every
 //! driver. Contract (every protocol generation on one port):
 //!
-//! `cargo run --release -p socketio-blocking --example conformance -- --port PORT [--ping-interval MS] [--ping-timeout MS] [--redis redis://HOST:PORT] [--node-name NAME] [--recovery MS]`
+//! `cargo run --release -p socketio-blocking --example conformance -- --port PORT [--ping-interval MS] [--ping-timeout MS] [--redis redis://HOST:PORT] [--node-name NAME] [--recovery MS] [--parser json|msgpack]`
 //! (and the same CLI for `-p socketio-mio --example mio_conformance`)
 //!
 //! * binds 127.0.0.1:PORT, path `/socket.io/`, `maxPayload` 1000000,
@@ -18,6 +18,10 @@
 //!   ack carry an offset as their last argument (the `auth` event
 //!   included), and a client cut from its transport comes back with the
 //!   same socket id, rooms and the events it missed;
+//! * with `--parser msgpack`: every Engine.IO v4 client uses
+//!   `socket.io-msgpack-parser`'s format (one binary message per packet);
+//!   Engine.IO v3 handshakes get 400 code 5 and 0.9 clients are not served
+//!   (the default `--parser json` serves every generation);
 //! * namespaces `/` and `/custom` (others get `{"message":"Invalid namespace"}`);
 //! * on connection: emits `auth` with the handshake auth (`{}` when none);
 //! * `message` → `message-back` with the same arguments (binary included);
@@ -67,7 +71,7 @@ use std::time::Duration;
 use serde_json::{json, Value};
 use socketio_sansio::app::{App, Namespace, RecoveryConfig, Socket};
 use socketio_sansio::legacy::LegacyConfig;
-use socketio_sansio::{Args, Config, ConfigBuilder};
+use socketio_sansio::{Args, Config, ConfigBuilder, Parser};
 
 /// How long the server waits for the client's answer to `emit-with-ack`.
 const EMIT_WITH_ACK_TIMEOUT: Duration = Duration::from_secs(10);
@@ -93,6 +97,9 @@ pub struct Options {
     /// `--recovery MS`: connection state recovery with that maximum
     /// disconnection duration (off by default).
     pub recovery: Option<Duration>,
+    /// `--parser json|msgpack`: the Socket.IO parser of every client
+    /// (default `json`).
+    pub parser: Parser,
 }
 
 /// A command line that is not the contract's.
@@ -103,7 +110,7 @@ impl fmt::Display for UsageError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "{}\nusage: --port PORT [--ping-interval MS] [--ping-timeout MS] [--redis URL] [--node-name NAME] [--recovery MS]",
+            "{}\nusage: --port PORT [--ping-interval MS] [--ping-timeout MS] [--redis URL] [--node-name NAME] [--recovery MS] [--parser json|msgpack]",
             self.0
         )
     }
@@ -120,6 +127,7 @@ impl Options {
         let mut redis = None;
         let mut node_name = None;
         let mut recovery = None;
+        let mut parser = Parser::Json;
         let mut args = args.into_iter();
         while let Some(flag) = args.next() {
             let value = args
@@ -142,6 +150,11 @@ impl Options {
                 "--redis" => redis = Some(value),
                 "--node-name" => node_name = Some(value),
                 "--recovery" => recovery = Some(Duration::from_millis(number(&value)?)),
+                "--parser" => {
+                    parser = value
+                        .parse()
+                        .map_err(|e| UsageError(format!("--parser: {e}")))?
+                }
                 other => return Err(UsageError(format!("unknown option {other}"))),
             }
         }
@@ -156,6 +169,7 @@ impl Options {
             redis,
             node_name: node_name.unwrap_or_else(|| port.to_string()),
             recovery,
+            parser,
         })
     }
 
@@ -179,6 +193,7 @@ impl Options {
             .ping_timeout(self.ping_timeout)
             .max_payload(1_000_000)
             .engine_path("/engine.io/")
+            .parser(self.parser)
             .legacy(LegacyConfig {
                 heartbeat_interval: self.ping_interval,
                 heartbeat_timeout,

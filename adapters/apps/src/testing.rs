@@ -172,3 +172,57 @@ pub fn assert_echo(ws: &mut Ws, text: &str) {
         .unwrap();
     assert_eq!(recv_text(ws), format!(r#"42["message-back",{json}]"#));
 }
+
+/// One request on its own connection (`Connection: close`): the head as
+/// text and the body as bytes.
+pub fn raw_request(
+    addr: SocketAddr,
+    method: &str,
+    target: &str,
+    headers: &str,
+    body: &str,
+) -> (String, Vec<u8>) {
+    let mut s = TcpStream::connect(addr).expect("connect");
+    s.set_read_timeout(Some(TIMEOUT)).unwrap();
+    let request = format!(
+        "{method} {target} HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: {}\r\n{headers}\r\n{body}",
+        body.len()
+    );
+    s.write_all(request.as_bytes()).unwrap();
+    let mut out = Vec::new();
+    let _ = s.read_to_end(&mut out);
+    let at = out
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .map_or(out.len(), |p| p + 4);
+    let body = out.split_off(at);
+    (String::from_utf8_lossy(&out).into_owned(), body)
+}
+
+/// The head of a WebSocket upgrade's answer (the connection then dropped).
+pub fn upgrade_head(addr: SocketAddr, target: &str) -> String {
+    let mut s = TcpStream::connect(addr).expect("connect");
+    s.set_read_timeout(Some(TIMEOUT)).unwrap();
+    write!(s, "GET {target} HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n").unwrap();
+    let mut buf = Vec::new();
+    let mut byte = [0u8; 1];
+    while !buf.ends_with(b"\r\n\r\n") {
+        match s.read(&mut byte) {
+            Ok(1) => buf.push(byte[0]),
+            _ => break,
+        }
+    }
+    // A refusal has a body after its head.
+    if !buf.starts_with(b"HTTP/1.1 101") {
+        let _ = s.read_to_end(&mut buf);
+    }
+    String::from_utf8_lossy(&buf).into_owned()
+}
+
+/// The sid of a handshake answer's body.
+pub fn sid_of(body: &[u8]) -> String {
+    let text = String::from_utf8_lossy(body);
+    let start = text.find("\"sid\":\"").expect("sid") + 7;
+    let len = text[start..].find('"').expect("sid end");
+    text[start..start + len].to_owned()
+}

@@ -11,6 +11,9 @@
 //! * python-socketio 5.x's server (`tests/python/server.py`, in the
 //!   virtualenv of the Python suite, pins in `tests/python/requirements.txt`);
 //! * our `socketio-blocking` and `socketio-mio` conformance servers;
+//! * the MessagePack parser: the Node 4.x server with
+//!   `socket.io-msgpack-parser` and our blocking server, both with
+//!   `--parser msgpack` (the client with `--parser msgpack`);
 //! * TLS: the Node 4.x server over HTTPS with a private CA and a server
 //!   certificate the test generates with the `openssl` CLI; the client runs
 //!   with `--url https://...` (polling, then the upgrade to `wss://`) and
@@ -32,9 +35,11 @@ use support::{Driver, ServerProcess};
 /// The transport modes (`--transports`).
 const MODES: &[&str] = &["websocket", "polling", "polling,websocket"];
 
-/// Heartbeats loose enough for a loaded 2-core machine; the idle check
-/// then waits 3 s.
-const SERVER_ARGS: &[&str] = &["--ping-interval", "1000", "--ping-timeout", "2000"];
+/// Heartbeats every second (the idle check waits three of them, 3 s) with
+/// a ping timeout loose enough for a heavily loaded 2-core machine: at 2 s a
+/// python-socketio server under a load average of 30 once missed a ping
+/// and the client rightly reconnected.
+const SERVER_ARGS: &[&str] = &["--ping-interval", "1000", "--ping-timeout", "5000"];
 
 /// Time limit for one client_conformance run (about 6 s each).
 const RUN_TIMEOUT: Duration = Duration::from_secs(120);
@@ -68,15 +73,18 @@ fn run_client(suite: &str, server: &ServerProcess, args: &[&str]) {
 
 /// Every mode against one server process per mode, started by `start`.
 fn matrix(suite: &str, eio: &str, start: impl Fn() -> ServerProcess) {
+    matrix_with(suite, &["--eio", eio], start)
+}
+
+/// [`matrix`] with other client arguments (`--eio`, `--parser`).
+fn matrix_with(suite: &str, client_args: &[&str], start: impl Fn() -> ServerProcess) {
     let started = Instant::now();
     for mode in MODES {
         let mut server = start();
         let url = server.url();
-        run_client(
-            suite,
-            &server,
-            &["--url", &url, "--transports", mode, "--eio", eio],
-        );
+        let mut args = vec!["--url", &url, "--transports", mode];
+        args.extend_from_slice(client_args);
+        run_client(suite, &server, &args);
         let log = server.log_text();
         assert!(
             server.stop(),
@@ -103,6 +111,34 @@ fn node_socketio_4() {
     let script = script.to_str().expect("a UTF-8 path");
     matrix(suite, "4", || {
         ServerProcess::start_with(&node(), &[script], SERVER_ARGS)
+    });
+}
+
+/// The server's arguments with the MessagePack parser.
+const MSGPACK_SERVER_ARGS: &[&str] = &[
+    "--ping-interval",
+    "1000",
+    "--ping-timeout",
+    "2000",
+    "--parser",
+    "msgpack",
+];
+
+/// Our client with the MessagePack parser against the official 4.x server
+/// with `socket.io-msgpack-parser` (`reference-server.js --parser msgpack`).
+#[test]
+fn node_socketio_4_msgpack() {
+    let _one_at_a_time = support::exclusive();
+    let suite = "client interop (node socket.io 4.x, msgpack)";
+    if let Some(why) = support::missing_node() {
+        return support::skip(suite, &why);
+    }
+    let dir = support::suite_dir("interop");
+    support::npm_ci_if_needed(&dir);
+    let script = dir.join("reference-server.js");
+    let script = script.to_str().expect("a UTF-8 path");
+    matrix_with(suite, &["--parser", "msgpack"], || {
+        ServerProcess::start_with(&node(), &[script], MSGPACK_SERVER_ARGS)
     });
 }
 
@@ -163,6 +199,17 @@ fn blocking_driver() {
 #[test]
 fn mio_driver() {
     our_driver(Driver::Mio);
+}
+
+/// Our client and our blocking server, both with `--parser msgpack`.
+#[test]
+fn blocking_driver_msgpack() {
+    let _one_at_a_time = support::exclusive();
+    let suite = "client interop (blocking driver, msgpack)";
+    let exe = Driver::Blocking.conformance_binary();
+    matrix_with(suite, &["--parser", "msgpack"], || {
+        ServerProcess::start(&exe, MSGPACK_SERVER_ARGS)
+    });
 }
 
 /// A private CA and a server certificate for 127.0.0.1/localhost signed

@@ -699,3 +699,76 @@ fn recovery_restores_the_socket_with_what_it_missed() {
     let out = s.texts(a);
     assert_ne!(json_after(&out[0], "40")["sid"], sid, "{out:?}");
 }
+
+/// `--parser msgpack`: v4 clients speak `socket.io-msgpack-parser`'s format
+/// (one binary message per packet), v3 and 0.9 clients are refused;
+/// `--parser json` is the default and anything else a usage error.
+#[test]
+fn parser_option() {
+    use socketio_sansio::wire::msgpack;
+    use socketio_sansio::wire::sio::{Args, Body, DecoderConfig, Event, Packet};
+    use socketio_sansio::Parser;
+
+    assert_eq!(options(&["--port", "1"]).parser, Parser::Json);
+    assert_eq!(
+        options(&["--port", "1", "--parser", "json"]).parser,
+        Parser::Json
+    );
+    assert!(Options::parse(["--port", "1", "--parser", "xml"].map(String::from)).is_err());
+    let opts = options(&["--port", "3000", "--parser", "msgpack"]);
+    assert_eq!(opts.parser, Parser::MsgPack);
+    let mut s = Sim::new(opts.config(), conformance::app(&opts));
+
+    let encode = |p: &Packet| {
+        let mut out = Vec::new();
+        msgpack::encode(p, &mut out);
+        out
+    };
+    let decode_all = |out: Vec<Out>| -> Vec<Packet> {
+        out.into_iter()
+            .map(|o| match o {
+                Out::Bin(b) => msgpack::decode(&b, &DecoderConfig::default()).expect("msgpack"),
+                other => panic!("{other:?}"),
+            })
+            .collect()
+    };
+    let conn = s.ws("/socket.io/?EIO=4&transport=websocket");
+    assert_eq!(s.texts(conn).len(), 1, "the open packet");
+    s.binary(
+        conn,
+        &encode(&Packet {
+            nsp: "/".into(),
+            body: Body::Connect(None),
+        }),
+    );
+    let got = decode_all(s.take(conn));
+    assert!(matches!(&got[0].body, Body::Connect(Some(v)) if v["sid"].is_string()));
+    assert!(
+        matches!(&got[1].body, Body::Event(e) if e.name == "auth" && e.args.values == [json!({})])
+    );
+    let mut args = Args::json(vec![json!({"a": [1, null]})]);
+    let ph = args.attach(vec![1, 2]);
+    args.values.push(ph);
+    s.binary(
+        conn,
+        &encode(&Packet {
+            nsp: "/".into(),
+            body: Body::Event(Event {
+                name: "message".into(),
+                args: args.clone(),
+                id: None,
+            }),
+        }),
+    );
+    let got = decode_all(s.take(conn));
+    assert_eq!(
+        got[0].body,
+        Body::Event(Event {
+            name: "message-back".into(),
+            args,
+            id: None
+        })
+    );
+    assert!(s.try_ws("/socket.io/?EIO=3&transport=websocket").is_err());
+    assert_eq!(s.get("/socket.io/?EIO=3&transport=polling").status, 400);
+}

@@ -133,6 +133,63 @@ fn recovery_suite(driver: Driver) {
     per_transport.run(command, summary);
 }
 
+/// The server's arguments for `msgpack.test.js`: the suite's, with the
+/// MessagePack parser.
+const MSGPACK_SERVER_ARGS: &[&str] = &[
+    "--ping-interval",
+    "1000",
+    "--ping-timeout",
+    "2000",
+    "--parser",
+    "msgpack",
+];
+
+/// socket.io-client 4.x with `socket.io-msgpack-parser` (`msgpack.test.js`:
+/// JSON kinds, binary and acks both ways, namespaces, connect_error) against
+/// a server started with `--parser msgpack`, over each transport variant.
+fn msgpack_suite(driver: Driver) {
+    let _one_at_a_time = support::exclusive();
+    let suite = format!("interop msgpack ({})", driver.name());
+    if let Some(why) = support::missing_node() {
+        return support::skip(&suite, &why);
+    }
+    let dir = support::suite_dir("interop");
+    support::npm_ci_if_needed(&dir);
+    let per_transport = PerTransport {
+        suite: &suite,
+        driver,
+        server_args: MSGPACK_SERVER_ARGS,
+        transports: support::transports("SOCKETIO_INTEROP_TRANSPORTS", TRANSPORTS),
+        limit: SUITE_TIMEOUT,
+    };
+    let command = |url: &str, transport: &str| {
+        let mut node = Command::new("node");
+        node.args(["--test", "--test-concurrency=1", "msgpack.test.js"])
+            .current_dir(&dir)
+            .env("SERVER_URL", url)
+            .env("TRANSPORTS", transport);
+        node
+    };
+    let summary = |run: &SuiteRun| {
+        run.stdout
+            .lines()
+            .filter(|l| l.starts_with("# pass") || l.starts_with("# fail"))
+            .map(str::to_owned)
+            .collect()
+    };
+    per_transport.run(command, summary);
+}
+
+#[test]
+fn msgpack_blocking() {
+    msgpack_suite(Driver::Blocking);
+}
+
+#[test]
+fn msgpack_mio() {
+    msgpack_suite(Driver::Mio);
+}
+
 #[test]
 fn recovery_blocking() {
     recovery_suite(Driver::Blocking);

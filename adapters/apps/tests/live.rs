@@ -10,13 +10,13 @@
 mod support;
 
 use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpStream};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde_json::json;
 use socketio_apps::testing::{
-    assert_echo, connect, http, http_get, joined, pump, recv_text, wait_closed, Ws,
+    assert_echo, connect, http, http_get, joined, pump, raw_request, recv_text, sid_of,
+    upgrade_head, wait_closed, Ws,
 };
 use socketio_http::{Cookie, Refusal};
 use socketio_sansio::app::{App, ConnectError, Namespace};
@@ -214,60 +214,6 @@ fn shutdown_closes_sessions_and_returns(driver: Driver) {
     wait_closed(&mut ws);
 }
 
-/// One request on its own connection (`Connection: close`): the head as
-/// text and the body as bytes.
-fn raw_request(
-    addr: SocketAddr,
-    method: &str,
-    target: &str,
-    headers: &str,
-    body: &str,
-) -> (String, Vec<u8>) {
-    let mut s = TcpStream::connect(addr).expect("connect");
-    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
-    let request = format!(
-        "{method} {target} HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: {}\r\n{headers}\r\n{body}",
-        body.len()
-    );
-    s.write_all(request.as_bytes()).unwrap();
-    let mut out = Vec::new();
-    let _ = s.read_to_end(&mut out);
-    let at = out
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .map_or(out.len(), |p| p + 4);
-    let body = out.split_off(at);
-    (String::from_utf8_lossy(&out).into_owned(), body)
-}
-
-/// The head of a WebSocket upgrade's answer (the connection then dropped).
-fn upgrade_head(addr: SocketAddr, target: &str) -> String {
-    let mut s = TcpStream::connect(addr).expect("connect");
-    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
-    write!(s, "GET {target} HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n").unwrap();
-    let mut buf = Vec::new();
-    let mut byte = [0u8; 1];
-    while !buf.ends_with(b"\r\n\r\n") {
-        match s.read(&mut byte) {
-            Ok(1) => buf.push(byte[0]),
-            _ => break,
-        }
-    }
-    // A refusal has a body after its head.
-    if !buf.starts_with(b"HTTP/1.1 101") {
-        let _ = s.read_to_end(&mut buf);
-    }
-    String::from_utf8_lossy(&buf).into_owned()
-}
-
-/// The sid of a handshake answer's body.
-fn sid_of(body: &[u8]) -> String {
-    let text = String::from_utf8_lossy(body);
-    let start = text.find("\"sid\":\"").expect("sid") + 7;
-    let len = text[start..].find('"').expect("sid end");
-    text[start..start + len].to_owned()
-}
-
 fn allow_request_refuses_before_any_session_and_cookies_the_rest(driver: Driver) {
     let seen = Arc::new(Mutex::new(Vec::new()));
     let log = seen.clone();
@@ -282,6 +228,7 @@ fn allow_request_refuses_before_any_session_and_cookies_the_rest(driver: Driver)
         })),
         cookie: Some(Cookie::default()),
         compression: None,
+        ..HttpOptions::default()
     };
     let app = App::new().ns("/", namespace());
     let server = driver.serve_with(config, &options, app);

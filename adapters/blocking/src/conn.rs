@@ -16,9 +16,10 @@ use std::io::{self, Read, Write};
 use std::net::{Shutdown, TcpStream};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{mpsc, Arc};
+use std::time::{Duration, Instant};
 
 use socketio_http::{parse_head, Parsed, PollingRequest, Reply, RequestHead, Route, Router};
-use socketio_sansio::{Frame, Handshake, Text};
+use socketio_sansio::{Frame, Handshake, Method, Text};
 use tungstenite::protocol::frame::coding::CloseCode;
 use tungstenite::protocol::{CloseFrame, Role, WebSocketConfig};
 use tungstenite::{Bytes, Message, WebSocket};
@@ -186,10 +187,30 @@ fn serve_polling(
     leftover: Vec<u8>,
     ctx: &ConnContext,
 ) -> Option<Vec<u8>> {
-    let (body, rest) = read_body(stream, leftover, request.body_len).ok()?;
+    let req = next_id();
+    // A POST whose body is still arriving is announced to the core, which
+    // refuses a second POST for the session meanwhile (the reference's
+    // "data request overlap from client").
+    let announced = request.head.method == "POST" && request.body_len > leftover.len();
+    if announced {
+        let started = Net::HttpStarted {
+            req,
+            method: Method::from_name(&request.head.method),
+            url: request.head.target.clone(),
+        };
+        ctx.driver.send(Msg::Net(started)).ok()?;
+    }
+    let (body, rest) = match read_body(stream, leftover, request.body_len) {
+        Ok(read) => read,
+        Err(_) => {
+            if announced {
+                let _ = ctx.driver.send(Msg::Net(Net::HttpAborted(req)));
+            }
+            return None;
+        }
+    };
     let (request, pending) = request.into_request(body);
     let (reply_tx, reply_rx) = mpsc::channel();
-    let req = next_id();
     ctx.driver
         .send(Msg::Net(Net::Http {
             req,
@@ -244,7 +265,12 @@ fn serve_websocket(
     let (id, sid) = match reply_rx.recv() {
         Ok(Ok(opened)) => opened,
         Ok(Err(rejection)) => {
-            let _ = stream.write_all(&Reply::from_rejection(&rejection).bytes);
+            let reply = Reply::from_ws_rejection(&rejection, accept_key);
+            if stream.write_all(&reply.bytes).is_ok() && rejection.accepts_then_closes() {
+                // Accepted then closed: wait for the client's close frame.
+                let wait = ctx.router.ws_close_timeout();
+                await_peer_close(stream, leftover, wait);
+            }
             return;
         }
         Err(_) => return,
@@ -272,12 +298,17 @@ fn serve_websocket(
         return;
     }
     let writer_ws = WebSocket::from_raw_socket(write_half, Role::Server, Some(config));
+    // Dropped when the reader ends (the peer's close frame, EOF or an
+    // error): a writer that sent our close frame waits for that.
+    let (reader_done, done) = mpsc::channel::<()>();
     let writer = {
         let driver = WriterLink {
             driver: ctx.driver.clone(),
             id,
             token,
             window,
+            done,
+            close_wait: ctx.router.ws_close_timeout(),
         };
         std::thread::Builder::new()
             .name("sio-writer".into())
@@ -313,8 +344,10 @@ fn serve_websocket(
                 let _ = pong_tx.send(Msg::Net(Net::Pong(id, token, data)));
             }
             Ok(Message::Pong(_)) | Ok(Message::Frame(_)) => {}
-            Ok(Message::Close(_)) => {
-                let _ = ctx.driver.send(Msg::Net(Net::Closed(id, token)));
+            Ok(Message::Close(frame)) => {
+                // The writer echoes the code (if we did not close first).
+                let code = frame.map(|f| u16::from(f.code));
+                let _ = ctx.driver.send(Msg::Net(Net::PeerClosed(id, token, code)));
                 break;
             }
             Err(tungstenite::Error::Capacity(e)) => {
@@ -330,8 +363,27 @@ fn serve_websocket(
             }
         }
     }
+    drop(reader_done);
     let _ = reader.get_ref().0.shutdown(Shutdown::Read);
     let _ = writer.join();
+}
+
+/// After our close frame went out on `stream` (a WebSocket nobody else
+/// reads): reads, dropping data frames, until the peer's close frame, EOF,
+/// an error or `wait`.
+fn await_peer_close(stream: TcpStream, leftover: Vec<u8>, wait: Duration) {
+    let until = Instant::now() + wait;
+    let mut ws = WebSocket::from_partially_read(ReadHalf(stream), leftover, Role::Server, None);
+    loop {
+        let left = until.saturating_duration_since(Instant::now());
+        if left.is_zero() || ws.get_ref().0.set_read_timeout(Some(left)).is_err() {
+            return;
+        }
+        match ws.read() {
+            Ok(Message::Close(_)) | Err(_) => return,
+            Ok(_) => {}
+        }
+    }
 }
 
 fn to_message(frame: Frame) -> Option<Message> {
@@ -369,6 +421,10 @@ struct WriterLink {
     id: socketio_sansio::ConnId,
     token: WsToken,
     window: Arc<WriteWindow>,
+    /// Disconnected once the reader has ended.
+    done: mpsc::Receiver<()>,
+    /// How long our close waits for the peer's.
+    close_wait: Duration,
 }
 
 /// Writes what the driver sends, batching what is already queued before
@@ -395,7 +451,12 @@ fn write_loop(mut ws: WebSocket<TcpStream>, rx: mpsc::Receiver<WriterMsg>, link:
                         reason: "".into(),
                     });
                     let _ = ws.close(frame);
-                    let _ = ws.flush();
+                    if ws.flush().is_ok() {
+                        // RFC 6455 §7.1.1: the server closes TCP once the
+                        // peer's close frame came (the reader then ends),
+                        // or after `close_wait`.
+                        let _ = link.done.recv_timeout(link.close_wait);
+                    }
                     break 'outer;
                 }
             };

@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use socketio_sansio::app::{AppServer, Command, CommandSink};
 use socketio_sansio::{
-    ConnId, Frame, Handshake, HttpRequest, HttpResponse, Rejection, RequestId, Transmit,
+    ConnId, Frame, Handshake, HttpRequest, HttpResponse, Method, Rejection, RequestId, Transmit,
 };
 use tungstenite::protocol::frame::Utf8Bytes;
 
@@ -57,10 +57,22 @@ pub(crate) enum Net {
     /// A WebSocket ping to answer.
     Pong(ConnId, WsToken, tungstenite::Bytes),
     Closed(ConnId, WsToken),
+    /// The peer's close frame, with its status code (echoed if we had not
+    /// closed first).
+    PeerClosed(ConnId, WsToken, Option<u16>),
     Error(ConnId, WsToken, String),
     /// The writer of this WebSocket drained under half its window after the
     /// connection was write-blocked: frames may flow again.
     WriteReady(ConnId, WsToken),
+    /// The head of a POST was read; its body is still arriving.
+    HttpStarted {
+        req: RequestId,
+        method: Method,
+        url: String,
+    },
+    /// A request announced with `HttpStarted` was lost before its body
+    /// was whole.
+    HttpAborted(RequestId),
     /// A polling request; the answer goes to `reply`.
     Http {
         req: RequestId,
@@ -180,15 +192,19 @@ pub(crate) struct Driver<D> {
     closing: Vec<Closing>,
     /// Who waits for the answer to each HTTP request.
     http_waiting: HashMap<RequestId, mpsc::Sender<HttpResponse>>,
+    /// How long a writer's close waits for the peer's close frame (added
+    /// to [`CLOSE_GRACE`]).
+    close_wait: Duration,
 }
 
 impl<D: 'static> Driver<D> {
-    pub(crate) fn new(app: AppServer<D>) -> Self {
+    pub(crate) fn new(app: AppServer<D>, close_wait: Duration) -> Self {
         Driver {
             app,
             writers: HashMap::new(),
             closing: Vec::new(),
             http_waiting: HashMap::new(),
+            close_wait,
         }
     }
 
@@ -304,6 +320,19 @@ impl<D: 'static> Driver<D> {
                 }
                 self.forget(id, token);
             }
+            Net::PeerClosed(id, token, code) => {
+                if self.writers.get(&id).is_some_and(|w| w.token == token) {
+                    if let Some(w) = self.writers.remove(&id) {
+                        // Answer the closing handshake.
+                        self.close_writer(now, w, code);
+                    }
+                    self.app.handle_ws_closed(now, id);
+                }
+            }
+            Net::HttpStarted { req, method, url } => {
+                self.app.handle_http_started(now, req, method, &url)
+            }
+            Net::HttpAborted(req) => self.app.handle_http_aborted(now, req),
             Net::Error(id, token, why) => {
                 log::debug!("{id}: transport error: {why}");
                 if self.writers.get(&id).is_some_and(|w| w.token == token) {
@@ -348,7 +377,7 @@ impl<D: 'static> Driver<D> {
             let _ = w.stream.shutdown(Shutdown::Both);
         } else {
             self.closing.push(Closing {
-                by: now + CLOSE_GRACE,
+                by: now + CLOSE_GRACE + self.close_wait,
                 window: w.window,
                 stream: w.stream,
             });

@@ -159,7 +159,7 @@ impl socketio_http::Driver for Threads {
         let (sink, rx) = Sink::channel();
         let remote = Remote::new(sink.clone() as Arc<dyn CommandSink<D>>);
         app.set_remote(remote.clone());
-        let driver = Driver::new(app);
+        let driver = Driver::new(app, router.ws_close_timeout());
         let driver = {
             let sink = sink.clone();
             std::thread::Builder::new()

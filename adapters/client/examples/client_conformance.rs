@@ -2,7 +2,7 @@
 //! server conformance contract (`socketio_apps::conformance`: ours, or the
 //! reference scripts on the official servers):
 //!
-//! `cargo run --release -p socketio-client --example client_conformance -- --url URL [--transports polling,websocket | websocket | polling] [--eio 4|3] [--ca-file PATH]`
+//! `cargo run --release -p socketio-client --example client_conformance -- --url URL [--transports polling,websocket | websocket | polling] [--eio 4|3] [--parser json|msgpack] [--ca-file PATH]`
 //!
 //! Runs the checks in order, prints `PASS <name>` or `FAIL <name>: <why>`
 //! for each and a last line `N passed, N failed`; exits with 0 only when
@@ -18,10 +18,10 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Value};
 use socketio_client::{
     connect, Args, Client, ClientDisconnectReason, ClientOptions, EmitStatus, EngineVersion, Error,
-    Handlers, TlsRoots, Transports,
+    Handlers, Parser, TlsRoots, Transports,
 };
 
-const USAGE: &str = "usage: client_conformance --url URL [--transports polling,websocket | websocket | polling] [--eio 4|3] [--ca-file PATH]";
+const USAGE: &str = "usage: client_conformance --url URL [--transports polling,websocket | websocket | polling] [--eio 4|3] [--parser json|msgpack] [--ca-file PATH]";
 /// The default time limit of one check.
 const LIMIT: Duration = Duration::from_secs(10);
 
@@ -29,6 +29,7 @@ struct Cli {
     url: String,
     transports: Transports,
     eio: EngineVersion,
+    parser: Parser,
     ca_file: Option<String>,
 }
 
@@ -38,6 +39,7 @@ fn parse_cli() -> Result<Cli, String> {
         url: String::new(),
         transports: Transports::PollingThenWebSocket,
         eio: EngineVersion::V4,
+        parser: Parser::Json,
         ca_file: None,
     };
     while let Some(flag) = args.next() {
@@ -59,6 +61,7 @@ fn parse_cli() -> Result<Cli, String> {
                     other => return Err(format!("--eio: {other:?} is not 3 or 4")),
                 }
             }
+            "--parser" => cli.parser = value.parse()?,
             "--ca-file" => cli.ca_file = Some(value),
             other => return Err(format!("unknown option {other}")),
         }
@@ -212,6 +215,7 @@ impl Run {
         let mut options = ClientOptions::new()
             .transports(self.cli.transports)
             .version(self.cli.eio)
+            .parser(self.cli.parser)
             .reconnection_delay(Duration::from_millis(300), Duration::from_secs(2))
             .connect_timeout(LIMIT)
             .handlers(recording(tx));

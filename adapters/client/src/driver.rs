@@ -204,6 +204,14 @@ impl Driver {
                 break;
             }
         }
+        self.publish_snapshot();
+    }
+
+    /// Copies what other threads read (`is_connected`, `id`, ...) from the
+    /// machine. Called after every pump and before handlers and waiters
+    /// hear of a change of state, so that a handler or a returned
+    /// `connect` never sees an older state than the event it reacts to.
+    fn publish_snapshot(&self) {
         let machine = &self.core.machine;
         let mut snapshot = lock(&self.snapshot);
         snapshot.sids = self
@@ -448,6 +456,15 @@ impl Driver {
     }
 
     fn dispatch(&mut self, event: ClientEvent) {
+        if matches!(
+            event,
+            ClientEvent::Connected { .. }
+                | ClientEvent::ConnectError { .. }
+                | ClientEvent::Disconnected { .. }
+                | ClientEvent::Upgraded
+        ) {
+            self.publish_snapshot();
+        }
         match event {
             ClientEvent::Connected { nsp, sid } => {
                 log::debug!("{nsp}: connected as {sid}");

@@ -86,4 +86,4 @@ pub use context::{Ack, Socket};
 pub use error::{AckError, Error};
 pub use options::{ClientOptions, Handlers, TlsRoots};
 pub use socketio_sansio::client::{ClientDisconnectReason, EmitStatus, Transports};
-pub use socketio_sansio::{Args, EngineVersion};
+pub use socketio_sansio::{Args, EngineVersion, Parser};

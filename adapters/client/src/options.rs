@@ -222,6 +222,13 @@ impl ClientOptions {
         self.with(move |b| b.version(version))
     }
 
+    /// The Socket.IO parser (socket.io-client's `parser`): `Parser::Json`
+    /// (default), or `Parser::MsgPack` (feature `msgpack`) for a server
+    /// using `socket.io-msgpack-parser` (Engine.IO v4 only).
+    pub fn parser(self, parser: socketio_sansio::Parser) -> Self {
+        self.with(move |b| b.parser(parser))
+    }
+
     /// The Engine.IO path (`path`, default `/socket.io/`).
     pub fn path(self, path: impl Into<String>) -> Self {
         let path = path.into();

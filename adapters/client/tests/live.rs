@@ -7,10 +7,16 @@ use std::time::Duration;
 use serde_json::json;
 use socketio_apps::conformance::{self, Options};
 use socketio_blocking::{ServerHandle, SocketIo};
-use socketio_client::{connect, AckError, ClientOptions, EmitStatus, Error, Handlers, Transports};
+use socketio_client::{
+    connect, AckError, ClientOptions, EmitStatus, Error, Handlers, Parser, Transports,
+};
 
 fn server() -> ServerHandle<()> {
-    let options = Options::parse(["--port".to_owned(), "0".to_owned()]).unwrap();
+    server_with("json")
+}
+
+fn server_with(parser: &str) -> ServerHandle<()> {
+    let options = Options::parse(["--port", "0", "--parser", parser].map(String::from)).unwrap();
     SocketIo::builder()
         .config(|_| options.config())
         .bind(("127.0.0.1", 0), conformance::app(&options))
@@ -18,7 +24,15 @@ fn server() -> ServerHandle<()> {
 }
 
 fn roundtrip(transports: Transports) {
-    let server = server();
+    roundtrip_with(transports, Parser::Json)
+}
+
+fn roundtrip_with(transports: Transports, parser: Parser) {
+    let server = server_with(if parser == Parser::Json {
+        "json"
+    } else {
+        "msgpack"
+    });
     let url = format!("http://{}", server.local_addr());
     let (tx, rx) = mpsc::channel();
     let (deadlock_tx, deadlock_rx) = mpsc::channel();
@@ -32,6 +46,7 @@ fn roundtrip(transports: Transports) {
         });
     let options = ClientOptions::new()
         .transports(transports)
+        .parser(parser)
         .auth(json!({"token": "t"}))
         .reconnection_delay(Duration::from_millis(100), Duration::from_millis(500))
         .handlers(handlers);
@@ -88,6 +103,36 @@ fn polling() {
 #[test]
 fn polling_then_websocket() {
     roundtrip(Transports::PollingThenWebSocket);
+}
+
+/// The MessagePack parser on both sides (`--parser msgpack`), binary both ways.
+#[test]
+fn msgpack_on_every_transport() {
+    for transports in [
+        Transports::WebSocket,
+        Transports::Polling,
+        Transports::PollingThenWebSocket,
+    ] {
+        roundtrip_with(transports, Parser::MsgPack);
+        let server = server_with("msgpack");
+        let url = format!("http://{}", server.local_addr());
+        let client = connect(
+            &url,
+            ClientOptions::new()
+                .transports(transports)
+                .parser(Parser::MsgPack),
+        )
+        .unwrap();
+        let mut args = socketio_client::Args::json(vec![json!({"n": -1.5})]);
+        let ph = args.attach(vec![0, 255, 7]);
+        args.values.push(ph);
+        let answer = client
+            .emit_with_ack_timeout("message-with-ack", args.clone(), Duration::from_secs(5))
+            .unwrap();
+        assert_eq!(answer, args, "{transports:?}");
+        client.close();
+        server.shutdown();
+    }
 }
 
 #[test]

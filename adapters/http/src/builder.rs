@@ -34,12 +34,14 @@ use std::fmt;
 use std::io;
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::path::PathBuf;
+use std::time::Duration;
 
 use socketio_sansio::app::{App, AppServer};
 use socketio_sansio::{Config, ConfigBuilder, Cors};
 
 use crate::compress::DEFAULT_THRESHOLD;
 use crate::handshake::{AllowRequest, Cookie, HandshakeRequest, Refusal};
+use crate::route::DEFAULT_WS_CLOSE_TIMEOUT;
 use crate::Router;
 
 /// A driver: how a configured [`Builder`] starts serving an application.
@@ -65,6 +67,7 @@ pub struct Builder<T> {
     allow: Option<AllowRequest>,
     cookie: Option<Cookie>,
     compression: Option<usize>,
+    ws_close_timeout: Duration,
     driver: T,
 }
 
@@ -77,6 +80,7 @@ impl<T: fmt::Debug> fmt::Debug for Builder<T> {
             .field("allow_request", &self.allow.is_some())
             .field("cookie", &self.cookie)
             .field("compression", &self.compression)
+            .field("ws_close_timeout", &self.ws_close_timeout)
             .field("driver", &self.driver)
             .finish()
     }
@@ -92,6 +96,7 @@ impl<T> Builder<T> {
             allow: None,
             cookie: None,
             compression: Some(DEFAULT_THRESHOLD),
+            ws_close_timeout: DEFAULT_WS_CLOSE_TIMEOUT,
             driver,
         }
     }
@@ -163,6 +168,16 @@ impl<T> Builder<T> {
         self
     }
 
+    /// How long a WebSocket the server closes waits for the client's close
+    /// frame before the TCP connection is closed (default 1 s). Both
+    /// drivers send their close frame, keep reading (and dropping data
+    /// frames) until the client's close frame or EOF, at most this long,
+    /// then close the socket.
+    pub fn ws_close_timeout(mut self, timeout: Duration) -> Self {
+        self.ws_close_timeout = timeout;
+        self
+    }
+
     /// Adjusts the driver's own options.
     pub fn driver(mut self, f: impl FnOnce(T) -> T) -> Self {
         self.driver = f(self.driver);
@@ -184,6 +199,7 @@ impl<T> Builder<T> {
             .with_allow_request(self.allow)
             .with_cookie(self.cookie)
             .with_compression(self.compression)
+            .with_ws_close_timeout(self.ws_close_timeout)
             .with_static_dir(self.static_dir.as_deref())?;
         Ok((server, router, self.driver))
     }

@@ -60,4 +60,4 @@ pub use builder::{Builder, Driver};
 pub use handshake::{Cookie, HandshakeRequest, Refusal};
 pub use head::{parse_head, BodyError, Parsed, RequestHead, MAX_HEAD, MAX_HEADERS};
 pub use response::{put_head, put_response};
-pub use route::{PendingReply, PollingRequest, Reply, Route, Router};
+pub use route::{PendingReply, PollingRequest, Reply, Route, Router, DEFAULT_WS_CLOSE_TIMEOUT};

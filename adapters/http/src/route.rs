@@ -8,6 +8,7 @@
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 
 use socketio_sansio::{Config, Cors, Handshake, HttpRequest, HttpResponse, Method, Rejection};
 
@@ -29,7 +30,12 @@ pub struct Router {
     allow: Option<AllowRequest>,
     cookie: Option<Arc<Cookie>>,
     compression: Option<usize>,
+    ws_close_timeout: Duration,
 }
+
+/// How long a WebSocket the server closes waits for the peer's close frame
+/// before the TCP connection is closed, by default.
+pub const DEFAULT_WS_CLOSE_TIMEOUT: Duration = Duration::from_secs(1);
 
 /// The decision for one request head.
 #[derive(Debug)]
@@ -105,6 +111,25 @@ impl Reply {
     /// The core refused a WebSocket open (bad sid, unsupported version...).
     pub fn from_rejection(rejection: &Rejection) -> Self {
         Reply::from_response(&rejection.to_response())
+    }
+
+    /// The answer to a WebSocket open the core refused: as
+    /// [`Reply::from_rejection`], except for a rejection that
+    /// [accepts then closes](Rejection::accepts_then_closes) (a second
+    /// WebSocket for an upgraded session): `101` with `accept_key`, then a
+    /// close frame without a code, as the reference's `websocket.close()`.
+    pub fn from_ws_rejection(rejection: &Rejection, accept_key: &str) -> Self {
+        if !rejection.accepts_then_closes() {
+            return Reply::from_rejection(rejection);
+        }
+        let mut bytes = Vec::with_capacity(160);
+        websocket::put_switching_protocols(&mut bytes, accept_key);
+        crate::ws::put_close(&mut bytes, None);
+        Reply {
+            status: 101,
+            bytes,
+            keep_alive: false,
+        }
     }
 }
 
@@ -241,7 +266,23 @@ impl Router {
             allow: None,
             cookie: None,
             compression: Some(compress::DEFAULT_THRESHOLD),
+            ws_close_timeout: DEFAULT_WS_CLOSE_TIMEOUT,
         }
+    }
+
+    /// How long a WebSocket the server closes (after sending its close
+    /// frame) waits for the peer's close frame before the driver closes the
+    /// TCP connection (RFC 6455 §7.1.1: the server closes TCP first, once
+    /// the closing handshake is done). Default:
+    /// [`DEFAULT_WS_CLOSE_TIMEOUT`].
+    pub fn with_ws_close_timeout(mut self, timeout: Duration) -> Self {
+        self.ws_close_timeout = timeout;
+        self
+    }
+
+    /// See [`Router::with_ws_close_timeout`].
+    pub fn ws_close_timeout(&self) -> Duration {
+        self.ws_close_timeout
     }
 
     /// Asks `allow` about the first request of every session (engine.io's
@@ -685,6 +726,13 @@ mod tests {
         let rep = Reply::from_rejection(&Rejection::BAD_REQUEST);
         assert_eq!(rep.status, 400);
         assert!(String::from_utf8_lossy(&rep.bytes).contains("application/json"));
+        assert_eq!(Reply::from_ws_rejection(&Rejection::BAD_REQUEST, "k"), rep);
+        let rep = Reply::from_ws_rejection(&Rejection::ALREADY_UPGRADED, "acc");
+        assert_eq!((rep.status, rep.keep_alive), (101, false));
+        assert_eq!(
+            rep.bytes,
+            b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: acc\r\n\r\n\x88\x00"
+        );
         assert_eq!(Reply::head_too_large().status, 431);
         assert_eq!(Reply::malformed_head().status, 400);
     }

@@ -16,7 +16,7 @@ use mio::net::{TcpListener, TcpStream};
 use mio::{Events, Interest, Poll, Token, Waker};
 use socketio_http::{parse_head, ws, Parsed, PendingReply, Reply, Route, Router};
 use socketio_sansio::app::{AppServer, Command, CommandSink, Remote};
-use socketio_sansio::{Config, ConnId, ConnIdMap, Frame, Handshake, RequestId, Transmit};
+use socketio_sansio::{Config, ConnId, ConnIdMap, Frame, Handshake, Method, RequestId, Transmit};
 
 use crate::ServerHandle;
 
@@ -60,8 +60,12 @@ fn window_change(blocked: bool, unflushed: usize) -> Option<bool> {
 }
 
 enum Proto {
-    /// Reading a request head (and body).
-    Http { buf: Vec<u8> },
+    /// Reading a request head (and body). `started`: a POST whose body is
+    /// still arriving, announced to the core under this id.
+    Http {
+        buf: Vec<u8>,
+        started: Option<RequestId>,
+    },
     /// A request is with the core; input is kept until the answer is written.
     Waiting {
         req: RequestId,
@@ -79,6 +83,9 @@ enum Proto {
     },
     /// Input is ignored; the socket closes once the output is written.
     Closing,
+    /// Our close frame is out (or going): frames are read and dropped until
+    /// the peer's close frame or EOF, or `by`; then the socket closes.
+    WsClosing { partial: Vec<u8>, by: Instant },
 }
 
 struct Conn {
@@ -168,6 +175,9 @@ pub struct MioServer<D = ()> {
     flush_list: VecDeque<usize>,
     /// Connections that still had input when their read budget ran out.
     again: Vec<usize>,
+    /// WebSockets waiting for the peer's close frame, by deadline (in
+    /// order: every deadline is now plus the same timeout).
+    ws_closing: VecDeque<(Instant, usize)>,
     scratch: Vec<u8>,
     /// The last turn had little to do: spin briefly before sleeping.
     light_turn: bool,
@@ -234,6 +244,7 @@ impl<D: Default + Send + 'static> MioServer<D> {
             next_req: 1,
             flush_list: VecDeque::new(),
             again: Vec::new(),
+            ws_closing: VecDeque::new(),
             scratch: vec![0; SCRATCH],
             light_turn: false,
             resumed: false,
@@ -285,10 +296,14 @@ impl<D: Default + Send + 'static> MioServer<D> {
             let timeout = if !self.again.is_empty() || !self.flush_list.is_empty() || self.resumed {
                 Some(Duration::ZERO)
             } else {
-                let deadline = match (self.server.poll_timeout(), shutdown_by) {
-                    (Some(a), Some(b)) => Some(a.min(b)),
-                    (a, b) => a.or(b),
-                };
+                let deadline = [
+                    self.server.poll_timeout(),
+                    shutdown_by,
+                    self.ws_closing.front().map(|&(by, _)| by),
+                ]
+                .into_iter()
+                .flatten()
+                .min();
                 deadline.map(|d| d.saturating_duration_since(Instant::now()))
             };
             if let Err(e) = self.wait(&mut events, timeout) {
@@ -321,6 +336,7 @@ impl<D: Default + Send + 'static> MioServer<D> {
             if self.server.poll_timeout().is_some_and(|t| t <= self.now) {
                 self.server.handle_timeout(self.now);
             }
+            self.expire_ws_closing();
             if shutdown_by.is_none() && self.server.is_shutting_down() {
                 // Every session is closed: stop accepting, write the goodbyes.
                 shutdown_by = Some(self.now + SHUTDOWN_GRACE);
@@ -397,7 +413,10 @@ impl<D: Default + Send + 'static> MioServer<D> {
                     self.conns[slot] = Some(Conn {
                         stream,
                         peer,
-                        proto: Proto::Http { buf: Vec::new() },
+                        proto: Proto::Http {
+                            buf: Vec::new(),
+                            started: None,
+                        },
                         out: Vec::new(),
                         out_pos: 0,
                         queued: false,
@@ -473,9 +492,37 @@ impl<D: Default + Send + 'static> MioServer<D> {
             return;
         };
         match &mut conn.proto {
-            Proto::Http { buf } => {
+            Proto::Http { buf, .. } => {
                 buf.extend_from_slice(data);
                 self.http_input(slot);
+            }
+            Proto::WsClosing { partial, .. } => {
+                partial.extend_from_slice(data);
+                let mut buf = std::mem::take(partial);
+                let mut pos = 0;
+                let peer_closed = loop {
+                    match ws::parse_frame(&mut buf[pos..], self.config.max_payload) {
+                        Ok(Some((frame, used))) => {
+                            pos += used;
+                            if frame.opcode == ws::OP_CLOSE {
+                                break true;
+                            }
+                        }
+                        Ok(None) => break false,
+                        Err(_) => break true,
+                    }
+                };
+                if peer_closed {
+                    self.flush(slot);
+                    self.close_slot(slot);
+                } else if let Some(Some(Conn {
+                    proto: Proto::WsClosing { partial, .. },
+                    ..
+                })) = self.conns.get_mut(slot)
+                {
+                    buf.drain(..pos);
+                    *partial = buf;
+                }
             }
             Proto::Waiting { buf, .. } => {
                 if buf.len() + data.len() > socketio_http::MAX_HEAD + self.config.max_payload {
@@ -656,7 +703,7 @@ impl<D: Default + Send + 'static> MioServer<D> {
         let Some(Some(conn)) = self.conns.get_mut(slot) else {
             return;
         };
-        let Proto::Http { buf } = &mut conn.proto else {
+        let Proto::Http { buf, started } = &mut conn.proto else {
             return;
         };
         let (head, head_len) = match parse_head(buf) {
@@ -677,15 +724,34 @@ impl<D: Default + Send + 'static> MioServer<D> {
             Route::Polling(request) => {
                 let end = head_len + request.body_len;
                 if buf.len() < end {
-                    return; // the body is still coming
+                    // The body is still coming. A POST is announced to the
+                    // core once, which refuses a second POST for the
+                    // session meanwhile ("data request overlap").
+                    if started.is_none() && request.head.method == "POST" {
+                        let req = self.next_req;
+                        self.next_req += 1;
+                        *started = Some(req);
+                        let method = Method::from_name(&request.head.method);
+                        self.server.handle_http_started(
+                            self.now,
+                            req,
+                            method,
+                            &request.head.target,
+                        );
+                    }
+                    return;
                 }
+                let announced = started.take();
                 let rest = buf.split_off(end);
                 // The request's buffer becomes its body (no copy into a new one).
                 let mut body = std::mem::take(buf);
                 body.drain(..head_len);
                 let (request, reply) = request.into_request(body);
-                let req = self.next_req;
-                self.next_req += 1;
+                let req = announced.unwrap_or_else(|| {
+                    let req = self.next_req;
+                    self.next_req += 1;
+                    req
+                });
                 conn.proto = Proto::Waiting {
                     req,
                     buf: rest,
@@ -750,7 +816,61 @@ impl<D: Default + Send + 'static> MioServer<D> {
                     self.input(slot, &mut rest);
                 }
             }
-            Err(rejection) => self.reply(slot, Reply::from_rejection(&rejection), 0),
+            Err(rejection) => {
+                let reply = Reply::from_ws_rejection(&rejection, accept);
+                self.with_out(slot, |out| out.extend_from_slice(&reply.bytes));
+                if rejection.accepts_then_closes() {
+                    // Accepted then closed: wait for the client's close frame.
+                    self.await_peer_close(slot, rest);
+                } else {
+                    self.after_response(slot, 0, false);
+                }
+            }
+        }
+    }
+
+    /// Our close frame is queued on `slot`: keep reading (dropping data
+    /// frames) until the peer's close frame or EOF, at most the router's
+    /// `ws_close_timeout`, then close the socket (RFC 6455 §7.1.1).
+    /// `partial`: bytes already read past the last frame.
+    fn await_peer_close(&mut self, slot: usize, partial: Vec<u8>) {
+        let by = self.now + self.router.ws_close_timeout();
+        let partial = match self.conns.get_mut(slot) {
+            Some(Some(c)) => match std::mem::replace(&mut c.proto, Proto::Closing) {
+                Proto::Ws { partial: p, .. } if partial.is_empty() => p,
+                _ => partial,
+            },
+            _ => return,
+        };
+        if let Some(Some(c)) = self.conns.get_mut(slot) {
+            c.proto = Proto::WsClosing {
+                partial: Vec::new(),
+                by,
+            };
+        }
+        self.ws_closing.push_back((by, slot));
+        if !partial.is_empty() {
+            let mut partial = partial;
+            self.input(slot, &mut partial);
+        }
+    }
+
+    /// Closes the sockets whose peer did not answer our close in time.
+    fn expire_ws_closing(&mut self) {
+        while let Some(&(by, slot)) = self.ws_closing.front() {
+            if by > self.now {
+                break;
+            }
+            self.ws_closing.pop_front();
+            let due = matches!(
+                self.conns.get(slot),
+                Some(Some(Conn { proto: Proto::WsClosing { by: b, .. }, .. })) if *b == by
+            );
+            if due {
+                log::debug!("no close frame from the peer in time: closing the socket");
+                self.flush(slot);
+                self.close_slot(slot);
+            }
         }
     }
 
@@ -764,7 +884,7 @@ impl<D: Default + Send + 'static> MioServer<D> {
             conn.close_after_flush = true;
             return;
         }
-        if let Proto::Http { buf } = &mut conn.proto {
+        if let Proto::Http { buf, .. } = &mut conn.proto {
             buf.drain(..used.min(buf.len()));
             if !buf.is_empty() {
                 self.http_input(slot);
@@ -820,10 +940,7 @@ impl<D: Default + Send + 'static> MioServer<D> {
                             continue;
                         }
                         self.with_out(slot, |out| ws::put_close(out, None));
-                        if let Some(Some(c)) = self.conns.get_mut(slot) {
-                            c.proto = Proto::Closing;
-                            c.close_after_flush = true;
-                        }
+                        self.await_peer_close(slot, Vec::new());
                     }
                 }
             }
@@ -854,7 +971,7 @@ impl<D: Default + Send + 'static> MioServer<D> {
         };
         if keep_alive {
             let pending = !buf.is_empty();
-            conn.proto = Proto::Http { buf };
+            conn.proto = Proto::Http { buf, started: None };
             if pending {
                 self.http_input(slot);
             }
@@ -958,7 +1075,10 @@ impl<D: Default + Send + 'static> MioServer<D> {
                     self.server.handle_http_aborted(self.now, req);
                 }
             }
-            Proto::Http { .. } | Proto::Closing => {}
+            Proto::Http {
+                started: Some(req), ..
+            } => self.server.handle_http_aborted(self.now, req),
+            Proto::Http { .. } | Proto::Closing | Proto::WsClosing { .. } => {}
         }
         self.free.push(slot);
     }

@@ -1,6 +1,7 @@
 //! Faults: a scripted timeline and the swarm mode, where each seed picks
 //! which fault kinds are on and how often.
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::ops::Range;
 use std::time::Duration;
@@ -47,6 +48,18 @@ pub enum Fault {
         /// How long it is down.
         downtime: Duration,
     },
+    /// One server node of a multi-node run ([`SimBuilder::nodes`](crate::SimBuilder::nodes))
+    /// restarts: its connections close, its clients' connects are refused
+    /// for `downtime`, the other nodes count one node less on the cluster
+    /// bus meanwhile (and what was in flight to it is lost), then a fresh
+    /// process serves a fresh app and rejoins. With one node it is
+    /// [`Fault::RestartServer`].
+    RestartNode {
+        /// The node (taken modulo the node count).
+        node: usize,
+        /// How long it is down.
+        downtime: Duration,
+    },
     /// New connections are refused (nothing listens) for `duration`.
     RefuseConnects {
         /// How long.
@@ -68,6 +81,7 @@ impl Fault {
             Fault::Reset { .. } => FaultKind::Reset,
             Fault::Vanish { .. } => FaultKind::Vanish,
             Fault::RestartServer { .. } => FaultKind::RestartServer,
+            Fault::RestartNode { .. } => FaultKind::RestartNode,
             Fault::RefuseConnects { .. } => FaultKind::RefuseConnects,
             Fault::HangConnects { .. } => FaultKind::HangConnects,
         }
@@ -90,6 +104,9 @@ impl fmt::Display for Fault {
             Fault::RestartServer { downtime } => {
                 write!(f, "restart the server ({downtime:?} down)")
             }
+            Fault::RestartNode { node, downtime } => {
+                write!(f, "restart node {node} ({downtime:?} down)")
+            }
             Fault::RefuseConnects { duration } => write!(f, "refuse connects for {duration:?}"),
             Fault::HangConnects { duration } => write!(f, "hang connects for {duration:?}"),
         }
@@ -111,13 +128,16 @@ pub enum FaultKind {
     RestartServer,
     /// [`Fault::RefuseConnects`].
     RefuseConnects,
+    /// [`Fault::RestartNode`] (not drawn by [`Swarm::derive`]: a
+    /// multi-node test switches it on with its own [`Swarm`]).
+    RestartNode,
     /// [`Fault::HangConnects`].
     HangConnects,
 }
 
 impl FaultKind {
     /// Every kind.
-    pub const ALL: [FaultKind; 7] = [
+    pub const ALL: [FaultKind; 8] = [
         FaultKind::Partition,
         FaultKind::Stall,
         FaultKind::Reset,
@@ -125,6 +145,7 @@ impl FaultKind {
         FaultKind::RestartServer,
         FaultKind::RefuseConnects,
         FaultKind::HangConnects,
+        FaultKind::RestartNode,
     ];
 }
 
@@ -138,13 +159,14 @@ pub struct Swarm {
 }
 
 impl Swarm {
-    /// The configuration of `seed`: each kind on with probability 1/2
-    /// (at least one), a mean gap between 1 s and 20 s (server restarts:
-    /// 10 s to 60 s).
+    /// The configuration of `seed`: each kind but
+    /// [`FaultKind::RestartNode`] on with probability 1/2 (at least one), a
+    /// mean gap between 1 s and 20 s (server restarts: 10 s to 60 s).
     pub fn derive(seed: u64) -> Self {
         let mut rng = Rng::stream(seed, "swarm");
         let mut kinds = Vec::new();
-        for kind in FaultKind::ALL {
+        let drawn = &FaultKind::ALL[..7];
+        for &kind in drawn {
             let on = rng.chance(0.5);
             let gap = match kind {
                 FaultKind::RestartServer => 10_000 + rng.below(50_000),
@@ -155,7 +177,7 @@ impl Swarm {
             }
         }
         if kinds.is_empty() {
-            let kind = FaultKind::ALL[rng.below(FaultKind::ALL.len() as u64) as usize];
+            let kind = drawn[rng.below(drawn.len() as u64) as usize];
             kinds.push((kind, Duration::from_secs(5)));
         }
         Swarm { kinds }
@@ -172,24 +194,102 @@ impl Swarm {
                 .collect(),
         }
     }
+}
 
-    /// A fault of `kind` for a run of `clients` clients.
-    pub(crate) fn draw(kind: FaultKind, clients: usize, rng: &mut Rng) -> Fault {
-        let n = clients.max(1);
-        let start = rng.below(n as u64) as usize;
-        let len = 1 + rng.below((n - start).min(1 + n / 4) as u64) as usize;
-        let clients = start..(start + len).min(n);
+/// The chance that one client is among the targets of a swarm fault that
+/// hits clients, in a run of `n` clients: an eighth of them, at least two
+/// on average (what the contiguous ranges of up to `1 + n / 4` clients hit
+/// before). It only grows when clients are removed, so a client a fault
+/// hit is still hit in a smaller run.
+pub(crate) fn client_hit(n: usize) -> f64 {
+    (2.0 / n.max(1) as f64).clamp(0.125, 1.0)
+}
+
+/// The random streams of the swarm, split so that shrinking a run keeps
+/// the rest of it: each fault kind draws its times and durations from its
+/// own stream (`faults/<Kind>`: switching a kind off leaves the others'
+/// faults where they were), and each client draws whether a fault hits it
+/// from its own stream (`fault-target/<Kind>/<i>`: removing client 7
+/// keeps every fault of clients 0 to 6; with [`client_hit`] growing as
+/// clients go, they may get more).
+#[derive(Debug, Clone)]
+pub(crate) struct SwarmStreams {
+    seed: u64,
+    kinds: BTreeMap<FaultKind, Rng>,
+    targets: BTreeMap<(FaultKind, usize), Rng>,
+}
+
+impl SwarmStreams {
+    pub(crate) fn new(seed: u64) -> Self {
+        SwarmStreams {
+            seed,
+            kinds: BTreeMap::new(),
+            targets: BTreeMap::new(),
+        }
+    }
+
+    fn kind(&mut self, kind: FaultKind) -> &mut Rng {
+        let seed = self.seed;
+        self.kinds
+            .entry(kind)
+            .or_insert_with(|| Rng::stream(seed, &format!("faults/{kind:?}")))
+    }
+
+    /// The time to the next fault of `kind` (exponential, mean `mean`).
+    pub(crate) fn gap(&mut self, kind: FaultKind, mean: Duration) -> Duration {
+        let u = self.kind(kind).unit().max(1e-12);
+        Duration::from_secs_f64((-u.ln()).min(20.0) * mean.as_secs_f64())
+    }
+
+    /// The faults of one swarm event of `kind` in a run of `clients`
+    /// clients and `nodes` server nodes: one fault per run of consecutive clients hit (none when
+    /// no client drew a hit), or one server-side fault.
+    pub(crate) fn draw(&mut self, kind: FaultKind, clients: usize, nodes: usize) -> Vec<Fault> {
+        let rng = self.kind(kind);
+        // A fixed number of draws per event, whatever the kind.
         let duration = Duration::from_millis(100 + rng.below(9_900));
+        let downtime = Duration::from_millis(rng.below(3_000));
+        let node = rng.below(nodes as u64) as usize;
+        let make = |clients: Range<usize>| match kind {
+            FaultKind::Partition => Some(Fault::Partition { clients, duration }),
+            FaultKind::Stall => Some(Fault::Stall { clients, duration }),
+            FaultKind::Reset => Some(Fault::Reset { clients }),
+            FaultKind::Vanish => Some(Fault::Vanish { clients, duration }),
+            _ => None,
+        };
         match kind {
-            FaultKind::Partition => Fault::Partition { clients, duration },
-            FaultKind::Stall => Fault::Stall { clients, duration },
-            FaultKind::Reset => Fault::Reset { clients },
-            FaultKind::Vanish => Fault::Vanish { clients, duration },
-            FaultKind::RestartServer => Fault::RestartServer {
-                downtime: Duration::from_millis(rng.below(3_000)),
-            },
-            FaultKind::RefuseConnects => Fault::RefuseConnects { duration },
-            FaultKind::HangConnects => Fault::HangConnects { duration },
+            FaultKind::RestartServer => vec![Fault::RestartServer { downtime }],
+            FaultKind::RestartNode => vec![Fault::RestartNode { node, downtime }],
+            FaultKind::RefuseConnects => vec![Fault::RefuseConnects { duration }],
+            FaultKind::HangConnects => vec![Fault::HangConnects { duration }],
+            _ => {
+                let seed = self.seed;
+                let p = client_hit(clients);
+                let hit: Vec<bool> = (0..clients)
+                    .map(|i| {
+                        self.targets
+                            .entry((kind, i))
+                            .or_insert_with(|| {
+                                Rng::stream(seed, &format!("fault-target/{kind:?}/{i}"))
+                            })
+                            .chance(p)
+                    })
+                    .collect();
+                let mut faults = Vec::new();
+                let mut i = 0;
+                while i < clients {
+                    if !hit[i] {
+                        i += 1;
+                        continue;
+                    }
+                    let start = i;
+                    while i < clients && hit[i] {
+                        i += 1;
+                    }
+                    faults.extend(make(start..i));
+                }
+                faults
+            }
         }
     }
 }

@@ -26,7 +26,15 @@
 //!   (slow readers), resets, half-open connections ([`Fault::Vanish`]),
 //!   server restarts, refused and hanging connects; scripted
 //!   ([`SimBuilder::fault_at`]) or in swarm mode ([`SimBuilder::swarm`]),
-//!   in a chaos phase followed by a heal phase ([`Sim::run`]).
+//!   in a chaos phase followed by a heal phase ([`Sim::run`]). Each fault
+//!   kind draws from its own stream and each client decides from its own
+//!   whether a fault hits it, so the minimizer's smaller runs keep the
+//!   faults of what remains.
+//! * **Nodes** ([`SimBuilder::nodes`]): several servers of the same app
+//!   joined over a cluster bus whose messages travel through the event
+//!   queue (in the trace, with their own latency); each client sticks to
+//!   one node ([`SimBuilder::node_of`]); [`Fault::RestartNode`] restarts
+//!   one of them.
 //! * **Invariants** ([`INVARIANTS`]) checked after every step and at the
 //!   end, each reported by name, plus the user's
 //!   ([`SimBuilder::invariant`]) and "sometimes" goals
@@ -105,6 +113,8 @@ pub use rng::Rng;
 pub use runner::{check, minimize, self_check, Minimized, Seeds};
 #[doc(hidden)]
 pub use sim::LinkBug;
-pub use sim::{ClientHandle, Observed, Report, Sim, SimBuilder, Summary, Violation, INVARIANTS};
+pub use sim::{
+    ClientHandle, Observed, Report, Sim, SimBuilder, Summary, Violation, DRIVER_WINDOW, INVARIANTS,
+};
 pub use spec::{ClientSpec, Misbehaviour, RandomBehaviour, Step};
 pub use trace::{Trace, TraceEvent};

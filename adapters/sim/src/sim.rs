@@ -15,6 +15,7 @@ use socketio_sansio::client::{
     AckFailure, Client, ClientConfig, ClientDisconnectReason, ClientEvent, ClientTransmit,
     TransportId,
 };
+use socketio_sansio::cluster::{Cluster, ClusterMessage};
 use socketio_sansio::wire::{eio, payload};
 use socketio_sansio::{
     AckId, Args, Config, ConfigBuilder, ConnId, EngineVersion, Frame, Handshake, HttpRequest,
@@ -22,19 +23,26 @@ use socketio_sansio::{
 };
 
 use crate::clock::VirtualClock;
-use crate::faults::{Fault, FaultKind, Swarm};
-use crate::link::LinkConfig;
+use crate::faults::{Fault, FaultKind, Swarm, SwarmStreams};
+use crate::link::{Latency, LinkConfig};
 use crate::rng::Rng;
 use crate::spec::{ClientSpec, Misbehaviour, Step};
 use crate::trace::{Trace, TraceEvent};
 
 type AppFactory<D> = Rc<dyn Fn() -> App<D>>;
 type SpecFn = Rc<dyn Fn(usize) -> ClientSpec>;
+type NodeFn = Rc<dyn Fn(usize) -> usize>;
 type InvariantFn<D> = Rc<dyn Fn(&Sim<D>) -> Result<(), String>>;
 type GoalFn<D> = Rc<dyn Fn(&Sim<D>) -> bool>;
 type Tamper = Box<dyn FnMut(JournalEntry) -> Vec<JournalEntry>>;
 /// The server's journal, tagged with the server generation it came from.
 type JournalBuffer = Arc<Mutex<Vec<(u32, JournalEntry)>>>;
+
+/// The write window of the workspace's drivers: the bytes a transport may
+/// take for one connection beyond the core's queue before it reports the
+/// connection write-blocked (`Config::max_outbound_bytes` documents it; the
+/// default [`LinkConfig::window`]).
+pub const DRIVER_WINDOW: usize = 256 * 1024;
 
 /// Deliberate defects of the simulated network, to show that the
 /// invariants about the core fire (a correct network never needs them).
@@ -98,6 +106,9 @@ pub struct SimBuilder<D: 'static = ()> {
     goals: Vec<(String, GoalFn<D>)>,
     bug: Option<LinkBug>,
     clock: Option<VirtualClock>,
+    nodes: usize,
+    node_of: Option<NodeFn>,
+    bus_latency: Latency,
 }
 
 impl<D: 'static> Clone for SimBuilder<D> {
@@ -121,6 +132,9 @@ impl<D: 'static> Clone for SimBuilder<D> {
             goals: self.goals.clone(),
             bug: self.bug,
             clock: self.clock.clone(),
+            nodes: self.nodes,
+            node_of: self.node_of.clone(),
+            bus_latency: self.bus_latency,
         }
     }
 }
@@ -130,6 +144,7 @@ impl<D: 'static> fmt::Debug for SimBuilder<D> {
         f.debug_struct("SimBuilder")
             .field("seed", &self.seed)
             .field("clients", &self.clients)
+            .field("nodes", &self.nodes)
             .field("link", &self.link)
             .field("timeline", &self.timeline)
             .field("swarm", &self.swarm)
@@ -164,6 +179,12 @@ impl<D: Default + Send + 'static> Sim<D> {
             goals: Vec::new(),
             bug: None,
             clock: None,
+            nodes: 1,
+            node_of: None,
+            bus_latency: Latency::Exponential {
+                min: Duration::from_micros(200),
+                mean: Duration::from_millis(1),
+            },
         }
     }
 }
@@ -300,6 +321,40 @@ impl<D: Default + Send + 'static> SimBuilder<D> {
         self
     }
 
+    /// `n` server nodes (default 1), each serving the application, joined
+    /// by an in-memory cluster bus: server-wide operations (broadcasts,
+    /// `sockets_join`, `fetch_sockets`, server-side emits) reach the other
+    /// nodes as [`ClusterMessage`](socketio_sansio::cluster::ClusterMessage)s
+    /// the simulator carries through its event queue, with
+    /// [`SimBuilder::bus_latency`], FIFO per pair of nodes, so they are part
+    /// of the trace. Each client sticks to one node (sticky sessions, as a
+    /// load balancer in front of polling must): [`SimBuilder::node_of`], or
+    /// drawn from the client's own stream.
+    /// [`Fault::RestartServer`] restarts every node, [`Fault::RestartNode`]
+    /// one (the others count one node less meanwhile).
+    pub fn nodes(mut self, n: usize) -> Self {
+        self.nodes = n.max(1);
+        self
+    }
+
+    /// The number of server nodes.
+    pub fn node_count(&self) -> usize {
+        self.nodes
+    }
+
+    /// Which node client `i` connects to (taken modulo the node count).
+    pub fn node_of(mut self, node: impl Fn(usize) -> usize + 'static) -> Self {
+        self.node_of = Some(Rc::new(node));
+        self
+    }
+
+    /// The one-way latency of the cluster bus between two nodes (default
+    /// 0.2 ms plus an exponential tail of mean 1 ms).
+    pub fn bus_latency(mut self, latency: Latency) -> Self {
+        self.bus_latency = latency;
+        self
+    }
+
     #[doc(hidden)]
     pub fn link_bug(mut self, bug: LinkBug) -> Self {
         self.bug = Some(bug);
@@ -343,7 +398,12 @@ impl Dir {
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Ev {
     ClientTimer(usize),
-    ServerTimer(u32),
+    /// A node's timer, for one generation of its server.
+    ServerTimer(usize, u32),
+    /// A cluster message reaching a node (its id in `Sim::bus`).
+    Bus(u64),
+    /// A restarted node comes back.
+    NodeUp(usize),
     Script(usize),
     Random(usize),
     Misbehave(usize),
@@ -436,6 +496,9 @@ struct Pipe {
     last_arrival: Instant,
     next_free: Instant,
     bytes: usize,
+    /// The largest message pushed (the window check runs after a push, so
+    /// a pipe may exceed its window by one message).
+    largest: usize,
     blocked: bool,
 }
 
@@ -446,6 +509,7 @@ impl Pipe {
             last_arrival: now,
             next_free: now,
             bytes: 0,
+            largest: 0,
             blocked: false,
         }
     }
@@ -454,6 +518,8 @@ impl Pipe {
 #[derive(Debug)]
 struct WsLink {
     client: usize,
+    /// The server node it reaches.
+    node: usize,
     transport: TransportId,
     url: String,
     headers: Vec<(String, String)>,
@@ -480,6 +546,8 @@ enum ExState {
 #[derive(Debug)]
 struct Exchange {
     client: usize,
+    /// The server node it reaches.
+    node: usize,
     request: RequestId,
     http: Option<HttpRequest>,
     sid: Option<Rc<str>>,
@@ -508,6 +576,8 @@ pub struct Observed {
 
 struct SimClient {
     spec: ClientSpec,
+    /// The server node its connections go to.
+    node: usize,
     client: Client,
     rng: Rng,
     net: Rng,
@@ -519,6 +589,8 @@ struct SimClient {
     partitioned: bool,
     reading: bool,
     vanished: bool,
+    /// Its script was due while it had vanished.
+    script_parked: bool,
     closed: bool,
     seen: Observed,
 }
@@ -565,6 +637,8 @@ pub struct Summary {
     pub acks: u64,
     /// Application handler runs journaled by the server.
     pub handler_runs: u64,
+    /// Cluster messages carried between server nodes.
+    pub bus_messages: u64,
     /// Broadcasts whose recipients were checked against the rooms.
     pub broadcasts_checked: u64,
     /// Virtual time at the end.
@@ -637,6 +711,9 @@ impl fmt::Display for Report {
             "  ws opened {}, http requests {}, reconnections {}, acks {}",
             s.ws_opened, s.http_requests, s.reconnections, s.acks
         )?;
+        if s.bus_messages > 0 {
+            writeln!(f, "  cluster bus messages {}", s.bus_messages)?;
+        }
         writeln!(f, "  invariants: {}", self.invariants.join(", "))?;
         if !self.goals.is_empty() {
             writeln!(
@@ -658,7 +735,38 @@ impl fmt::Display for Report {
     }
 }
 
-/// The built-in invariants, by name.
+/// The built-in invariants, by name:
+///
+/// * `ack-exactly-once`: every acknowledgement has exactly one outcome.
+///   On the wire, the server answers each request of a client at most once
+///   per session and namespace socket (socket.io's server guards its ack
+///   function with a `sent` flag; `app::Ack` is `Clone`, so an application
+///   can answer twice and the core sends both: this fires). On the client,
+///   one outcome per request, answered, timed out or failed (the core
+///   client keeps one pending entry per id, so no application can break
+///   it). The server's own callbacks (`Socket::emit_with_ack`,
+///   `Operator::emit_with_ack`) are `FnOnce`: the types forbid a second run.
+///   "At least once" is `ack-resolved`.
+/// * `no-handler-after-disconnect`: no handler of a socket runs after its
+///   departure (from the server's journal).
+/// * `room-broadcast-exact`: a broadcast reaches exactly the members of its
+///   rooms at emit time, minus the excepted ones.
+/// * `ack-resolved`: at the end, every acknowledgement a client asked for
+///   has its outcome.
+/// * `delivery-exactly-once-in-order`: on connections no fault touched,
+///   every message arrives once and in order.
+/// * `silent-peer-detected`: a vanished client's session ends within ping
+///   interval + ping timeout.
+/// * `queue-limits`: what the server holds for one connection (the core's
+///   queue plus what the transport took and the client has not read)
+///   stays within `max_outbound_bytes` + [`DRIVER_WINDOW`] + one message.
+/// * `baseline-after-leave`: once every client left, the server's
+///   connections, sockets, rooms, timers and pending acknowledgements
+///   are back to their count before the run.
+/// * `heal`: after the chaos phase every client is reconnected, every
+///   acknowledgement resolved and every buffer drained within the heal
+///   budget.
+/// * `no-panic`: neither the application nor the core panicked.
 pub const INVARIANTS: [&str; 10] = [
     "ack-exactly-once",
     "no-handler-after-disconnect",
@@ -679,28 +787,27 @@ pub struct Sim<D: 'static = ()> {
     now: Instant,
     seq: u64,
     queue: BinaryHeap<Reverse<Queued>>,
-    server: Option<AppServer<D>>,
+    nodes: Vec<Node<D>>,
+    /// The last server generation handed out (over every node).
     server_gen: u32,
-    server_timer: Option<Instant>,
     server_config: (Duration, Duration, usize),
     refuse_until: Option<Instant>,
     hang_until: Option<Instant>,
     hung: Vec<Ev>,
     clients: Vec<SimClient>,
     links: BTreeMap<u64, WsLink>,
-    conn_links: HashMap<ConnId, u64>,
     exchanges: BTreeMap<u64, Exchange>,
     srv_requests: HashMap<RequestId, u64>,
     next_id: u64,
     parked: Vec<Vec<Ev>>,
     faults: Vec<Fault>,
-    fault_rng: Rng,
+    swarm_streams: SwarmStreams,
     swarm: Option<Swarm>,
     healing: bool,
     flows: HashMap<FlowKey, Flow>,
-    detections: Vec<(ConnId, Instant, usize)>,
+    /// Vanished clients' sessions: node, connection, deadline, client.
+    detections: Vec<(usize, ConnId, Instant, usize)>,
     dirty: Vec<usize>,
-    server_dirty: bool,
     trace: Trace,
     summary: Summary,
     violations: Vec<Violation>,
@@ -711,6 +818,26 @@ pub struct Sim<D: 'static = ()> {
     /// Departed sockets by (server generation, connection, namespace).
     departed: HashMap<(u32, ConnId, Arc<str>), Vec<Arc<str>>>,
     tamper: Option<Tamper>,
+    /// The client's acknowledgement requests the server answered, by
+    /// client, session and namespace (`ack-exactly-once` on the wire).
+    answered: BTreeMap<(usize, String, String), BTreeSet<AckId>>,
+    /// Connections already reported by `queue-limits` (once each).
+    over_limit: BTreeSet<(u32, ConnId)>,
+    /// Cluster messages in flight: destination node and message.
+    bus: BTreeMap<u64, (usize, ClusterMessage)>,
+    /// The last arrival on the bus per (from, to): FIFO per pair.
+    bus_last: BTreeMap<(usize, usize), Instant>,
+    bus_rng: Rng,
+}
+
+/// One server node: its application server (`None` while down), the
+/// generation of that server, its timer and its connections' links.
+struct Node<D: 'static> {
+    server: Option<AppServer<D>>,
+    generation: u32,
+    timer: Option<Instant>,
+    dirty: bool,
+    conn_links: HashMap<ConnId, u64>,
 }
 
 impl<D: 'static> fmt::Debug for Sim<D> {
@@ -766,6 +893,86 @@ fn frame_messages(version: EngineVersion, f: &Frame) -> u64 {
     }
 }
 
+/// The Socket.IO texts (after the Engine.IO `4`) of the message packets in
+/// one WebSocket frame or polling body.
+fn sio_texts(
+    version: EngineVersion,
+    frame: Option<&Frame>,
+    body: Option<(&[u8], Option<&str>)>,
+) -> Vec<String> {
+    match (frame, body) {
+        (Some(Frame::Text(t)), _) => t
+            .strip_prefix('4')
+            .filter(|t| t.starts_with(['0', '3', '6']))
+            .map(str::to_owned)
+            .into_iter()
+            .collect(),
+        (_, Some((body, content_type))) => {
+            let binary = content_type.is_some_and(|c| c.starts_with("application/octet-stream"));
+            payload::decode(version, body, binary).map_or(Vec::new(), |packets| {
+                packets
+                    .iter()
+                    .filter(|p| p.kind == eio::PacketType::Message)
+                    .filter_map(|p| match &p.data {
+                        eio::Data::Text(t) if t.starts_with(['0', '3', '6']) => Some(t.to_string()),
+                        _ => None,
+                    })
+                    .collect()
+            })
+        }
+        _ => Vec::new(),
+    }
+}
+
+/// What a Socket.IO text says about acknowledgements: an ACK (or
+/// BINARY_ACK) answering `id` on a namespace, or a CONNECT (a new socket
+/// on the namespace, whose ids start again).
+#[derive(Debug, PartialEq, Eq)]
+enum AckWire {
+    Answer(String, AckId),
+    Connect(String),
+}
+
+fn ack_wire(text: &str) -> Option<AckWire> {
+    let kind = text.chars().next()?;
+    let mut rest = text.get(kind.len_utf8()..)?;
+    if kind == '6' {
+        rest = rest.split_once('-')?.1;
+    }
+    let nsp = if rest.starts_with('/') {
+        let (nsp, after) = rest.split_once(',').unwrap_or((rest, ""));
+        rest = after;
+        nsp.split('?').next().unwrap_or("/").to_owned()
+    } else {
+        "/".to_owned()
+    };
+    match kind {
+        '0' => Some(AckWire::Connect(nsp)),
+        '3' | '6' => {
+            let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+            let id = digits.parse::<AckId>().ok()?;
+            Some(AckWire::Answer(nsp, id))
+        }
+        _ => None,
+    }
+}
+
+/// One line about a cluster message, for the trace.
+fn bus_summary(message: &ClusterMessage) -> String {
+    match message {
+        ClusterMessage::Broadcast { target, event, .. } => format!(
+            "broadcast {event:?} to {} rooms {:?} except {:?}",
+            target.nsp, target.rooms, target.except
+        ),
+        ClusterMessage::Request { nsp, id, kind, .. } => {
+            let kind = format!("{kind:?}");
+            let name = kind.split([' ', '(', '{']).next().unwrap_or("");
+            format!("request {name} on {nsp} id {id:?}")
+        }
+        ClusterMessage::Response { nsp, id, .. } => format!("response on {nsp} to {id:?}"),
+    }
+}
+
 /// Engine.IO message packets in one polling body.
 fn body_messages(version: EngineVersion, body: &[u8], content_type: Option<&str>) -> u64 {
     let binary = content_type.is_some_and(|c| c.starts_with("application/octet-stream"));
@@ -795,28 +1002,33 @@ impl<D: Default + Send + 'static> Sim<D> {
             now: epoch,
             seq: 0,
             queue: BinaryHeap::new(),
-            server: None,
+            nodes: (0..cfg.nodes.max(1))
+                .map(|_| Node {
+                    server: None,
+                    generation: 0,
+                    timer: None,
+                    dirty: false,
+                    conn_links: HashMap::new(),
+                })
+                .collect(),
             server_gen: 0,
-            server_timer: None,
             server_config,
             refuse_until: None,
             hang_until: None,
             hung: Vec::new(),
             clients: Vec::new(),
             links: BTreeMap::new(),
-            conn_links: HashMap::new(),
             exchanges: BTreeMap::new(),
             srv_requests: HashMap::new(),
             next_id: 1,
             parked: Vec::new(),
             faults: Vec::new(),
-            fault_rng: Rng::stream(seed, "faults"),
+            swarm_streams: SwarmStreams::new(seed),
             swarm,
             healing: false,
             flows: HashMap::new(),
             detections: Vec::new(),
             dirty: Vec::new(),
-            server_dirty: false,
             trace: Trace::new(cfg.keep_trace),
             summary: Summary::default(),
             violations: Vec::new(),
@@ -826,9 +1038,14 @@ impl<D: Default + Send + 'static> Sim<D> {
             journal: Arc::default(),
             departed: HashMap::new(),
             tamper: None,
+            over_limit: BTreeSet::new(),
+            answered: BTreeMap::new(),
+            bus: BTreeMap::new(),
+            bus_last: BTreeMap::new(),
+            bus_rng: Rng::stream(seed, "bus"),
             cfg,
         };
-        sim.start_server();
+        sim.start_servers();
         sim.baseline = sim.census();
         if let Some(swarm) = sim.swarm.clone() {
             sim.note("sim", "config", swarm.to_string());
@@ -841,44 +1058,58 @@ impl<D: Default + Send + 'static> Sim<D> {
             sim.schedule(epoch + at, Ev::FaultStart(i));
         }
         if let Some(swarm) = sim.swarm.clone() {
-            for (k, (_, gap)) in swarm.kinds.iter().enumerate() {
-                let first = sim.exp(*gap);
+            for (k, (kind, gap)) in swarm.kinds.iter().enumerate() {
+                let first = sim.swarm_streams.gap(*kind, *gap);
                 sim.schedule(epoch + first, Ev::NextSwarmFault(k));
             }
         }
         sim
     }
 
-    fn exp(&mut self, mean: Duration) -> Duration {
-        let u = self.fault_rng.unit().max(1e-12);
-        Duration::from_secs_f64((-u.ln()).min(20.0) * mean.as_secs_f64())
+    /// Starts every node that is down (each a fresh process serving a
+    /// fresh app), then tells each the node count.
+    fn start_servers(&mut self) {
+        for k in 0..self.nodes.len() {
+            if self.nodes[k].server.is_none() {
+                self.start_node(k);
+            }
+        }
+        self.announce_node_count();
     }
 
-    fn start_server(&mut self) {
+    fn start_node(&mut self, k: usize) {
         self.server_gen += 1;
-        let mut rng = Rng::stream(self.cfg.seed, &format!("server/{}", self.server_gen));
+        let generation = self.server_gen;
+        let mut rng = Rng::stream(self.cfg.seed, &format!("server/{generation}"));
         let app = (self.cfg.app)();
-        match AppServer::with_random(self.cfg.config.clone(), app, rng.source()) {
+        let node = match AppServer::with_random(self.cfg.config.clone(), app, rng.source()) {
             Ok(mut server) => {
                 let journal = self.journal.clone();
-                let generation = self.server_gen;
                 server.set_journal(Some(Box::new(move |entry| {
                     if let Ok(mut journal) = journal.lock() {
                         journal.push((generation, entry));
                     }
                 })));
-                self.server = Some(server);
+                if self.nodes.len() > 1 {
+                    let cluster =
+                        Cluster::new(format!("node{k}-{generation}"), Duration::from_secs(5));
+                    server.attach_cluster(cluster, None);
+                }
+                Some(server)
             }
             Err(e) => {
                 self.violate(
                     "no-panic",
                     format!("the server configuration is invalid: {e}"),
                 );
-                self.server = None;
+                None
             }
-        }
-        self.server_timer = None;
-        self.server_dirty = true;
+        };
+        let n = &mut self.nodes[k];
+        n.server = node;
+        n.generation = generation;
+        n.timer = None;
+        n.dirty = true;
     }
 
     fn add_client(&mut self, i: usize) {
@@ -904,7 +1135,14 @@ impl<D: Default + Send + 'static> Sim<D> {
         let mut core = Rng::stream(self.cfg.seed, &format!("client-core/{i}"));
         let client = Client::with_random(config, core.source());
         let start = self.epoch + spec.start_at;
+        let nodes = self.nodes.len();
+        let node = match (&self.cfg.node_of, nodes) {
+            (_, 1) => 0,
+            (Some(f), n) => f(i) % n,
+            (None, n) => Rng::stream(self.cfg.seed, &format!("node/{i}")).below(n as u64) as usize,
+        };
         self.clients.push(SimClient {
+            node,
             script: spec.script.iter().cloned().collect(),
             reading: spec.misbehaviour != Some(Misbehaviour::NeverRead),
             spec,
@@ -917,6 +1155,7 @@ impl<D: Default + Send + 'static> Sim<D> {
             requests: BTreeMap::new(),
             partitioned: false,
             vanished: false,
+            script_parked: false,
             closed: false,
             seen: Observed::default(),
         });
@@ -950,9 +1189,25 @@ impl<D: Default + Send + 'static> Sim<D> {
         self.cfg.seed
     }
 
-    /// The server (`None` while it is down).
+    /// The server of node 0 (`None` while it is down).
     pub fn server(&self) -> Option<&AppServer<D>> {
-        self.server.as_ref()
+        self.node(0)
+    }
+
+    /// The server of node `k` (`None` while it is down or without such a
+    /// node).
+    pub fn node(&self, k: usize) -> Option<&AppServer<D>> {
+        self.nodes.get(k).and_then(|n| n.server.as_ref())
+    }
+
+    /// The number of server nodes.
+    pub fn node_count(&self) -> usize {
+        self.nodes.len()
+    }
+
+    /// The node client `i` connects to.
+    pub fn node_of(&self, i: usize) -> Option<usize> {
+        self.clients.get(i).map(|c| c.node)
     }
 
     /// The number of clients.
@@ -1059,6 +1314,9 @@ impl<D: Default + Send + 'static> Sim<D> {
         let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             self.run_for(chaos);
             self.start_heal();
+            // What the heal released at this instant lands before the
+            // first look (a stalled reader's close, parked frames).
+            self.run_for(Duration::ZERO);
             let healed = self.run_until(heal, |s| s.healed().is_ok());
             if !healed {
                 let why = self.healed().err().unwrap_or_default();
@@ -1108,8 +1366,8 @@ impl<D: Default + Send + 'static> Sim<D> {
         self.note("sim", "phase", "heal: faults cleared".to_owned());
         self.refuse_until = None;
         self.release_hung();
-        if self.server.is_none() {
-            self.start_server();
+        if self.nodes.iter().any(|n| n.server.is_none()) {
+            self.start_servers();
         }
         for i in 0..self.clients.len() {
             self.heal_partition(i);
@@ -1175,16 +1433,20 @@ impl<D: Default + Send + 'static> Sim<D> {
     }
 
     fn census(&self) -> [usize; 5] {
-        match &self.server {
-            Some(s) => [
+        let mut total = [0; 5];
+        for s in self.nodes.iter().filter_map(|n| n.server.as_ref()) {
+            let counts = [
                 s.server().connection_count(),
                 s.socket_count(),
                 s.server().room_count(),
                 s.server().deadline_count(),
                 s.pending_ack_count(),
-            ],
-            None => [0; 5],
+            ];
+            for (t, c) in total.iter_mut().zip(counts) {
+                *t += c;
+            }
         }
+        total
     }
 
     // ---- tracing ----------------------------------------------------------
@@ -1251,20 +1513,21 @@ impl<D: Default + Send + 'static> Sim<D> {
                 }
                 self.dirty.push(i);
             }
-            Ev::ServerTimer(generation) => {
-                if generation != self.server_gen {
+            Ev::ServerTimer(k, generation) => {
+                let now = self.now;
+                let node = &mut self.nodes[k];
+                if generation != node.generation {
                     return;
                 }
-                if self.server_timer == Some(at) {
-                    self.server_timer = None;
+                if node.timer == Some(at) {
+                    node.timer = None;
                 }
-                let now = self.now;
-                if let Some(s) = self.server.as_mut() {
+                if let Some(s) = node.server.as_mut() {
                     if s.poll_timeout().is_some_and(|t| t <= now) {
                         s.handle_timeout(now);
                     }
                 }
-                self.server_dirty = true;
+                node.dirty = true;
             }
             Ev::Script(i) => self.run_script(i),
             Ev::Random(i) => self.random_act(i),
@@ -1277,9 +1540,17 @@ impl<D: Default + Send + 'static> Sim<D> {
             Ev::FaultStart(f) => self.fault_start(f),
             Ev::FaultEnd(f) => self.fault_end(f),
             Ev::NextSwarmFault(k) => self.swarm_fault(k),
+            Ev::Bus(id) => self.bus_deliver(id),
+            Ev::NodeUp(k) => {
+                if self.nodes[k].server.is_none() {
+                    self.start_node(k);
+                    self.announce_node_count();
+                    self.note(&format!("node{k}"), "fault", "node up".to_owned());
+                }
+            }
             Ev::ServerUp => {
-                if self.server.is_none() {
-                    self.start_server();
+                if self.nodes.iter().any(|n| n.server.is_none()) {
+                    self.start_servers();
                     self.note("server", "fault", "server up".to_owned());
                 }
             }
@@ -1289,7 +1560,12 @@ impl<D: Default + Send + 'static> Sim<D> {
     fn run_script(&mut self, i: usize) {
         let now = self.now;
         let c = &mut self.clients[i];
-        if c.vanished || c.closed && c.script.is_empty() {
+        if c.vanished {
+            // Picked up again when the client comes back.
+            c.script_parked = !c.script.is_empty();
+            return;
+        }
+        if c.closed && c.script.is_empty() {
             return;
         }
         while let Some(step) = c.script.pop_front() {
@@ -1464,6 +1740,7 @@ impl<D: Default + Send + 'static> Sim<D> {
         let at = (depart + latency).max(pipe.last_arrival);
         pipe.last_arrival = at;
         pipe.bytes += bytes;
+        pipe.largest = pipe.largest.max(bytes);
         pipe.queue.push_back(Msg {
             at,
             bytes,
@@ -1474,12 +1751,15 @@ impl<D: Default + Send + 'static> Sim<D> {
         if block {
             pipe.blocked = true;
         }
-        let conn = link.conn;
+        let (conn, k) = (link.conn, link.node);
         self.schedule(at, Ev::Deliver(l, dir));
         if block {
-            if let (Some(conn), Some(s)) = (conn, self.server.as_mut()) {
+            if let (Some(conn), Some(s)) = (conn, self.nodes[k].server.as_mut()) {
                 s.handle_write_blocked(conn);
             }
+        }
+        if let (Dir::Down, Some(conn)) = (dir, conn) {
+            self.check_queue_limit(k, conn);
         }
     }
 
@@ -1545,6 +1825,7 @@ impl<D: Default + Send + 'static> Sim<D> {
                     l,
                     WsLink {
                         client: i,
+                        node: self.clients[i].node,
                         transport,
                         url: url.clone(),
                         headers,
@@ -1601,16 +1882,20 @@ impl<D: Default + Send + 'static> Sim<D> {
                     headers.push(("Content-Type".into(), ct.into()));
                 }
                 let mut http = HttpRequest::new(method, target(&url), headers);
-                let data = format!(
+                let mut data = format!(
                     "{method:?} {} {}",
                     target(&url),
                     String::from_utf8_lossy(&body)
                 );
+                if self.nodes.len() > 1 {
+                    data = format!("node{}: {data}", self.clients[i].node);
+                }
                 http.body = body;
                 self.exchanges.insert(
                     e,
                     Exchange {
                         client: i,
+                        node: self.clients[i].node,
                         request,
                         http: Some(http),
                         sid: sid.map(Rc::from),
@@ -1628,8 +1913,8 @@ impl<D: Default + Send + 'static> Sim<D> {
         }
     }
 
-    fn accepting(&self) -> Result<(), bool> {
-        if self.server.is_none() || self.refuse_until.is_some_and(|t| self.now < t) {
+    fn accepting(&self, k: usize) -> Result<(), bool> {
+        if self.nodes[k].server.is_none() || self.refuse_until.is_some_and(|t| self.now < t) {
             return Err(false);
         }
         if self.hang_until.is_some_and(|t| self.now < t) {
@@ -1645,8 +1930,13 @@ impl<D: Default + Send + 'static> Sim<D> {
         if link.dead {
             return;
         }
-        let (client, url, headers) = (link.client, link.url.clone(), link.headers.clone());
-        match self.accepting() {
+        let (client, k, url, headers) = (
+            link.client,
+            link.node,
+            link.url.clone(),
+            link.headers.clone(),
+        );
+        match self.accepting(k) {
             Err(true) => return self.hung.push(Ev::WsConnect(l)),
             Err(false) => {
                 self.note_conn(
@@ -1661,7 +1951,7 @@ impl<D: Default + Send + 'static> Sim<D> {
             Ok(()) => {}
         }
         let now = self.now;
-        let Some(server) = self.server.as_mut() else {
+        let Some(server) = self.nodes[k].server.as_mut() else {
             return;
         };
         match server.handle_ws_open(now, Handshake::new(target(&url), headers)) {
@@ -1669,8 +1959,13 @@ impl<D: Default + Send + 'static> Sim<D> {
                 if let Some(link) = self.links.get_mut(&l) {
                     link.conn = Some(conn);
                 }
-                self.conn_links.insert(conn, l);
-                self.note_conn(client, l, Dir::Down, "ws-accepted", conn.to_string());
+                self.nodes[k].conn_links.insert(conn, l);
+                let data = if self.nodes.len() > 1 {
+                    format!("{conn} on node{k}")
+                } else {
+                    conn.to_string()
+                };
+                self.note_conn(client, l, Dir::Down, "ws-accepted", data);
                 self.push(l, Dir::Down, Body::Opened, None);
             }
             Err(rejection) => {
@@ -1678,7 +1973,7 @@ impl<D: Default + Send + 'static> Sim<D> {
                 self.push(l, Dir::Down, Body::Refused, None);
             }
         }
-        self.server_dirty = true;
+        self.nodes[k].dirty = true;
     }
 
     fn deliver_up(&mut self, l: u64) {
@@ -1698,12 +1993,12 @@ impl<D: Default + Send + 'static> Sim<D> {
                 return;
             };
             link.up.bytes -= msg.bytes;
-            let (client, conn, gone) = (link.client, link.conn, link.server_gone);
+            let (client, k, conn, gone) = (link.client, link.node, link.conn, link.server_gone);
             if gone {
                 continue;
             }
             let Some(conn) = conn else { continue };
-            let Some(server) = self.server.as_mut() else {
+            let Some(server) = self.nodes[k].server.as_mut() else {
                 continue;
             };
             match msg.body {
@@ -1718,7 +2013,7 @@ impl<D: Default + Send + 'static> Sim<D> {
                 }
                 Body::Close => {
                     server.handle_ws_closed(now, conn);
-                    self.conn_links.remove(&conn);
+                    self.nodes[k].conn_links.remove(&conn);
                     if let Some(link) = self.links.get_mut(&l) {
                         link.server_gone = true;
                     }
@@ -1726,9 +2021,9 @@ impl<D: Default + Send + 'static> Sim<D> {
                 }
                 Body::Opened | Body::Refused => {}
             }
-            self.server_dirty = true;
+            self.nodes[k].dirty = true;
             self.receive(msg.stamp);
-            self.check_queue_limit(conn);
+            self.check_queue_limit(k, conn);
             self.gc_link(l);
         }
     }
@@ -1773,11 +2068,12 @@ impl<D: Default + Send + 'static> Sim<D> {
             if unblock {
                 link.down.blocked = false;
             }
-            let (transport, gone, conn) = (link.transport, link.client_gone, link.conn);
+            let (transport, gone, conn, k) =
+                (link.transport, link.client_gone, link.conn, link.node);
             if unblock {
-                if let (Some(conn), Some(s)) = (conn, self.server.as_mut()) {
+                if let (Some(conn), Some(s)) = (conn, self.nodes[k].server.as_mut()) {
                     s.handle_write_ready(conn);
-                    self.server_dirty = true;
+                    self.nodes[k].dirty = true;
                 }
             }
             if gone {
@@ -1825,10 +2121,11 @@ impl<D: Default + Send + 'static> Sim<D> {
                 && k.down.queue.is_empty()
         });
         if done {
-            if let Some(k) = self.links.remove(&l) {
-                if let Some(conn) = k.conn {
-                    if self.conn_links.get(&conn) == Some(&l) {
-                        self.conn_links.remove(&conn);
+            if let Some(link) = self.links.remove(&l) {
+                if let Some(conn) = link.conn {
+                    let links = &mut self.nodes[link.node].conn_links;
+                    if links.get(&conn) == Some(&l) {
+                        links.remove(&conn);
                     }
                 }
             }
@@ -1842,8 +2139,8 @@ impl<D: Default + Send + 'static> Sim<D> {
         if ex.dead {
             return;
         }
-        let client = ex.client;
-        match self.accepting() {
+        let (client, k) = (ex.client, ex.node);
+        match self.accepting(k) {
             Err(true) => return self.hung.push(Ev::HttpArrive(e)),
             Err(false) => {
                 if let Some(ex) = self.exchanges.get_mut(&e) {
@@ -1865,10 +2162,10 @@ impl<D: Default + Send + 'static> Sim<D> {
         let stamp = ex.stamp.take();
         self.srv_requests.insert(req, e);
         let now = self.now;
-        if let Some(s) = self.server.as_mut() {
+        if let Some(s) = self.nodes[k].server.as_mut() {
             s.handle_http(now, req, http);
         }
-        self.server_dirty = true;
+        self.nodes[k].dirty = true;
         self.receive(stamp);
     }
 
@@ -1909,30 +2206,37 @@ impl<D: Default + Send + 'static> Sim<D> {
     fn pump(&mut self) {
         loop {
             let mut moved = false;
-            if self.server_dirty {
-                self.server_dirty = false;
-                moved |= self.drain_server();
-                self.arm_server();
+            for k in 0..self.nodes.len() {
+                if self.nodes[k].dirty {
+                    self.nodes[k].dirty = false;
+                    moved |= self.drain_server(k);
+                    self.arm_server(k);
+                }
             }
             while let Some(i) = self.dirty.pop() {
                 moved = true;
                 self.drain_client(i);
             }
-            if !moved && !self.server_dirty && self.dirty.is_empty() {
+            if !moved && !self.nodes.iter().any(|n| n.dirty) && self.dirty.is_empty() {
                 return;
             }
         }
     }
 
-    fn drain_server(&mut self) -> bool {
+    fn drain_server(&mut self, k: usize) -> bool {
         let mut moved = false;
         loop {
-            let Some(server) = self.server.as_mut() else {
+            let Some(server) = self.nodes[k].server.as_mut() else {
                 return moved;
             };
+            if let Some(message) = server.poll_cluster_message() {
+                moved = true;
+                self.bus_send(k, message);
+                continue;
+            }
             if let Some((conn, t)) = server.poll_transmit() {
                 moved = true;
-                let Some(&l) = self.conn_links.get(&conn) else {
+                let Some(&l) = self.nodes[k].conn_links.get(&conn) else {
                     continue;
                 };
                 let Some(link) = self.links.get(&l) else {
@@ -1944,11 +2248,12 @@ impl<D: Default + Send + 'static> Sim<D> {
                         let version = self.clients[client].spec.version;
                         let count = frame_messages(version, &frame);
                         let sid = self
-                            .server
-                            .as_ref()
+                            .node(k)
                             .and_then(|s| s.server().any_connection(conn))
                             .map(|c| c.sid().to_owned());
                         let stamp = self.stamp(client, sid.as_deref(), Dir::Down, count);
+                        let texts = sio_texts(version, Some(&frame), None);
+                        self.check_ack_answers(client, sid.as_deref(), texts);
                         self.summary.packets += 1;
                         self.note_conn(client, l, Dir::Down, "send", frame_text(&frame));
                         self.frames_down += 1;
@@ -1965,7 +2270,7 @@ impl<D: Default + Send + 'static> Sim<D> {
                         self.push(l, Dir::Down, Body::Frame(frame), stamp);
                     }
                     Transmit::Close => {
-                        self.conn_links.remove(&conn);
+                        self.nodes[k].conn_links.remove(&conn);
                         if let Some(link) = self.links.get_mut(&l) {
                             link.server_gone = true;
                         }
@@ -1988,6 +2293,8 @@ impl<D: Default + Send + 'static> Sim<D> {
                 let version = self.clients[client].spec.version;
                 let count = body_messages(version, &response.body, response.content_type);
                 let stamp = self.stamp(client, sid.as_deref(), Dir::Down, count);
+                let texts = sio_texts(version, None, Some((&response.body, response.content_type)));
+                self.check_ack_answers(client, sid.as_deref(), texts);
                 let latency = self.latency(client);
                 let at = self.now + self.cfg.link.serialization(response.body.len()) + latency;
                 if let Some(ex) = self.exchanges.get_mut(&e) {
@@ -2002,16 +2309,54 @@ impl<D: Default + Send + 'static> Sim<D> {
         }
     }
 
-    fn arm_server(&mut self) {
-        let Some(t) = self.server.as_ref().and_then(AppServer::poll_timeout) else {
+    fn arm_server(&mut self, k: usize) {
+        let Some(t) = self.node(k).and_then(AppServer::poll_timeout) else {
             return;
         };
         let at = t.max(self.now);
-        if self.server_timer.map_or(true, |s| at < s) {
-            self.server_timer = Some(at);
-            let generation = self.server_gen;
-            self.schedule(at, Ev::ServerTimer(generation));
+        let node = &mut self.nodes[k];
+        if node.timer.map_or(true, |s| at < s) {
+            node.timer = Some(at);
+            let generation = node.generation;
+            self.schedule(at, Ev::ServerTimer(k, generation));
         }
+    }
+
+    // ---- the cluster bus ----------------------------------------------------
+
+    /// Publishes a node's cluster message: one copy to every other node
+    /// that is up, each after the bus latency, FIFO per pair of nodes
+    /// (a message to a node that is down is lost, as on Redis pub/sub).
+    fn bus_send(&mut self, from: usize, message: ClusterMessage) {
+        let summary = bus_summary(&message);
+        self.note(&format!("node{from}"), "bus-send", summary);
+        for to in 0..self.nodes.len() {
+            if to == from || self.nodes[to].server.is_none() {
+                continue;
+            }
+            let latency = self.cfg.bus_latency.sample(&mut self.bus_rng);
+            let last = self.bus_last.get(&(from, to)).copied().unwrap_or(self.now);
+            let at = (self.now + latency).max(last);
+            self.bus_last.insert((from, to), at);
+            let id = self.id();
+            self.bus.insert(id, (to, message.clone()));
+            self.summary.bus_messages += 1;
+            self.schedule(at, Ev::Bus(id));
+        }
+    }
+
+    fn bus_deliver(&mut self, id: u64) {
+        let Some((to, message)) = self.bus.remove(&id) else {
+            return;
+        };
+        let now = self.now;
+        let summary = bus_summary(&message);
+        let Some(server) = self.nodes[to].server.as_mut() else {
+            return;
+        };
+        server.handle_cluster_message(now, message);
+        self.nodes[to].dirty = true;
+        self.note(&format!("node{to}"), "bus-recv", summary);
     }
 
     fn drain_client(&mut self, i: usize) {
@@ -2134,9 +2479,14 @@ impl<D: Default + Send + 'static> Sim<D> {
                 self.schedule(now + duration, Ev::FaultEnd(f));
             }
             Fault::RestartServer { downtime } => {
-                self.stop_server();
+                self.stop_nodes(None);
                 self.refuse_until = None;
                 self.schedule(now + downtime, Ev::ServerUp);
+            }
+            Fault::RestartNode { node, downtime } => {
+                let k = node % self.nodes.len();
+                self.stop_nodes(Some(k));
+                self.schedule(now + downtime, Ev::NodeUp(k));
             }
             Fault::RefuseConnects { duration } => {
                 self.refuse_until = Some(now + duration);
@@ -2183,11 +2533,18 @@ impl<D: Default + Send + 'static> Sim<D> {
         let Some((kind, gap)) = self.swarm.as_ref().and_then(|s| s.kinds.get(k).copied()) else {
             return;
         };
-        let fault = Swarm::draw(kind, self.clients.len(), &mut self.fault_rng);
-        self.faults.push(fault);
-        let f = self.faults.len() - 1;
-        self.fault_start(f);
-        let next = self.exp(gap);
+        let faults = self
+            .swarm_streams
+            .draw(kind, self.clients.len(), self.nodes.len());
+        if faults.is_empty() {
+            self.note("sim", "fault", format!("{kind:?}: no client drawn"));
+        }
+        for fault in faults {
+            self.faults.push(fault);
+            let f = self.faults.len() - 1;
+            self.fault_start(f);
+        }
+        let next = self.swarm_streams.gap(kind, gap);
         self.schedule(self.now + next, Ev::NextSwarmFault(k));
     }
 
@@ -2251,22 +2608,24 @@ impl<D: Default + Send + 'static> Sim<D> {
             link.dead = true;
             link.up.queue.clear();
             link.down.queue.clear();
-            let (transport, conn, cg, sg) = (
+            let (transport, conn, cg, sg, k) = (
                 link.transport,
                 link.conn,
                 link.client_gone,
                 link.server_gone,
+                link.node,
             );
             if !cg && !self.clients[i].vanished {
                 self.clients[i].transports.remove(&transport);
                 self.clients[i].client.handle_ws_closed(now, transport);
             }
             if let (Some(conn), false) = (conn, sg) {
-                self.conn_links.remove(&conn);
-                if let Some(s) = self.server.as_mut() {
+                self.nodes[k].conn_links.remove(&conn);
+                if let Some(s) = self.nodes[k].server.as_mut() {
                     s.handle_ws_closed(now, conn);
                 }
             }
+            self.nodes[k].dirty = true;
             self.gc_link(l);
         }
         let exchanges: Vec<u64> = self.clients[i].requests.values().copied().collect();
@@ -2274,7 +2633,8 @@ impl<D: Default + Send + 'static> Sim<D> {
             self.fail_exchange(e, true);
         }
         self.dirty.push(i);
-        self.server_dirty = true;
+        let k = self.clients[i].node;
+        self.nodes[k].dirty = true;
     }
 
     fn fail_exchange(&mut self, e: u64, tell_client: bool) {
@@ -2282,12 +2642,13 @@ impl<D: Default + Send + 'static> Sim<D> {
             return;
         };
         ex.dead = true;
-        let (i, request, state) = (ex.client, ex.request, ex.state);
+        let (i, request, state, k) = (ex.client, ex.request, ex.state, ex.node);
         let now = self.now;
         if let ExState::AtServer(req) = state {
             self.srv_requests.remove(&req);
-            if let Some(s) = self.server.as_mut() {
+            if let Some(s) = self.nodes[k].server.as_mut() {
                 s.handle_http_aborted(now, req);
+                self.nodes[k].dirty = true;
             }
         }
         self.exchanges.remove(&e);
@@ -2309,9 +2670,10 @@ impl<D: Default + Send + 'static> Sim<D> {
             + Duration::from_millis(100);
         let deadline = self.now + interval + timeout + slack;
         // The server's sessions of this client must end by the heartbeat.
-        if let (Some(sid), Some(s)) = (self.clients[i].client.engine_sid(), self.server.as_ref()) {
+        let k = self.clients[i].node;
+        if let (Some(sid), Some(s)) = (self.clients[i].client.engine_sid(), self.node(k)) {
             if let Some(conn) = s.server().find_sid(sid) {
-                self.detections.push((conn, deadline, i));
+                self.detections.push((k, conn, deadline, i));
             }
         }
         let c = &mut self.clients[i];
@@ -2341,31 +2703,47 @@ impl<D: Default + Send + 'static> Sim<D> {
         c.timer_at = None;
         // Back before the server noticed: the session may legitimately
         // resume (the client pings again), the peer is no longer silent.
-        self.detections.retain(|d| d.2 != i);
+        self.detections.retain(|d| d.3 != i);
         self.dirty.push(i);
         let at = self.now;
         self.schedule(at, Ev::ClientTimer(i));
+        if std::mem::take(&mut self.clients[i].script_parked) {
+            self.schedule(at, Ev::Script(i));
+        }
     }
 
-    fn stop_server(&mut self) {
+    /// Node `which` (every node with `None`) dies: the OS closes its
+    /// sockets, its clients see closes, requests at it fail, cluster
+    /// messages in flight to it are lost.
+    fn stop_nodes(&mut self, which: Option<usize>) {
         let now = self.now;
-        for flow in self.flows.values_mut() {
-            flow.touched = true;
+        let hit = |k: usize| which.map_or(true, |w| w == k);
+        for (key, flow) in self.flows.iter_mut() {
+            if hit(self.clients[key.0].node) {
+                flow.touched = true;
+            }
         }
-        // The process dies: the OS closes its sockets, clients see closes.
-        let links: Vec<u64> = self.links.keys().copied().collect();
+        let links: Vec<u64> = self
+            .links
+            .iter()
+            .filter(|(_, link)| hit(link.node))
+            .map(|(l, _)| *l)
+            .collect();
         for l in links {
             let Some(link) = self.links.get_mut(&l) else {
                 continue;
             };
             link.server_gone = true;
-            if let Some(conn) = link.conn.take() {
-                self.conn_links.remove(&conn);
-            }
+            link.conn = None;
             link.up.queue.clear();
             self.push(l, Dir::Down, Body::Close, None);
         }
-        let exchanges: Vec<u64> = self.exchanges.keys().copied().collect();
+        let exchanges: Vec<u64> = self
+            .exchanges
+            .iter()
+            .filter(|(_, ex)| hit(ex.node))
+            .map(|(e, _)| *e)
+            .collect();
         for e in exchanges {
             if let Some(ex) = self.exchanges.get_mut(&e) {
                 if let ExState::AtServer(req) = ex.state {
@@ -2378,25 +2756,98 @@ impl<D: Default + Send + 'static> Sim<D> {
                 }
             }
         }
-        self.detections.clear();
-        self.server = None;
+        self.detections.retain(|d| !hit(d.0));
+        for (k, node) in self.nodes.iter_mut().enumerate() {
+            if hit(k) {
+                node.server = None;
+                node.conn_links.clear();
+            }
+        }
+        self.bus.retain(|_, (to, _)| !hit(*to));
         self.server_gen += 1;
+        self.announce_node_count();
+    }
+
+    /// Tells every node that is up how many are (as Redis' `PUBSUB
+    /// NUMSUB` would), for each of its namespaces.
+    fn announce_node_count(&mut self) {
+        if self.nodes.len() < 2 {
+            return;
+        }
+        let now = self.now;
+        let count = self.nodes.iter().filter(|n| n.server.is_some()).count();
+        for node in &mut self.nodes {
+            if let Some(server) = node.server.as_mut() {
+                for nsp in server.namespaces() {
+                    server.set_cluster_node_count(now, &nsp, count);
+                }
+                node.dirty = true;
+            }
+        }
     }
 
     // ---- invariants ---------------------------------------------------------
 
-    fn check_queue_limit(&mut self, conn: ConnId) {
+    /// `queue-limits`: what the server holds for one connection, its
+    /// core's outbound queue plus what the transport took and the client
+    /// has not read yet, stays within `max_outbound_bytes` plus the
+    /// drivers' write window ([`DRIVER_WINDOW`], after which a driver must
+    /// report the connection write-blocked) and one message. Fires on a
+    /// core that queues past its limit and on a transport that reports
+    /// write-blocked too late or never (a [`LinkConfig::window`] above the
+    /// drivers').
+    fn check_queue_limit(&mut self, k: usize, conn: ConnId) {
+        let generation = self.nodes[k].generation;
+        if self.over_limit.contains(&(generation, conn)) {
+            return;
+        }
         let (_, _, max) = self.server_config;
-        let bytes = self
-            .server
-            .as_ref()
+        let queued = self
+            .node(k)
             .and_then(|s| s.server().connection(conn))
             .map_or(0, |c| c.outbound_bytes());
-        if bytes > max {
+        let (in_flight, largest) = self.nodes[k]
+            .conn_links
+            .get(&conn)
+            .and_then(|l| self.links.get(l))
+            .map_or((0, 0), |l| (l.down.bytes, l.down.largest));
+        let limit = max + DRIVER_WINDOW + largest;
+        if queued > max || queued + in_flight > limit {
+            self.over_limit.insert((generation, conn));
             self.violate(
                 "queue-limits",
-                format!("{conn} holds {bytes} outbound bytes, above max_outbound_bytes {max}"),
+                format!(
+                    "{conn} holds {queued} bytes queued in the core and {in_flight} in the transport, above max_outbound_bytes {max} + the drivers' window {DRIVER_WINDOW} + one message of {largest}"
+                ),
             );
+        }
+    }
+
+    /// `ack-exactly-once`, the server's half: each acknowledgement a
+    /// client asked for is answered at most once on the wire (per session
+    /// and namespace socket: a CONNECT starts the ids again).
+    fn check_ack_answers(&mut self, client: usize, sid: Option<&str>, texts: Vec<String>) {
+        let Some(sid) = sid else { return };
+        for text in texts {
+            match ack_wire(&text) {
+                Some(AckWire::Connect(nsp)) => {
+                    self.answered.remove(&(client, sid.to_owned(), nsp));
+                }
+                Some(AckWire::Answer(nsp, id)) => {
+                    let fresh = self
+                        .answered
+                        .entry((client, sid.to_owned(), nsp.clone()))
+                        .or_default()
+                        .insert(id);
+                    if !fresh {
+                        self.violate(
+                            "ack-exactly-once",
+                            format!("the server answered client {client}'s ack {id} on {nsp} a second time (session {sid})"),
+                        );
+                    }
+                }
+                None => {}
+            }
         }
     }
 
@@ -2405,9 +2856,9 @@ impl<D: Default + Send + 'static> Sim<D> {
         if !self.detections.is_empty() {
             let now = self.now;
             let mut late = Vec::new();
-            let server = self.server.as_ref();
-            self.detections.retain(|(conn, deadline, i)| {
-                let alive = server.is_some_and(|s| {
+            let nodes = &self.nodes;
+            self.detections.retain(|(k, conn, deadline, i)| {
+                let alive = nodes[*k].server.as_ref().is_some_and(|s| {
                     s.server()
                         .any_connection(*conn)
                         .is_some_and(|c| !c.is_closed())
@@ -2449,8 +2900,7 @@ impl<D: Default + Send + 'static> Sim<D> {
             let client = &self.clients[*i].client;
             let alive_client = client.engine_sid() == Some(&**sid);
             let alive_server = self
-                .server
-                .as_ref()
+                .node(self.clients[*i].node)
                 .is_some_and(|s| s.server().find_sid(sid).is_some());
             if alive_client && alive_server {
                 lost.push(format!(
@@ -2728,5 +3178,30 @@ impl<D: Default + Send + 'static> Sim<D> {
         kinds.sort();
         kinds.dedup();
         kinds
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{ack_wire, AckWire};
+
+    #[test]
+    fn ack_wire_reads_answers_and_connects() {
+        let answer = |nsp: &str, id| Some(AckWire::Answer(nsp.to_owned(), id));
+        assert_eq!(ack_wire("312[\"x\"]"), answer("/", 12));
+        assert_eq!(ack_wire("3/admin,7[]"), answer("/admin", 7));
+        assert_eq!(
+            ack_wire("61-/admin,3[{\"_placeholder\":true,\"num\":0}]"),
+            answer("/admin", 3)
+        );
+        assert_eq!(ack_wire("61-9[]"), answer("/", 9));
+        assert_eq!(
+            ack_wire("0/admin?x=1,{\"sid\":\"a\"}"),
+            Some(AckWire::Connect("/admin".to_owned()))
+        );
+        assert_eq!(ack_wire("3[1]"), None);
+        assert_eq!(ack_wire("2[\"ev\"]"), None);
+        assert_eq!(ack_wire("é"), None);
+        assert_eq!(ack_wire(""), None);
     }
 }

@@ -68,3 +68,26 @@ fn swarm_seeds_echo() {
             .chaos(Duration::from_secs(30))
     });
 }
+
+#[test]
+fn a_client_that_vanished_before_its_start_runs_its_script_when_back() {
+    let report = Sim::builder(echo)
+        .seed(8)
+        .clients(2, |i| {
+            ClientSpec::websocket()
+                .start_at(Duration::from_secs(2 * i as u64))
+                .connect("/")
+                .emit_with_ack("/", "echo", json!(i))
+        })
+        .fault_at(
+            Duration::from_secs(1),
+            socketio_sim::Fault::Vanish {
+                clients: 1..2,
+                duration: Duration::from_secs(3),
+            },
+        )
+        .chaos(Duration::from_secs(6))
+        .run();
+    assert!(report.passed(), "{report}");
+    assert_eq!(report.summary.acks, 2, "{report}");
+}

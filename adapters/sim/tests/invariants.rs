@@ -46,35 +46,58 @@ fn the_correct_application_passes() {
     assert!(report.passed(), "{report}");
 }
 
+/// An application that answers every acknowledgement twice: `app::Ack` is
+/// `Clone`, so the API lets it, and the core sends both answers.
+fn answers_twice() -> App {
+    App::new().ns(
+        "/",
+        Namespace::new().on_connection(|socket| {
+            socket.on("echo", |socket, args, ack| {
+                if let Some(ack) = ack {
+                    ack.clone().send(socket, args.clone());
+                    ack.send(socket, args);
+                }
+            });
+        }),
+    )
+}
+
 #[test]
 fn ack_exactly_once_fires_when_the_app_answers_twice() {
-    let twice = || -> App {
-        App::new().ns(
-            "/",
-            Namespace::new().on_connection(|socket| {
-                socket.on("echo", |socket, args, ack| {
-                    if let Some(ack) = ack {
-                        ack.clone().send(socket, args.clone());
-                        ack.send(socket, args);
-                    }
-                });
-            }),
-        )
-    };
-    let report = Sim::builder(twice)
-        .seed(1)
-        .clients(1, |_| {
-            ClientSpec::websocket()
-                .connect("/")
-                .emit_with_ack("/", "echo", json!(1))
-        })
-        .chaos(Duration::from_secs(2))
-        .run();
-    // The core client keeps one outcome per id: the second answer is dropped,
-    // so the invariant holds even against this application...
+    for spec in [ClientSpec::websocket(), ClientSpec::polling()] {
+        let report = Sim::builder(answers_twice)
+            .seed(1)
+            .clients(2, move |i| {
+                spec.clone()
+                    .connect("/")
+                    .emit_with_ack("/", "echo", json!(i))
+                    .wait(Duration::from_millis(200))
+                    .emit_with_ack("/", "echo", json!(i))
+            })
+            .chaos(Duration::from_secs(2))
+            .run();
+        let twice: Vec<_> = report
+            .violations
+            .iter()
+            .filter(|v| v.invariant == "ack-exactly-once")
+            .collect();
+        // Each of the 4 requests was answered twice on the wire...
+        assert_eq!(twice.len(), 4, "{report}");
+        assert!(twice[0].detail.contains("a second time"), "{report}");
+        // ...while each client saw one outcome per request: the core client
+        // drops the second answer.
+        assert_eq!(report.summary.acks, 4, "{report}");
+    }
+    // The correct echo answers once: quiet.
+    let report = echo_clients(3).run();
     assert!(!fired(&report, "ack-exactly-once"), "{report}");
-    // ...while a test-side script that records an outcome it never asked
-    // for is caught: the invariant is live.
+}
+
+#[test]
+fn ack_exactly_once_fires_on_an_outcome_the_client_never_asked_for() {
+    // The client's half: an outcome the simulator never saw requested (here
+    // forgotten by a test hook; the core client keeps one outcome per id,
+    // which no application can change) is caught.
     let mut sim = echo_clients(1).build();
     assert!(sim.wait_connected(0, "/", Duration::from_secs(5)));
     let id = sim
@@ -92,6 +115,60 @@ fn ack_exactly_once_fires_when_the_app_answers_twice() {
         .violations()
         .iter()
         .any(|v| v.invariant == "ack-exactly-once"));
+}
+
+#[test]
+fn server_ack_callbacks_run_exactly_once_because_they_are_fn_once() {
+    // The server's half needs no runtime check: `Socket::emit_with_ack`
+    // and `Operator::emit_with_ack` take `FnOnce` callbacks (these
+    // closures move a non-`Clone` token out, so they compile only as
+    // `FnOnce`), which the application layer cannot call twice. Run under
+    // faults, each one ran exactly once, answered or failed.
+    struct Token;
+    let runs = Arc::new(AtomicU64::new(0));
+    let outcomes = Arc::new(Mutex::new(Vec::new()));
+    let (r, o) = (runs.clone(), outcomes.clone());
+    let app = move || -> App {
+        let (r, o) = (r.clone(), o.clone());
+        App::new().ns(
+            "/",
+            Namespace::new().on_connection(move |socket| {
+                r.fetch_add(1, Ordering::SeqCst);
+                let token = Token;
+                let o1 = o.clone();
+                socket.emit_with_ack(
+                    "ping",
+                    json!(1),
+                    Some(Duration::from_secs(2)),
+                    move |_, result| {
+                        let Token = token;
+                        o1.lock().unwrap().push(result.is_ok());
+                    },
+                );
+                let token = Token;
+                let o2 = o.clone();
+                socket
+                    .broadcast()
+                    .timeout(Duration::from_secs(2))
+                    .emit_with_ack("hello", json!(2), move |_, _acks| {
+                        let Token = token;
+                        o2.lock().unwrap().push(true);
+                    });
+            }),
+        )
+    };
+    let report = Sim::builder(app)
+        .seed(9)
+        .clients(4, |_| ClientSpec::websocket().connect("/"))
+        .swarm()
+        .chaos(Duration::from_secs(10))
+        .run();
+    assert!(!fired(&report, "ack-exactly-once"), "{report}");
+    let connections = runs.load(Ordering::SeqCst) as usize;
+    assert!(connections >= 4, "{report}");
+    // Two callbacks per socket, each run once (after the run every socket
+    // has left, so none is pending).
+    assert_eq!(outcomes.lock().unwrap().len(), 2 * connections, "{report}");
 }
 
 #[test]
@@ -189,35 +266,84 @@ fn no_panic_fires_when_a_handler_panics() {
     assert!(fired(&report, "no-panic"), "{report}");
 }
 
-#[test]
-fn queue_limits_hold_for_a_client_that_never_reads() {
-    // A flood towards a client that never reads: the core must close the
-    // connection at max_outbound_bytes, never hold more.
+/// Each `go` makes the server emit 100 blobs of 1 000 bytes (100 kB, under
+/// the 200 kB limit at once) to a client that asks 20 times but stops
+/// reading once connected: 2 MB in all.
+fn flood_sim(window: usize) -> socketio_sim::SimBuilder {
     let flood = || -> App {
         App::new().ns(
             "/",
             Namespace::new().on_connection(|socket| {
                 socket.on("go", |socket, _, _| {
-                    for _ in 0..2000 {
+                    for _ in 0..100 {
                         socket.emit("blob", "x".repeat(1000).as_str());
                     }
                 });
             }),
         )
     };
-    let report = Sim::builder(flood)
+    Sim::builder(flood)
         .seed(5)
         .server_config(socketio_sansio::Config::builder().max_outbound_bytes(200_000))
-        .link(socketio_sim::LinkConfig::default().window(16 * 1024))
+        .link(socketio_sim::LinkConfig::default().window(window))
         .clients(1, |_| {
-            ClientSpec::websocket()
+            let mut spec = ClientSpec::websocket()
                 .connect("/")
-                .emit("/", "go", json!(null))
-                .misbehave(socketio_sim::Misbehaviour::NeverRead)
+                .wait(Duration::from_secs(1));
+            for _ in 0..20 {
+                spec = spec
+                    .wait(Duration::from_millis(100))
+                    .emit("/", "go", json!(null));
+            }
+            spec
         })
+        .fault_at(
+            Duration::from_millis(500),
+            Fault::Stall {
+                clients: 0..1,
+                duration: Duration::from_secs(10),
+            },
+        )
         .chaos(Duration::from_secs(5))
-        .run();
-    assert!(!fired(&report, "queue-limits"), "{report}");
+}
+
+#[test]
+fn queue_limits_hold_for_a_client_that_stops_reading() {
+    // A transport that blocks at the drivers' window: the core queues up to
+    // max_outbound_bytes, then closes the connection, never holds more.
+    for window in [socketio_sim::DRIVER_WINDOW, 16 * 1024] {
+        let report = flood_sim(window).keep_trace(true).run();
+        assert!(!fired(&report, "queue-limits"), "{report}");
+        // The core closed the connection at its limit.
+        let closed = report
+            .trace
+            .events()
+            .iter()
+            .any(|e| e.kind == "close" && e.dir == Some("down"));
+        assert!(closed, "{report}");
+    }
+}
+
+#[test]
+fn queue_limits_fire_on_a_transport_that_never_pushes_back() {
+    // A driver whose socket buffer takes 64 MiB before it reports the
+    // connection write-blocked (an unbounded userspace write buffer): the
+    // core's queue stays empty, its limit never trips, and the server
+    // holds the whole 2 MB flood for a client that reads nothing.
+    let report = flood_sim(64 << 20).keep_trace(true).run();
+    assert!(fired(&report, "queue-limits"), "{report}");
+    let v = report
+        .violations
+        .iter()
+        .find(|v| v.invariant == "queue-limits")
+        .unwrap();
+    assert!(v.detail.contains("in the transport"), "{v}");
+    let closed = report
+        .trace
+        .events()
+        .iter()
+        .any(|e| e.kind == "close" && e.dir == Some("down"));
+    assert!(!closed, "{report}");
 }
 
 #[test]

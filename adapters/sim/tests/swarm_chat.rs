@@ -57,10 +57,20 @@ fn swarm() {
 }
 
 #[test]
+fn swarm_on_two_nodes() {
+    // The chat served by two nodes over the simulated cluster bus: clients
+    // of one room sit on both.
+    let seeds: Vec<u64> = (1..=4).collect();
+    let reports = check(&seeds, |seed| chat_sim(seed).nodes(2));
+    assert!(reports.iter().all(|r| r.summary.bus_messages > 0));
+}
+
+#[test]
 fn self_check_is_byte_identical() {
     for seed in [1, 2] {
         self_check(chat_sim(seed)).unwrap();
     }
+    self_check(chat_sim(3).nodes(2)).unwrap();
 }
 
 #[test]

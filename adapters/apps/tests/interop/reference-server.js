@@ -15,7 +15,8 @@
 // `room-broadcast` with args to the room's sockets of "/"; `fetch-sockets` acks
 // with the sorted ids of the sockets of "/"; `ack-all` (ms) emits
 // `ack-all-ping` with an ack to every socket of "/" with a timeout of ms, then
-// acks with the number of answers.
+// acks with the number of answers. `--parser msgpack`: socket.io-msgpack-parser
+// for every client (as our `--parser msgpack`).
 "use strict";
 
 const fs = require("node:fs");
@@ -39,6 +40,7 @@ function parseArgs(argv) {
     else if (a === "--port") opts.port = next();
     else if (a === "--ping-interval") opts.pingInterval = next();
     else if (a === "--ping-timeout") opts.pingTimeout = next();
+    else if (a === "--parser") opts.parser = argv[++i];
     else throw new Error(`unknown argument ${a}`);
   }
   return opts;
@@ -73,6 +75,7 @@ const io = new Server(httpServer, {
   connectTimeout: 1000,
   maxHttpBufferSize: 1e6,
   cors: { origin: "*" },
+  ...(opts.parser === "msgpack" ? { parser: require("socket.io-msgpack-parser") } : {}),
 });
 
 // Install the EIO shim in front of the listeners engine.io attached.

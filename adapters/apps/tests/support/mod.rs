@@ -35,6 +35,8 @@ pub struct HttpOptions {
     pub cookie: Option<Cookie>,
     /// `Builder::http_compression`, if not the default.
     pub compression: Option<Option<usize>>,
+    /// `Builder::ws_close_timeout`, if not the default.
+    pub ws_close_timeout: Option<Duration>,
 }
 
 impl HttpOptions {
@@ -47,6 +49,9 @@ impl HttpOptions {
         }
         if let Some(threshold) = self.compression {
             b = b.http_compression(threshold);
+        }
+        if let Some(timeout) = self.ws_close_timeout {
+            b = b.ws_close_timeout(timeout);
         }
         b
     }
