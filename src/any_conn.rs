@@ -210,4 +210,12 @@ impl AnyConnection {
     pub(crate) fn poll_timeout(&self) -> Option<Instant> {
         both!(self, c => c.poll_timeout())
     }
+
+    /// Frees the event queue's capacity once it is drained (a quiet moment
+    /// such as a finished connect; Socket.IO 0.9 sessions keep theirs).
+    pub(crate) fn release_idle_events(&mut self) {
+        if let AnyConnection::Modern(c) = self {
+            c.release_idle_events();
+        }
+    }
 }

@@ -179,7 +179,8 @@ pub struct Connection {
     revision: Revision,
     config: Arc<Config>,
     decoder: PacketDecoder,
-    sockets: BTreeMap<String, NsSocket>,
+    /// Boxed: a map node holds 11 slots, and usually one is used.
+    sockets: BTreeMap<String, Box<NsSocket>>,
     ack_deadlines: BTreeSet<(Instant, String, AckId)>,
     connect_deadline: Option<Instant>,
     events: VecDeque<Event>,
@@ -605,6 +606,8 @@ impl Connection {
         if let Some(reason) = self.engine.handle_timeout(now) {
             return self.close_with(reason, CloseMode::Discard);
         }
+        // Timers fire on idle sessions: keep no event queue for them.
+        self.release_idle_events();
         if self.connect_deadline.is_some_and(|d| now >= d) {
             log::debug!("[{}] no namespace joined in time", self.engine.sid);
             return self.close_with(DisconnectReason::ConnectTimeout, CloseMode::Graceful(now));
@@ -888,6 +891,13 @@ impl Connection {
         self.engine.poll_http_response()
     }
 
+    /// Frees the event queue's capacity if it is empty.
+    pub(crate) fn release_idle_events(&mut self) {
+        if self.events.is_empty() {
+            self.events = VecDeque::new();
+        }
+    }
+
     /// The next application event.
     #[must_use]
     pub fn poll_event(&mut self) -> Option<Event> {
@@ -1124,13 +1134,13 @@ impl Connection {
         };
         self.sockets.insert(
             nsp.clone(),
-            NsSocket {
+            Box::new(NsSocket {
                 id,
                 auth: auth.clone(),
                 state: SocketState::Pending,
                 next_ack: 0,
                 pending_acks: BTreeMap::new(),
-            },
+            }),
         );
         self.events.push_back(Event::Connect { nsp, auth });
     }

@@ -262,6 +262,21 @@ impl Engine {
         !self.ws_out.is_empty()
     }
 
+    /// Frees the capacity of the outbound queues that are empty: a queue
+    /// keeps the capacity of its largest burst, which an idle session
+    /// would otherwise hold for its lifetime.
+    pub(crate) fn release_idle_queues(&mut self) {
+        if self.ws_out.is_empty() {
+            self.ws_out = VecDeque::new();
+        }
+        if self.packets.is_empty() {
+            self.packets = VecDeque::new();
+        }
+        if self.http_out.is_empty() {
+            self.http_out = VecDeque::new();
+        }
+    }
+
     /// Queues one packet frame on the current transport (no limit check).
     fn push(&mut self, frame: Frame) {
         self.outbound_bytes += frame.len();
@@ -524,6 +539,9 @@ impl Engine {
                 } => {
                     if pong_deadline.take().is_some() {
                         *next_ping = now + self.config.ping_interval;
+                        // A heartbeat answered: a quiet moment to give back
+                        // the queues' memory (an idle session keeps none).
+                        self.release_idle_queues();
                     }
                     Inbound::Nothing
                 }

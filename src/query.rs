@@ -2,6 +2,8 @@
 //! reference's `URLSearchParams` does it (`+` is a space, `%XX` escapes,
 //! invalid escapes kept literally, invalid UTF-8 replaced).
 
+use std::borrow::Cow;
+
 use serde_json::{Map, Value};
 
 /// A decoded query string, in order, duplicates kept.
@@ -63,6 +65,62 @@ impl Query {
             map.insert(k.clone(), Value::String(v.clone()));
         }
         Value::Object(map)
+    }
+}
+
+/// A query looked at once (the routing of every polling request): the
+/// pairs borrow the query string unless they need decoding, so a plain
+/// `EIO=4&transport=polling&sid=…` costs one allocation, not one per key
+/// and value.
+pub(crate) struct QueryRef<'a> {
+    pairs: Vec<(Cow<'a, str>, Cow<'a, str>)>,
+}
+
+impl<'a> QueryRef<'a> {
+    /// Parses as [`Query::parse`].
+    pub(crate) fn parse(query: &'a str) -> Self {
+        let mut pairs = Vec::with_capacity(query.bytes().filter(|&b| b == b'&').count() + 1);
+        pairs.extend(
+            query
+                .split('&')
+                .filter(|part| !part.is_empty())
+                .map(|part| {
+                    let (k, v) = part.split_once('=').unwrap_or((part, ""));
+                    (decode_cow(k), decode_cow(v))
+                }),
+        );
+        QueryRef { pairs }
+    }
+
+    /// As [`Query::get`].
+    pub(crate) fn get(&self, key: &str) -> Option<&str> {
+        self.pairs
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_ref())
+    }
+
+    /// As [`Query::get_unique`].
+    pub(crate) fn get_unique(&self, key: &str) -> Result<Option<&str>, DuplicateParam> {
+        let mut found = None;
+        for (k, v) in &self.pairs {
+            if k == key {
+                if found.is_some() {
+                    return Err(DuplicateParam(key.to_owned()));
+                }
+                found = Some(v.as_ref());
+            }
+        }
+        Ok(found)
+    }
+}
+
+/// [`decode_component`], borrowing what needs no decoding.
+fn decode_cow(s: &str) -> Cow<'_, str> {
+    if s.bytes().any(|b| b == b'%' || b == b'+') {
+        Cow::Owned(decode_component(s))
+    } else {
+        Cow::Borrowed(s)
     }
 }
 
@@ -130,6 +188,13 @@ mod tests {
 
     #[test]
     fn duplicates_are_detected_and_json_takes_the_last() {
+        let r = QueryRef::parse("EIO=4&transport=polling&name=a+b%20c&&sid=x&sid=y");
+        assert_eq!(r.get("EIO"), Some("4"));
+        assert!(matches!(r.pairs[0].1, Cow::Borrowed(_)));
+        assert_eq!(r.get("name"), Some("a b c"));
+        assert_eq!(r.get_unique("transport"), Ok(Some("polling")));
+        assert_eq!(r.get_unique("nope"), Ok(None));
+        assert_eq!(r.get_unique("sid"), Err(DuplicateParam("sid".into())));
         let q = Query::parse("sid=a&sid=b");
         assert_eq!(q.get_unique("sid"), Err(DuplicateParam("sid".into())));
         assert_eq!(q.to_json_object(), serde_json::json!({"sid": "b"}));

@@ -234,7 +234,7 @@ impl Broadcast {
 struct Entry {
     conn: AnyConnection,
     /// Rooms joined, per namespace.
-    rooms: BTreeMap<String, BTreeSet<String>>,
+    rooms: NspRooms,
     /// The deadline currently in the heap for this connection.
     scheduled: Option<Instant>,
     in_ready: bool,
@@ -242,6 +242,66 @@ struct Entry {
     /// stay queued here, where they count toward the outbound limit.
     write_blocked: bool,
     in_http_ready: bool,
+}
+
+/// The rooms of one socket, sorted; a vector, not a B-tree: a socket is
+/// usually in one room (its own id) or a few, and a B-tree node has room
+/// for eleven.
+#[derive(Debug, Default, Clone)]
+struct RoomSet(Vec<String>);
+
+impl RoomSet {
+    fn insert(&mut self, room: &str) {
+        if let Err(at) = self.0.binary_search_by(|r| r.as_str().cmp(room)) {
+            if self.0.capacity() == 0 {
+                self.0.reserve_exact(1);
+            }
+            self.0.insert(at, room.to_owned());
+        }
+    }
+
+    fn remove(&mut self, room: &str) {
+        if let Ok(at) = self.0.binary_search_by(|r| r.as_str().cmp(room)) {
+            self.0.remove(at);
+        }
+    }
+
+    fn iter(&self) -> std::slice::Iter<'_, String> {
+        self.0.iter()
+    }
+}
+
+/// A connection's rooms per namespace (usually one namespace).
+#[derive(Debug, Default)]
+struct NspRooms(Vec<(String, RoomSet)>);
+
+impl NspRooms {
+    fn get(&self, nsp: &str) -> Option<&RoomSet> {
+        self.0.iter().find(|(n, _)| n == nsp).map(|(_, r)| r)
+    }
+
+    fn get_mut(&mut self, nsp: &str) -> Option<&mut RoomSet> {
+        self.0.iter_mut().find(|(n, _)| n == nsp).map(|(_, r)| r)
+    }
+
+    fn get_or_default(&mut self, nsp: &str) -> &mut RoomSet {
+        let at = match self.0.iter().position(|(n, _)| n == nsp) {
+            Some(at) => at,
+            None => {
+                if self.0.capacity() == 0 {
+                    self.0.reserve_exact(1);
+                }
+                self.0.push((nsp.to_owned(), RoomSet::default()));
+                self.0.len() - 1
+            }
+        };
+        &mut self.0[at].1
+    }
+
+    fn remove(&mut self, nsp: &str) -> Option<RoomSet> {
+        let at = self.0.iter().position(|(n, _)| n == nsp)?;
+        Some(self.0.swap_remove(at).1)
+    }
 }
 
 struct Slot {
@@ -290,7 +350,7 @@ pub struct Server {
     stats: Stats,
     /// Keep the rooms of departed sockets (see [`Server::set_keep_departed_rooms`]).
     keep_departed: bool,
-    departed: HashMap<(ConnId, String), BTreeSet<String>>,
+    departed: HashMap<(ConnId, String), RoomSet>,
 }
 
 impl fmt::Debug for Server {
@@ -532,7 +592,7 @@ impl Server {
                 route => return self.handle_legacy_http(now, req, &request, route),
             }
         }
-        let q = crate::query::Query::parse(request.query_str());
+        let q = crate::query::QueryRef::parse(request.query_str());
         let (Ok(transport), Ok(sid), Ok(eio)) = (
             q.get_unique("transport"),
             q.get_unique("sid"),
@@ -560,7 +620,8 @@ impl Server {
             return self.respond(req, Rejection::BAD_REQUEST.to_response());
         }
         let Some(sid) = sid.filter(|s| !s.is_empty()) else {
-            return self.handshake_polling(now, req, request, eio);
+            let eio = eio.map(str::to_owned);
+            return self.handshake_polling(now, req, request, eio.as_deref());
         };
         let Some(id) = self.find_sid(sid) else {
             return self.respond(req, Rejection::SESSION_ID_UNKNOWN.to_response());
@@ -920,7 +981,7 @@ impl Server {
     /// [`Server::set_keep_departed_rooms`]), in order; taken once.
     pub fn take_departed_rooms(&mut self, id: ConnId, nsp: &str) -> Option<Vec<String>> {
         let rooms = self.departed.remove(&(id, nsp.to_owned()))?;
-        Some(rooms.into_iter().collect())
+        Some(rooms.0)
     }
 
     /// Refuses a pending CONNECT (see [`Connection::reject`]).
@@ -1053,11 +1114,7 @@ impl Server {
         if !entry.conn.is_connected(nsp) {
             return Err(UsageError::NotConnected(nsp.to_owned()));
         }
-        entry
-            .rooms
-            .entry(nsp.to_owned())
-            .or_default()
-            .insert(room.to_owned());
+        entry.rooms.get_or_default(nsp).insert(room);
         self.rooms
             .entry(nsp.to_owned())
             .or_default()
@@ -1231,7 +1288,7 @@ impl Server {
     fn insert(&mut self, conn: AnyConnection) -> ConnId {
         let entry = Entry {
             conn,
-            rooms: BTreeMap::new(),
+            rooms: NspRooms::default(),
             scheduled: None,
             in_ready: false,
             write_blocked: false,
@@ -1303,11 +1360,18 @@ impl Server {
         };
         let mut left = Vec::new();
         let mut events = Vec::new();
+        let mut connect = false;
         while let Some(event) = entry.conn.poll_event() {
             if let Event::Disconnected { nsp, .. } = &event {
                 left.push((nsp.clone(), entry.rooms.remove(nsp).unwrap_or_default()));
             }
+            connect |= matches!(event, Event::Connect { .. });
             events.push(event);
+        }
+        if connect {
+            // Many sessions stay quiet after connecting: their event queue
+            // should not keep the capacity the CONNECT gave it.
+            entry.conn.release_idle_events();
         }
         let wants_http = entry.conn.has_http_response() && !entry.in_http_ready;
         if wants_http {
@@ -1333,7 +1397,7 @@ impl Server {
             self.http_ready.push_back(id);
         }
         for (nsp, rooms) in left {
-            for room in &rooms {
+            for room in rooms.iter() {
                 self.remove_member(&nsp, room, id);
             }
             if let Some(m) = self.members.get_mut(&nsp) {

@@ -1,7 +1,5 @@
 //! HTTP/1.1 responses as bytes (RFC 9112 §4, §6.2, §9.6).
 
-use std::fmt::Write as _;
-
 /// Appends a whole response to `out`: status line, `Content-Type` (when
 /// given), `Content-Length`, `Connection: keep-alive` or `Connection: close`,
 /// then `headers` (e.g. the core's `Cors::headers`) and the body.
@@ -27,22 +25,66 @@ pub fn put_head(
     content_length: usize,
     keep_alive: bool,
 ) {
-    let mut head = String::with_capacity(160);
-    let _ = write!(head, "HTTP/1.1 {status} {}\r\n", reason(status));
+    put_head_with(
+        out,
+        status,
+        content_type,
+        headers.iter().map(|(k, v)| (*k, v.as_str())),
+        content_length,
+        keep_alive,
+    );
+}
+
+/// As [`put_head`], with the headers from an iterator; written straight
+/// into `out` (no intermediate string or header list).
+pub(crate) fn put_head_with<'a>(
+    out: &mut Vec<u8>,
+    status: u16,
+    content_type: Option<&str>,
+    headers: impl Iterator<Item = (&'a str, &'a str)>,
+    content_length: usize,
+    keep_alive: bool,
+) {
+    out.reserve(160);
+    out.extend_from_slice(b"HTTP/1.1 ");
+    put_decimal(out, status as usize);
+    out.push(b' ');
+    out.extend_from_slice(reason(status).as_bytes());
+    out.extend_from_slice(b"\r\n");
     if let Some(ct) = content_type {
-        let _ = write!(head, "Content-Type: {ct}\r\n");
+        out.extend_from_slice(b"Content-Type: ");
+        out.extend_from_slice(ct.as_bytes());
+        out.extend_from_slice(b"\r\n");
     }
-    let _ = write!(head, "Content-Length: {content_length}\r\n");
-    head.push_str(if keep_alive {
-        "Connection: keep-alive\r\n"
+    out.extend_from_slice(b"Content-Length: ");
+    put_decimal(out, content_length);
+    out.extend_from_slice(if keep_alive {
+        b"\r\nConnection: keep-alive\r\n"
     } else {
-        "Connection: close\r\n"
+        b"\r\nConnection: close\r\n"
     });
     for (k, v) in headers {
-        let _ = write!(head, "{k}: {v}\r\n");
+        out.extend_from_slice(k.as_bytes());
+        out.extend_from_slice(b": ");
+        out.extend_from_slice(v.as_bytes());
+        out.extend_from_slice(b"\r\n");
     }
-    head.push_str("\r\n");
-    out.extend_from_slice(head.as_bytes());
+    out.extend_from_slice(b"\r\n");
+}
+
+/// Appends `n` in decimal.
+fn put_decimal(out: &mut Vec<u8>, mut n: usize) {
+    let mut digits = [0u8; 20];
+    let mut i = digits.len();
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&digits[i..]);
 }
 
 /// A plain-text response that closes the connection, as bytes.
@@ -109,5 +151,10 @@ mod tests {
         assert!(p.contains("Connection: close\r\n"));
         assert!(p.ends_with("\r\n\r\nNot Found"));
         assert_eq!(reason(299), "Unknown");
+        let mut out = Vec::new();
+        put_head(&mut out, 200, None, &[], 1_234_567_890, true);
+        assert!(String::from_utf8(out)
+            .unwrap()
+            .contains("\r\nContent-Length: 1234567890\r\n"));
     }
 }

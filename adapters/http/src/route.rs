@@ -192,7 +192,7 @@ impl PendingReply {
             && !response.headers.iter().any(|(k, v)| {
                 k.eq_ignore_ascii_case("connection") && v.eq_ignore_ascii_case("close")
             });
-        let mut extra = self.cors.clone();
+        let mut extra = Vec::new();
         let mut body = None;
         if response.status == 200 {
             if let Some(sid) = self
@@ -219,7 +219,12 @@ impl PendingReply {
             }
         }
         let body = body.as_deref().unwrap_or(&response.body);
-        put_core_response(out, response, body, &extra, keep_alive);
+        if extra.is_empty() {
+            put_core_response(out, response, body, &self.cors, keep_alive);
+        } else {
+            extra.splice(0..0, self.cors.iter().cloned());
+            put_core_response(out, response, body, &extra, keep_alive);
+        }
         keep_alive
     }
 }
@@ -233,21 +238,21 @@ fn put_core_response(
     extra: &[(&'static str, String)],
     keep_alive: bool,
 ) {
-    let headers: Vec<(&str, String)> = response
+    let headers = response
         .headers
         .iter()
         .filter(|(k, _)| !k.eq_ignore_ascii_case("connection"))
         .chain(extra)
-        .map(|(k, v)| (*k, v.clone()))
-        .collect();
-    put_response(
+        .map(|(k, v)| (*k, v.as_str()));
+    crate::response::put_head_with(
         out,
         response.status,
         response.content_type,
-        &headers,
-        body,
+        headers,
+        body.len(),
         keep_alive,
     );
+    out.extend_from_slice(body);
 }
 
 impl Router {

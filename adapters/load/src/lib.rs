@@ -26,6 +26,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod holders;
 pub mod net;
 pub mod opts;
 pub mod procfs;
@@ -38,18 +39,51 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Map, Value};
 
-use opts::{Options, Scenario, Transport};
+use opts::{Options, Scenario};
 use procfs::Sample;
 use worker::{Shared, Stats};
 
 /// Runs one case; returns the result object (also the JSON line).
+///
+/// With `--procs P` (the idle case), P − 1 helper processes of this
+/// program (`--hold`) open their share of the connections first and hold
+/// them while this one opens the rest and measures; their connections
+/// count in `ready`. The running program must be `socketio-load`.
 pub fn run(o: &Options) -> Result<Value, String> {
-    let per_client = match o.transport {
-        Transport::WebSocket => 1,
-        // A long-poll, a POST, and the WebSocket of the upgrade.
-        Transport::Polling | Transport::Upgrade => 3,
-    };
-    let need = (o.total_clients() * per_client + 64) as u64;
+    run_with(o, &mut |_| {})
+}
+
+/// As [`run`]; with `--hold`, `on_held` is called with the connections
+/// ready once connecting is over, and the run ends when it returns.
+pub fn run_with(o: &Options, on_held: &mut dyn FnMut(usize)) -> Result<Value, String> {
+    if o.procs <= 1 || o.hold {
+        return run_one(o, None, on_held);
+    }
+    let pid = o.pid.map(|p| p.to_string());
+    let before = pid.as_deref().and_then(procfs::sample);
+    let mut holders = holders::spawn(o)?;
+    let held = holders.wait_held(o.timeout + Duration::from_secs(5));
+    let mut mine = o.clone();
+    mine.clients = o.clients - holders.clients;
+    mine.procs = 1;
+    let result = run_one(&mine, Some((before, held)), on_held);
+    holders.release();
+    let mut result = result?;
+    result["clients"] = json!(o.clients);
+    result["procs"] = json!(o.procs);
+    result["held_by_helpers"] = json!(held);
+    Ok(result)
+}
+
+/// Runs one process's share; `pre`: the server sample taken before any
+/// helper connected, and the connections the helpers hold.
+fn run_one(
+    o: &Options,
+    pre: Option<(Option<Sample>, usize)>,
+    on_held: &mut dyn FnMut(usize),
+) -> Result<Value, String> {
+    // A long-poll, a POST, and the WebSocket of the upgrade per polling client.
+    let need = (o.sockets() + 64) as u64;
     let nofile = procfs::nofile_limit();
     if let Some(limit) = nofile {
         if limit < need {
@@ -69,7 +103,10 @@ pub fn run(o: &Options) -> Result<Value, String> {
     let connect_deadline = started + o.timeout;
     let hard_stop = connect_deadline + o.warmup + o.duration + o.settle + Duration::from_secs(5);
 
-    let before = server();
+    let (before, held) = match pre {
+        Some((before, held)) => (before, held),
+        None => (server(), 0),
+    };
     let me0 = me();
     let threads: Vec<_> = (0..o.threads)
         .map(|t| {
@@ -90,9 +127,18 @@ pub fn run(o: &Options) -> Result<Value, String> {
     let connected_at = Instant::now();
     let connect_s = (connected_at - started).as_secs_f64();
     let ready = sh.ready.load(SeqCst);
+    if o.hold {
+        on_held(ready);
+    }
 
     let (s0, s1, m0, m1, window, after);
     match o.scenario {
+        _ if o.hold => {
+            // A helper: `on_held` returned, the parent is done.
+            (s0, s1, m0, m1) = (None, None, me0, me());
+            window = 0.0;
+            after = None;
+        }
         Scenario::Storm | Scenario::UpgradeStorm => {
             // The window is the connection phase.
             let (s_end, m_end) = (server(), me());
@@ -148,7 +194,7 @@ pub fn run(o: &Options) -> Result<Value, String> {
         Measured {
             connect_s,
             window,
-            ready,
+            ready: ready + held,
             before,
             after,
             s0,
@@ -222,6 +268,7 @@ fn report(o: &Options, stats: &Stats, m: Measured) -> Value {
     r.insert("transport".into(), json!(o.transport_name()));
     r.insert("clients".into(), json!(o.clients));
     r.insert("threads".into(), json!(o.threads));
+    r.insert("sources".into(), json!(o.sources));
     r.insert("ready".into(), json!(m.ready));
     r.insert("connect_s".into(), json!(round(m.connect_s, 3)));
     r.insert("window_wall_s".into(), json!(round(m.window, 3)));

@@ -39,7 +39,16 @@ fn main() -> ExitCode {
                 Ok(o) => o,
                 Err(e) => return fail(&format!("{e}\n\n{USAGE}")),
             };
-            match socketio_load::run(&o) {
+            // A `--procs` helper: report the connections, hold them until
+            // the parent closes our stdin.
+            let mut on_held = |ready: usize| {
+                let mut out = std::io::stdout().lock();
+                let _ = writeln!(out, "held {ready}");
+                let _ = out.flush();
+                drop(out);
+                let _ = std::io::copy(&mut std::io::stdin().lock(), &mut std::io::sink());
+            };
+            match socketio_load::run_with(&o, &mut on_held) {
                 Ok(result) => {
                     // A closed stdout (`| head -1`) is no reason to panic.
                     let mut out = std::io::stdout().lock();

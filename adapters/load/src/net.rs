@@ -32,6 +32,9 @@ pub const MAX_HTTP_PER_CLIENT: usize = 3;
 /// Largest inbound frame or HTTP body accepted (the servers' `maxPayload`).
 const MAX_PAYLOAD: usize = 2_000_000;
 
+/// `EINPROGRESS` on Linux (a nonblocking connect under way).
+const EINPROGRESS: i32 = 115;
+
 /// Reads per readable event before the loop moves on (fairness, bounds).
 const MAX_READS: usize = 16;
 
@@ -87,6 +90,10 @@ pub struct Net {
     timers: BinaryHeap<Reverse<(Instant, usize)>>,
     rng: u64,
     scratch: Vec<u8>,
+    /// Source addresses to spread the connections over (127.0.0.x), used
+    /// round-robin; empty: the kernel picks (one address's ephemeral ports).
+    sources: Vec<std::net::IpAddr>,
+    next_source: usize,
     /// I/O failures seen (refused connections, resets, bad responses).
     pub io_errors: Vec<String>,
 }
@@ -106,8 +113,42 @@ impl Net {
             timers: BinaryHeap::new(),
             rng: seed | 1,
             scratch: vec![0; 64 * 1024],
+            sources: Vec::new(),
+            next_source: 0,
             io_errors: Vec::new(),
         })
+    }
+
+    /// Binds the connections to these source addresses, round-robin from
+    /// the `start`th (more connections than one address has ephemeral
+    /// ports towards the server); empty: no bind.
+    pub fn set_sources(&mut self, sources: Vec<std::net::IpAddr>, start: usize) {
+        self.next_source = start;
+        self.sources = sources;
+    }
+
+    /// A nonblocking connect, from the next source address if there are any.
+    fn connect(&mut self) -> io::Result<TcpStream> {
+        if self.sources.is_empty() {
+            return TcpStream::connect(self.addr);
+        }
+        let source = self.sources[self.next_source % self.sources.len()];
+        self.next_source = self.next_source.wrapping_add(1);
+        let socket = socket2::Socket::new(
+            socket2::Domain::for_address(self.addr),
+            socket2::Type::STREAM,
+            None,
+        )?;
+        socket.set_nonblocking(true)?;
+        socket.bind(&SocketAddr::new(source, 0).into())?;
+        match socket.connect(&self.addr.into()) {
+            Ok(()) => {}
+            // EINPROGRESS: the nonblocking connect goes on.
+            Err(e) if e.raw_os_error() == Some(EINPROGRESS) => {}
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+            Err(e) => return Err(e),
+        }
+        Ok(TcpStream::from_std(socket.into()))
     }
 
     /// The poll, to create a [`mio::Waker`] on [`WAKE`].
@@ -234,7 +275,7 @@ impl Net {
     }
 
     fn open_socket(&mut self, conn: usize, kind: Kind) -> Option<usize> {
-        let mut stream = match TcpStream::connect(self.addr) {
+        let mut stream = match self.connect() {
             Ok(s) => s,
             Err(e) => {
                 self.io_errors.push(format!("connect: {}", e.kind()));

@@ -104,9 +104,28 @@ pub struct Options {
     pub connecting: usize,
     /// `--seed`: masks and client randomness.
     pub seed: u64,
+    /// `--sources`: source addresses 127.0.0.1, .2, … the connections are
+    /// spread over (bound before connecting); 0 picks one per
+    /// [`SOCKETS_PER_SOURCE`] sockets, and 1 does not bind.
+    pub sources: usize,
+    /// `--source-offset`: the source address the first connection uses
+    /// (helpers of `--procs` start where the previous one ended).
+    pub source_offset: usize,
+    /// `--procs`: processes sharing the connections of an idle run (this
+    /// one measures, the others hold theirs); for more connections than
+    /// one process has descriptors.
+    pub procs: usize,
+    /// `--hold 1`: a `--procs` helper (connect, report, hold until stdin
+    /// closes).
+    pub hold: bool,
     /// `--jsonl FILE`: append the JSON line there too.
     pub jsonl: Option<String>,
 }
+
+/// Connections per source address when `--sources` is automatic: below
+/// the 28,232 ephemeral ports of Linux's default range, with room for
+/// connections in TIME_WAIT from earlier runs.
+pub const SOCKETS_PER_SOURCE: usize = 20_000;
 
 /// The cases of the side-by-side table and their presets.
 pub const CASES: &[(&str, &str)] = &[
@@ -180,6 +199,10 @@ impl Options {
             rooms: 100,
             connecting: 64,
             seed: 1,
+            sources: 0,
+            source_offset: 0,
+            procs: 1,
+            hold: false,
             jsonl: None,
         };
         let mut it = words.into_iter();
@@ -234,6 +257,10 @@ impl Options {
                 "--rooms" => o.rooms = num(&value)? as usize,
                 "--connecting" => o.connecting = num(&value)? as usize,
                 "--seed" => o.seed = num(&value)?,
+                "--sources" => o.sources = num(&value)? as usize,
+                "--source-offset" => o.source_offset = num(&value)? as usize,
+                "--procs" => o.procs = num(&value)? as usize,
+                "--hold" => o.hold = num(&value)? != 0,
                 "--jsonl" => o.jsonl = Some(value),
                 other => return Err(format!("unknown option {other}")),
             }
@@ -280,7 +307,39 @@ impl Options {
         }
         self.threads = self.threads.min(self.clients).clamp(1, 64);
         self.connecting = self.connecting.max(1);
+        if self.procs == 0 || self.procs > 64 || self.procs > self.clients {
+            return Err("--procs must be within 1..=min(64, clients)".into());
+        }
+        if (self.procs > 1 || self.hold) && self.scenario != Scenario::Idle {
+            return Err("--procs is for the idle case only".into());
+        }
+        if self.sources > 254 {
+            return Err("--sources must be within 0..=254".into());
+        }
+        if self.sources == 0 {
+            self.sources = self.sockets().div_ceil(SOCKETS_PER_SOURCE).clamp(1, 254);
+        }
         Ok(())
+    }
+
+    /// The TCP connections the run may open: one per WebSocket client,
+    /// up to three per polling client (a long-poll, a POST, the upgrade).
+    pub fn sockets(&self) -> usize {
+        let per_client = match self.transport {
+            Transport::WebSocket => 1,
+            Transport::Polling | Transport::Upgrade => 3,
+        };
+        self.total_clients() * per_client
+    }
+
+    /// The source addresses to bind to (none: let the kernel pick).
+    pub fn source_addresses(&self) -> Vec<IpAddr> {
+        if self.sources <= 1 {
+            return Vec::new();
+        }
+        (1..=self.sources as u8)
+            .map(|i| IpAddr::V4(Ipv4Addr::new(127, 0, 0, i)))
+            .collect()
     }
 
     /// The transport's name in the JSON output.
@@ -326,6 +385,10 @@ the preset:
   --nsp NSP            namespace (default /)
   --rooms R            rooms of room-fanout (default 100)
   --seed N             masks and client randomness (default 1)
+  --procs P            idle: P processes share the connections (for more
+                       than one process's open-file limit); this one measures
+  --sources K          spread connections over 127.0.0.1..K (default: one
+                       address per 20000 sockets; 1: no bind)
   --jsonl FILE         append the JSON line to FILE
 Prints human lines, then one JSON object as the last line.";
 
@@ -360,5 +423,27 @@ mod tests {
         assert!(parse("echo").is_err());
         assert!(parse("echo --port 3000 -w 0").is_err());
         assert!(parse("nope --port 3000").is_err());
+        assert!(parse("echo --port 3000 --sources 255").is_err());
+    }
+
+    #[test]
+    fn source_addresses_cover_the_ephemeral_ports() {
+        // 10 k WebSockets fit one address: no bind.
+        let o = parse("idle-10k --port 1").unwrap();
+        assert!(o.source_addresses().is_empty());
+        // 100 k need five addresses, 127.0.0.1 to .5.
+        let o = parse("idle-100k --port 1").unwrap();
+        let s = o.source_addresses();
+        assert_eq!(s.len(), 5);
+        assert_eq!(s[4], IpAddr::V4(Ipv4Addr::new(127, 0, 0, 5)));
+        // 2 k polling clients with upgrades: 6 k sockets, one address.
+        let o = parse("upgrade-storm --port 1").unwrap();
+        assert_eq!(o.sources, 1);
+        let o = parse("echo --port 1 --sources 3").unwrap();
+        assert_eq!(o.source_addresses().len(), 3);
+        // Helper processes: the idle case only.
+        assert_eq!(parse("idle-100k --port 1 --procs 6").unwrap().procs, 6);
+        assert!(parse("echo --port 1 --procs 2").is_err());
+        assert!(parse("idle --port 1 -c 2 --procs 3").is_err());
     }
 }

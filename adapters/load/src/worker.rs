@@ -182,6 +182,7 @@ pub fn run(t: usize, o: Arc<Options>, sh: Arc<Shared>, hard_stop: Instant) -> St
             return stats;
         }
     };
+    net.set_sources(o.source_addresses(), o.source_offset + t);
     let fanout = matches!(o.scenario, Scenario::Fanout | Scenario::RoomFanout);
     let mut emitter = None;
     let url = format!("http://{addr}");

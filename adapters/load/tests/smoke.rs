@@ -51,6 +51,41 @@ fn echo_ack_fanout_and_polling_against_the_mio_driver() {
     server.shutdown().expect("shutdown");
 }
 
+/// `--procs 2 --sources 2`: a helper process (the binary, `--hold 1`) opens
+/// half of the connections, every connection is bound to 127.0.0.1 or
+/// 127.0.0.2, and the measuring process counts the helper's connections.
+#[test]
+fn idle_with_a_helper_process_and_two_source_addresses() {
+    let server_options =
+        ServerOptions::parse(args("--port 0 --ping-interval 25000 --ping-timeout 20000"))
+            .expect("conformance options");
+    let server = MioServer::builder()
+        .config(|_| server_options.config())
+        .bind(("127.0.0.1", 0), conformance::app(&server_options))
+        .expect("bind")
+        .spawn()
+        .expect("spawn");
+    let port = server.local_addr().port();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_socketio-load"))
+        .args(args(&format!(
+            "idle -c 8 --procs 2 --sources 2 --settle 0.2 --duration 0.3 --timeout-ms 5000 \
+             --port {port} --pid {}",
+            std::process::id()
+        )))
+        .output()
+        .expect("socketio-load runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}");
+    let last = stdout.lines().last().unwrap_or_default();
+    let r: serde_json::Value = serde_json::from_str(last).expect("the JSON line");
+    assert_eq!(r["ready"], 8, "{r}");
+    assert_eq!(r["held_by_helpers"], 4, "{r}");
+    assert_eq!(r["sources"], 2, "{r}");
+    assert_eq!(r["errors"], 0, "{r}");
+    assert!(r["rss_added_kb_per_conn"].as_f64().is_some(), "{r}");
+    server.shutdown().expect("shutdown");
+}
+
 #[test]
 fn refuses_a_host_outside_loopback() {
     let e = Options::parse(&args("echo --port 1 --host 192.168.1.1")).unwrap_err();

@@ -90,6 +90,8 @@ enum Proto {
 
 struct Conn {
     stream: TcpStream,
+    /// The peer's address, from `accept` (no `getpeername` per request).
+    peer: SocketAddr,
     proto: Proto,
     out: Vec<u8>,
     out_pos: usize,
@@ -393,7 +395,7 @@ impl<D: Default + Send + 'static> MioServer<D> {
                 return;
             };
             match listener.accept() {
-                Ok((mut stream, _)) => {
+                Ok((mut stream, peer)) => {
                     let _ = stream.set_nodelay(true);
                     let slot = self.free.pop().unwrap_or_else(|| {
                         self.conns.push(None);
@@ -410,6 +412,7 @@ impl<D: Default + Send + 'static> MioServer<D> {
                     }
                     self.conns[slot] = Some(Conn {
                         stream,
+                        peer,
                         proto: Proto::Http {
                             buf: Vec::new(),
                             started: None,
@@ -709,8 +712,7 @@ impl<D: Default + Send + 'static> MioServer<D> {
             Parsed::Malformed => return self.reply(slot, Reply::malformed_head(), 0),
             Parsed::Complete(head, len) => (head, len),
         };
-        let peer = conn.stream.peer_addr().ok();
-        match self.router.route_from(head, peer) {
+        match self.router.route_from(head, Some(conn.peer)) {
             Route::WebSocket {
                 handshake,
                 accept_key,
@@ -741,7 +743,9 @@ impl<D: Default + Send + 'static> MioServer<D> {
                 }
                 let announced = started.take();
                 let rest = buf.split_off(end);
-                let body = buf[head_len..].to_vec();
+                // The request's buffer becomes its body (no copy into a new one).
+                let mut body = std::mem::take(buf);
+                body.drain(..head_len);
                 let (request, reply) = request.into_request(body);
                 let req = announced.unwrap_or_else(|| {
                     let req = self.next_req;
