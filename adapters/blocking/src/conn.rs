@@ -1,16 +1,16 @@
 //! Connection threads. Each accepted TCP stream gets one thread that reads
-//! the HTTP head and, for a WebSocket upgrade, becomes the reader; a second
-//! thread is the only one that writes to the socket.
+//! the HTTP head and, for a WebSocket upgrade, becomes the reader. The
+//! driver thread writes the WebSocket's frames itself (non-blocking); only
+//! a connection whose socket is full gets a second thread, a writer
+//! ([`write_loop`]), until its backlog is written.
 //!
-//! Why two threads: tungstenite's blocking `WebSocket` cannot be read by one
-//! thread while another writes through it. The stream is split with
-//! `TcpStream::try_clone`: the reader's `WebSocket` sits on a stream whose
-//! writes are discarded (so tungstenite's automatic pong and close replies
-//! never interleave with our frames) and forwards pings and closes to the
-//! writer, which answers them. An idle connection costs no wake-ups: the
-//! reader blocks in `read`, the writer in `recv`, and a frame the driver
-//! queues is written at once (the writer batches whatever else is already
-//! queued before one flush).
+//! The socket is shared, not duplicated: the reader, the driver and a
+//! writer hold one `Arc<TcpStream>` (`&TcpStream` reads and writes), so a
+//! connection costs one file descriptor. The reader's tungstenite
+//! `WebSocket` sits on a stream whose writes are discarded (so tungstenite's
+//! automatic pong and close replies never interleave with our frames) and
+//! forwards pings to the driver, which answers them. An idle connection
+//! costs no wake-ups: the reader blocks in `read`.
 
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, TcpStream};
@@ -18,10 +18,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{mpsc, Arc};
 
 use socketio_http::{parse_head, Parsed, PollingRequest, Reply, RequestHead, Route, Router};
-use socketio_sansio::{Frame, Handshake, Text};
-use tungstenite::protocol::frame::coding::CloseCode;
-use tungstenite::protocol::{CloseFrame, Role, WebSocketConfig};
-use tungstenite::{Bytes, Message, WebSocket};
+use socketio_sansio::Handshake;
+use tungstenite::protocol::{Role, WebSocketConfig};
+use tungstenite::{Message, WebSocket};
 
 use crate::driver::{DriverTx, Msg, Net, WriterMsg, WsToken};
 use crate::window::WriteWindow;
@@ -43,12 +42,13 @@ fn next_id() -> u64 {
 }
 
 /// A stream for the reader's `WebSocket`: reads from the socket, discards
-/// writes (the writer thread owns the write direction).
-struct ReadHalf(TcpStream);
+/// writes (the driver, or the connection's writer, owns the write
+/// direction).
+struct ReadHalf(Arc<TcpStream>);
 
 impl Read for ReadHalf {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        self.0.read(buf)
+        (&*self.0).read(buf)
     }
 }
 
@@ -64,15 +64,13 @@ impl Write for ReadHalf {
 /// Serves one accepted stream until it closes, then shuts it down (the
 /// server keeps a clone of every stream for shutdown, so dropping ours would
 /// not close the socket).
-pub(crate) fn serve(stream: TcpStream, ctx: ConnContext) {
-    let closer = stream.try_clone();
-    serve_stream(stream, ctx);
-    if let Ok(s) = closer {
-        let _ = s.shutdown(Shutdown::Both);
-    }
+pub(crate) fn serve(stream: Arc<TcpStream>, ctx: ConnContext) {
+    serve_stream(&stream, ctx);
+    let _ = stream.shutdown(Shutdown::Both);
 }
 
-fn serve_stream(mut stream: TcpStream, ctx: ConnContext) {
+fn serve_stream(shared: &Arc<TcpStream>, ctx: ConnContext) {
+    let mut stream: &TcpStream = shared;
     let mut carried = Vec::new();
     loop {
         let (head, leftover) = match read_head(&mut stream, std::mem::take(&mut carried)) {
@@ -90,7 +88,7 @@ fn serve_stream(mut stream: TcpStream, ctx: ConnContext) {
                 new_session,
             } => {
                 return serve_websocket(
-                    stream,
+                    shared.clone(),
                     handshake,
                     (&accept_key, new_session),
                     leftover,
@@ -165,15 +163,15 @@ fn read_body(
         return Ok((carried, rest));
     }
     let mut body = carried;
-    body.reserve(len - body.len());
-    let mut chunk = [0u8; 8192];
-    while body.len() < len {
-        let want = (len - body.len()).min(chunk.len());
-        let n = stream.read(&mut chunk[..want])?;
+    let mut have = body.len();
+    // Read straight into the body (no chunk on the small thread stack).
+    body.resize(len, 0);
+    while have < len {
+        let n = stream.read(&mut body[have..])?;
         if n == 0 {
             return Err(io::ErrorKind::UnexpectedEof.into());
         }
-        body.extend_from_slice(&chunk[..n]);
+        have += n;
     }
     Ok((body, Vec::new()))
 }
@@ -181,12 +179,12 @@ fn read_body(
 /// Serves one plain HTTP request (long-polling); returns the bytes read past
 /// it when the connection stays open.
 fn serve_polling(
-    stream: &mut TcpStream,
+    mut stream: &TcpStream,
     request: PollingRequest,
     leftover: Vec<u8>,
     ctx: &ConnContext,
 ) -> Option<Vec<u8>> {
-    let (body, rest) = read_body(stream, leftover, request.body_len).ok()?;
+    let (body, rest) = read_body(&mut stream, leftover, request.body_len).ok()?;
     let (request, pending) = request.into_request(body);
     let (reply_tx, reply_rx) = mpsc::channel();
     let req = next_id();
@@ -211,48 +209,40 @@ fn serve_polling(
     keep_alive.then_some(rest)
 }
 
-/// Serves a validated WebSocket upgrade: asks the core for a session, then
-/// answers 101 and becomes the reader.
+/// Serves a validated WebSocket upgrade: asks the driver for a session
+/// (the driver answers 101 on the socket, followed by the transport's
+/// frames), then becomes the reader.
 fn serve_websocket(
-    mut stream: TcpStream,
+    stream: Arc<TcpStream>,
     handshake: Handshake,
     (accept_key, new_session): (&str, bool),
     leftover: Vec<u8>,
     ctx: ConnContext,
 ) {
-    let (writer_tx, writer_rx) = mpsc::channel();
     let (reply_tx, reply_rx) = mpsc::channel();
     let token = next_id();
-    let window = Arc::new(WriteWindow::default());
-    let Ok(closer) = stream.try_clone() else {
-        return;
-    };
     if ctx
         .driver
         .send(Msg::Net(Net::Open {
             handshake,
             token,
-            writer: writer_tx,
-            window: window.clone(),
-            stream: closer,
+            accept_key: accept_key.to_owned(),
+            new_session,
+            stream: stream.clone(),
             reply: reply_tx,
         }))
         .is_err()
     {
         return;
     }
-    let (id, sid) = match reply_rx.recv() {
-        Ok(Ok(opened)) => opened,
+    let id = match reply_rx.recv() {
+        Ok(Ok(id)) => id,
         Ok(Err(rejection)) => {
-            let _ = stream.write_all(&Reply::from_rejection(&rejection).bytes);
+            let _ = (&*stream).write_all(&Reply::from_rejection(&rejection).bytes);
             return;
         }
         Err(_) => return,
     };
-    let mut response = Vec::with_capacity(160);
-    let sid = new_session.then_some(sid.as_str());
-    ctx.router
-        .put_switching_protocols(&mut response, accept_key, sid);
     // 4 KiB read buffer: tungstenite zero-fills its default 128 KiB buffer,
     // which made every idle connection cost ~170 kB of RSS (PERF_NOTES.md).
     let max_payload = ctx.router.config().max_payload;
@@ -260,59 +250,15 @@ fn serve_websocket(
         .read_buffer_size(4096)
         .max_message_size(Some(max_payload))
         .max_frame_size(Some(max_payload));
-    let write_half = match stream.try_clone() {
-        Ok(s) => s,
-        Err(_) => {
-            let _ = ctx.driver.send(Msg::Net(Net::Closed(id, token)));
-            return;
-        }
-    };
-    if stream.write_all(&response).is_err() {
-        let _ = ctx.driver.send(Msg::Net(Net::Closed(id, token)));
-        return;
-    }
-    let writer_ws = WebSocket::from_raw_socket(write_half, Role::Server, Some(config));
-    let writer = {
-        let driver = WriterLink {
-            driver: ctx.driver.clone(),
-            id,
-            token,
-            window,
-        };
-        std::thread::Builder::new()
-            .name("sio-writer".into())
-            .stack_size(ctx.stack_size)
-            .spawn(move || write_loop(writer_ws, writer_rx, driver))
-    };
-    let Ok(writer) = writer else {
-        let _ = ctx.driver.send(Msg::Net(Net::Closed(id, token)));
-        return;
-    };
     let mut reader =
         WebSocket::from_partially_read(ReadHalf(stream), leftover, Role::Server, Some(config));
-    let pong_tx = ctx.driver.clone();
     loop {
-        match reader.read() {
-            Ok(Message::Text(text)) => {
-                if ctx.driver.send(Msg::Net(Net::Text(id, text))).is_err() {
-                    break;
-                }
-            }
-            Ok(Message::Binary(data)) => {
-                if ctx
-                    .driver
-                    .send(Msg::Net(Net::Binary(id, Vec::from(data))))
-                    .is_err()
-                {
-                    break;
-                }
-            }
-            Ok(Message::Ping(data)) => {
-                // The writer answers; it is reached through the driver's
-                // writer table, so send it directly via a frame-less request.
-                let _ = pong_tx.send(Msg::Net(Net::Pong(id, token, data)));
-            }
-            Ok(Message::Pong(_)) | Ok(Message::Frame(_)) => {}
+        let msg = match reader.read() {
+            Ok(Message::Text(text)) => Net::Text(id, text),
+            Ok(Message::Binary(data)) => Net::Binary(id, Vec::from(data)),
+            // The driver answers (it owns the write direction).
+            Ok(Message::Ping(data)) => Net::Pong(id, token, data),
+            Ok(Message::Pong(_)) | Ok(Message::Frame(_)) => continue,
             Ok(Message::Close(_)) => {
                 let _ = ctx.driver.send(Msg::Net(Net::Closed(id, token)));
                 break;
@@ -328,37 +274,42 @@ fn serve_websocket(
                 let _ = ctx.driver.send(Msg::Net(Net::Closed(id, token)));
                 break;
             }
+        };
+        if ctx.driver.send(Msg::Net(msg)).is_err() {
+            break;
         }
     }
     let _ = reader.get_ref().0.shutdown(Shutdown::Read);
-    let _ = writer.join();
 }
 
-fn to_message(frame: Frame) -> Option<Message> {
-    Some(match frame {
-        Frame::Text(Text::Owned(s)) => Message::Text(s.into()),
-        Frame::Text(Text::Shared(s)) => {
-            let bytes = Bytes::from_owner(SharedStr(s));
-            Message::Text(bytes.try_into().ok()?)
-        }
-        Frame::Binary(b) => match b {
-            socketio_sansio::Bytes::Owned(v) => Message::Binary(v.into()),
-            socketio_sansio::Bytes::Shared(a) => Message::Binary(Bytes::from_owner(SharedBytes(a))),
-        },
-    })
+/// Starts writer threads for the driver.
+pub(crate) struct WriterSpawn {
+    pub(crate) driver: DriverTx,
+    pub(crate) stack_size: usize,
 }
 
-struct SharedStr(Arc<str>);
-impl AsRef<[u8]> for SharedStr {
-    fn as_ref(&self) -> &[u8] {
-        self.0.as_bytes()
-    }
-}
-
-struct SharedBytes(Arc<[u8]>);
-impl AsRef<[u8]> for SharedBytes {
-    fn as_ref(&self) -> &[u8] {
-        &self.0
+impl WriterSpawn {
+    /// Starts the writer of WebSocket `token` (connection `id`), which
+    /// writes what comes on `rx`.
+    pub(crate) fn spawn(
+        &self,
+        id: socketio_sansio::ConnId,
+        token: WsToken,
+        stream: Arc<TcpStream>,
+        window: Arc<WriteWindow>,
+        rx: mpsc::Receiver<WriterMsg>,
+    ) -> io::Result<()> {
+        let link = WriterLink {
+            driver: self.driver.clone(),
+            id,
+            token,
+            window,
+        };
+        std::thread::Builder::new()
+            .name("sio-writer".into())
+            .stack_size(self.stack_size)
+            .spawn(move || write_loop(stream, rx, link))
+            .map(drop)
     }
 }
 
@@ -371,41 +322,34 @@ struct WriterLink {
     window: Arc<WriteWindow>,
 }
 
-/// Writes what the driver sends, batching what is already queued before
-/// one flush; after each flush, takes the written frames off the window
-/// (and asks the driver to resume the connection when that unblocks it).
-/// Dropping the link (the thread ends) tells the driver the writer is done.
-fn write_loop(mut ws: WebSocket<TcpStream>, rx: mpsc::Receiver<WriterMsg>, link: WriterLink) {
+/// Writes what the driver hands it (the connection's backlog, then every
+/// later byte until it is retired), blocking on a full socket; after each
+/// batch, takes the written bytes off the window (and asks the driver to
+/// resume the connection when that unblocks it). When it has nothing left
+/// it tells the driver, which retires it by dropping its channel. On
+/// [`WriterMsg::End`] or a failed write it shuts the socket down (the
+/// reader then reports the close). Dropping the link (the thread ends)
+/// tells a closing driver the writer is done.
+fn write_loop(stream: Arc<TcpStream>, rx: mpsc::Receiver<WriterMsg>, link: WriterLink) {
+    let mut out: &TcpStream = &stream;
     'outer: while let Ok(first) = rx.recv() {
         let mut next = Some(first);
         let mut batch = 0;
         while let Some(msg) = next.take() {
-            let result = match msg {
-                WriterMsg::Frame(frame) => {
-                    batch += frame.len();
-                    match to_message(frame) {
-                        Some(m) => ws.write(m),
-                        None => Ok(()),
+            match msg {
+                WriterMsg::Bytes(bytes) => {
+                    if out.write_all(&bytes).is_err() {
+                        let _ = stream.shutdown(Shutdown::Both);
+                        break 'outer;
                     }
+                    batch += bytes.len();
                 }
-                WriterMsg::Pong(data) => ws.write(Message::Pong(data)),
-                WriterMsg::Close(code) => {
-                    let frame = code.map(|c| CloseFrame {
-                        code: CloseCode::from(c),
-                        reason: "".into(),
-                    });
-                    let _ = ws.close(frame);
-                    let _ = ws.flush();
+                WriterMsg::End => {
+                    let _ = stream.shutdown(Shutdown::Both);
                     break 'outer;
                 }
-            };
-            if result.is_err() {
-                break 'outer;
             }
             next = rx.try_recv().ok();
-        }
-        if ws.flush().is_err() {
-            break;
         }
         if link.window.written(batch) {
             let ready = Net::WriteReady(link.id, link.token);
@@ -413,6 +357,11 @@ fn write_loop(mut ws: WebSocket<TcpStream>, rx: mpsc::Receiver<WriterMsg>, link:
                 break;
             }
         }
+        if crate::driver::RETIRE_WRITERS && link.window.pending() == 0 {
+            let idle = Net::WriterIdle(link.id, link.token);
+            if link.driver.send(Msg::Net(idle)).is_err() {
+                break;
+            }
+        }
     }
-    let _ = ws.get_ref().shutdown(Shutdown::Both);
 }

@@ -88,7 +88,7 @@ mod window;
 use std::io;
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, Weak};
 use std::thread::JoinHandle;
 
 pub use socketio_sansio::app;
@@ -97,11 +97,12 @@ pub use socketio_sansio::{
 };
 
 use app::{App, CommandSink, Remote};
-use conn::ConnContext;
+use conn::{ConnContext, WriterSpawn};
 use driver::{Driver, Sink};
 
-/// Every accepted stream (a clone, to shut it down) and its thread.
-type Streams = Arc<Mutex<Vec<(TcpStream, JoinHandle<()>)>>>;
+/// Every accepted stream (to shut it down; not holding its descriptor
+/// open) and its thread.
+type Streams = Arc<Mutex<Vec<(Weak<TcpStream>, JoinHandle<()>)>>>;
 
 /// Configures and starts a server.
 pub struct SocketIo;
@@ -154,12 +155,17 @@ impl socketio_http::Driver for Threads {
         app: App<D>,
     ) -> io::Result<ServerHandle<D>> {
         let (mut app, router, threads) = builder.into_parts(app)?;
+        let router = Arc::new(router);
         let listener = TcpListener::bind(addr)?;
         let local_addr = listener.local_addr()?;
         let (sink, rx) = Sink::channel();
         let remote = Remote::new(sink.clone() as Arc<dyn CommandSink<D>>);
         app.set_remote(remote.clone());
-        let driver = Driver::new(app);
+        let writers = WriterSpawn {
+            driver: sink.driver_tx(),
+            stack_size: threads.stack_size,
+        };
+        let driver = Driver::new(app, router.clone(), writers);
         let driver = {
             let sink = sink.clone();
             std::thread::Builder::new()
@@ -170,7 +176,7 @@ impl socketio_http::Driver for Threads {
         let streams: Streams = Arc::default();
         let ctx = ConnContext {
             driver: sink.driver_tx(),
-            router: Arc::new(router),
+            router,
             stack_size: threads.stack_size,
         };
         let acceptor = {
@@ -207,9 +213,10 @@ fn accept_loop(listener: TcpListener, ctx: ConnContext, stop: Arc<AtomicBool>, s
         let Ok(stream) = stream else { continue };
         // Frames are written whole: waiting for more bytes only adds latency.
         let _ = stream.set_nodelay(true);
-        let Ok(registered) = stream.try_clone() else {
-            continue;
-        };
+        // One descriptor per connection: the reader, the driver and a
+        // writer share it.
+        let stream = Arc::new(stream);
+        let registered = Arc::downgrade(&stream);
         let ctx = ctx.clone();
         let spawned = std::thread::Builder::new()
             .name("sio-conn".into())
@@ -286,7 +293,9 @@ impl<D: 'static> ServerHandle<D> {
         }
         let streams = std::mem::take(&mut *self.streams.lock().unwrap_or_else(|e| e.into_inner()));
         for (stream, _) in &streams {
-            let _ = stream.shutdown(std::net::Shutdown::Both);
+            if let Some(stream) = stream.upgrade() {
+                let _ = stream.shutdown(std::net::Shutdown::Both);
+            }
         }
         for (_, handle) in streams {
             let _ = handle.join();

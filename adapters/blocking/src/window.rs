@@ -69,7 +69,6 @@ impl WriteWindow {
     }
 
     /// Bytes waiting for the writer.
-    #[cfg(test)]
     pub(crate) fn pending(&self) -> usize {
         self.pending.load(SeqCst)
     }
