@@ -17,10 +17,8 @@ use std::net::{Shutdown, TcpStream};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{mpsc, Arc};
 
-use socketio_http::{parse_head, Parsed, PollingRequest, Reply, RequestHead, Route, Router};
+use socketio_http::{parse_head, ws, Parsed, PollingRequest, Reply, RequestHead, Route, Router};
 use socketio_sansio::Handshake;
-use tungstenite::protocol::{Role, WebSocketConfig};
-use tungstenite::{Message, WebSocket};
 
 use crate::driver::{DriverTx, Msg, Net, WriterMsg, WsToken};
 use crate::window::WriteWindow;
@@ -32,6 +30,9 @@ pub(crate) struct ConnContext {
     /// The HTTP decisions (paths, CORS, limits, static files).
     pub(crate) router: Arc<Router>,
     pub(crate) stack_size: usize,
+    /// Where the threads of WebSocket readers are registered (for
+    /// shutdown).
+    pub(crate) streams: crate::Streams,
 }
 
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
@@ -41,35 +42,18 @@ fn next_id() -> u64 {
     NEXT_ID.fetch_add(1, Ordering::Relaxed)
 }
 
-/// A stream for the reader's `WebSocket`: reads from the socket, discards
-/// writes (the driver, or the connection's writer, owns the write
-/// direction).
-struct ReadHalf(Arc<TcpStream>);
-
-impl Read for ReadHalf {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        (&*self.0).read(buf)
-    }
-}
-
-impl Write for ReadHalf {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-}
-
 /// Serves one accepted stream until it closes, then shuts it down (the
 /// server keeps a clone of every stream for shutdown, so dropping ours would
 /// not close the socket).
 pub(crate) fn serve(stream: Arc<TcpStream>, ctx: ConnContext) {
-    serve_stream(&stream, ctx);
-    let _ = stream.shutdown(Shutdown::Both);
+    if serve_stream(&stream, ctx) {
+        let _ = stream.shutdown(Shutdown::Both);
+    }
 }
 
-fn serve_stream(shared: &Arc<TcpStream>, ctx: ConnContext) {
+/// Serves HTTP requests until one becomes a WebSocket. True when the
+/// socket should be shut down now (false: the driver closes it).
+fn serve_stream(shared: &Arc<TcpStream>, ctx: ConnContext) -> bool {
     let mut stream: &TcpStream = shared;
     let mut carried = Vec::new();
     loop {
@@ -77,9 +61,9 @@ fn serve_stream(shared: &Arc<TcpStream>, ctx: ConnContext) {
             HeadRead::Head(head, leftover) => (head, leftover),
             HeadRead::Refused(reply) => {
                 let _ = stream.write_all(&reply.bytes);
-                return;
+                return true;
             }
-            HeadRead::Closed => return,
+            HeadRead::Closed => return true,
         };
         match ctx.router.route_from(head, stream.peer_addr().ok()) {
             Route::WebSocket {
@@ -97,17 +81,17 @@ fn serve_stream(shared: &Arc<TcpStream>, ctx: ConnContext) {
             }
             Route::Polling(request) => match serve_polling(&mut stream, request, leftover, &ctx) {
                 Some(rest) => carried = rest,
-                None => return,
+                None => return true,
             },
             Route::Reply(reply) => {
                 if stream.write_all(&reply.bytes).is_err() || !reply.keep_alive {
-                    return;
+                    return true;
                 }
                 carried = leftover;
             }
             Route::Static(head) => {
                 let _ = stream.write_all(&ctx.router.static_response(&head));
-                return;
+                return true;
             }
         }
     }
@@ -126,7 +110,6 @@ enum HeadRead {
 /// Reads one request head that may have started in `buf` (bytes read past
 /// the previous request on a keep-alive connection).
 fn read_head(stream: &mut impl Read, mut buf: Vec<u8>) -> HeadRead {
-    let mut chunk = [0u8; 2048];
     loop {
         if !buf.is_empty() {
             match parse_head(&buf) {
@@ -139,9 +122,15 @@ fn read_head(stream: &mut impl Read, mut buf: Vec<u8>) -> HeadRead {
                 Parsed::Malformed => return HeadRead::Refused(Reply::malformed_head()),
             }
         }
-        match stream.read(&mut chunk) {
+        // Read into the heap buffer: a chunk on the stack would stay
+        // resident in every connection thread's stack.
+        let have = buf.len();
+        buf.resize(have + 2048, 0);
+        let read = stream.read(&mut buf[have..]);
+        buf.truncate(have + *read.as_ref().unwrap_or(&0));
+        match read {
             Ok(0) => return HeadRead::Closed,
-            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+            Ok(_) => {}
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(e) => {
                 log::debug!("reading a request head failed: {e}");
@@ -209,16 +198,25 @@ fn serve_polling(
     keep_alive.then_some(rest)
 }
 
+/// Bytes a reader asks for when its buffer is empty: an idle connection
+/// holds no more than this.
+const IDLE_READ: usize = 512;
+
+/// Bytes a reader asks for after a read that filled what it asked (a burst,
+/// or a large frame).
+const BURST_READ: usize = 16 * 1024;
+
 /// Serves a validated WebSocket upgrade: asks the driver for a session
 /// (the driver answers 101 on the socket, followed by the transport's
-/// frames), then becomes the reader.
+/// frames), then becomes the reader. Returns false when the driver owns
+/// the socket's end (the session opened).
 fn serve_websocket(
     stream: Arc<TcpStream>,
     handshake: Handshake,
     (accept_key, new_session): (&str, bool),
     leftover: Vec<u8>,
     ctx: ConnContext,
-) {
+) -> bool {
     let (reply_tx, reply_rx) = mpsc::channel();
     let token = next_id();
     if ctx
@@ -233,53 +231,167 @@ fn serve_websocket(
         }))
         .is_err()
     {
-        return;
+        return true;
     }
     let id = match reply_rx.recv() {
         Ok(Ok(id)) => id,
         Ok(Err(rejection)) => {
             let _ = (&*stream).write_all(&Reply::from_rejection(&rejection).bytes);
-            return;
+            return true;
         }
-        Err(_) => return,
+        Err(_) => return true,
     };
-    // 4 KiB read buffer: tungstenite zero-fills its default 128 KiB buffer,
-    // which made every idle connection cost ~170 kB of RSS (PERF_NOTES.md).
-    let max_payload = ctx.router.config().max_payload;
-    let config = WebSocketConfig::default()
-        .read_buffer_size(4096)
-        .max_message_size(Some(max_payload))
-        .max_frame_size(Some(max_payload));
-    let mut reader =
-        WebSocket::from_partially_read(ReadHalf(stream), leftover, Role::Server, Some(config));
-    loop {
-        let msg = match reader.read() {
-            Ok(Message::Text(text)) => Net::Text(id, text),
-            Ok(Message::Binary(data)) => Net::Binary(id, Vec::from(data)),
-            // The driver answers (it owns the write direction).
-            Ok(Message::Ping(data)) => Net::Pong(id, token, data),
-            Ok(Message::Pong(_)) | Ok(Message::Frame(_)) => continue,
-            Ok(Message::Close(_)) => {
-                let _ = ctx.driver.send(Msg::Net(Net::Closed(id, token)));
-                break;
+    let mut reader = WsReader {
+        id,
+        token,
+        max_payload: ctx.router.config().max_payload,
+        frag: None,
+        batch: Vec::new(),
+    };
+    // The reader gets a fresh thread: the stack pages this one touched
+    // serving HTTP (head parsing, routing) would stay resident for the
+    // connection's life; the reader's own use is a fraction of that.
+    let registered = Arc::downgrade(&stream);
+    let driver = ctx.driver.clone();
+    let spawned = std::thread::Builder::new()
+        .name("sio-ws".into())
+        .stack_size(ctx.stack_size)
+        .spawn(move || {
+            if let Some(end) = reader.run(&stream, leftover, &driver) {
+                let _ = driver.send(Msg::Net(end));
             }
-            Err(tungstenite::Error::Capacity(e)) => {
-                let _ = ctx
-                    .driver
-                    .send(Msg::Net(Net::Error(id, token, e.to_string())));
-                break;
-            }
-            Err(e) => {
-                log::debug!("{id}: read ended: {e}");
-                let _ = ctx.driver.send(Msg::Net(Net::Closed(id, token)));
-                break;
-            }
-        };
-        if ctx.driver.send(Msg::Net(msg)).is_err() {
-            break;
+        });
+    match spawned {
+        Ok(handle) => crate::register(&ctx.streams, registered, handle),
+        Err(e) => {
+            log::warn!("cannot spawn a WebSocket reader thread: {e}");
+            let _ = ctx.driver.send(Msg::Net(Net::Closed(id, token)));
         }
     }
-    let _ = reader.get_ref().0.shutdown(Shutdown::Read);
+    false
+}
+
+/// The read side of one WebSocket: RFC 6455 frames (the shared
+/// `socketio_http::ws` codec), whole messages to the driver, several per
+/// read in one channel message.
+struct WsReader {
+    id: socketio_sansio::ConnId,
+    token: WsToken,
+    max_payload: usize,
+    /// A fragmented message being assembled: its opcode and bytes.
+    frag: Option<(u8, Vec<u8>)>,
+    /// Messages parsed from the current read.
+    batch: Vec<Net>,
+}
+
+impl WsReader {
+    /// Reads until the WebSocket ends; returns how it ended (none: the
+    /// driver is gone).
+    fn run(&mut self, stream: &TcpStream, leftover: Vec<u8>, driver: &DriverTx) -> Option<Net> {
+        let mut stream = stream;
+        let mut buf = leftover;
+        let mut want = IDLE_READ;
+        loop {
+            let (used, end) = self.parse(&mut buf);
+            buf.drain(..used);
+            if !self.batch.is_empty() {
+                let msg = if self.batch.len() == 1 {
+                    self.batch.pop()?
+                } else {
+                    Net::Batch(std::mem::take(&mut self.batch))
+                };
+                driver.send(Msg::Net(msg)).ok()?;
+            }
+            if end.is_some() {
+                return end;
+            }
+            if buf.is_empty() && want == IDLE_READ && buf.capacity() > IDLE_READ {
+                // Back to idle: give the burst's buffer back.
+                buf = Vec::new();
+            }
+            let have = buf.len();
+            buf.resize(have + want, 0);
+            match stream.read(&mut buf[have..]) {
+                Ok(0) => return Some(Net::Closed(self.id, self.token)),
+                Ok(n) => {
+                    buf.truncate(have + n);
+                    want = if n == want { BURST_READ } else { IDLE_READ };
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => buf.truncate(have),
+                Err(e) => {
+                    log::debug!("{}: read ended: {e}", self.id);
+                    return Some(Net::Closed(self.id, self.token));
+                }
+            }
+        }
+    }
+
+    /// Parses the whole frames at the front of `buf` into the batch;
+    /// returns the bytes used and, if the WebSocket ends, how.
+    fn parse(&mut self, buf: &mut [u8]) -> (usize, Option<Net>) {
+        let (id, token) = (self.id, self.token);
+        let fail = |code: u16| Some(Net::Close(id, token, Some(code)));
+        let mut pos = 0;
+        loop {
+            let (frame, used) = match ws::parse_frame(&mut buf[pos..], self.max_payload) {
+                Ok(Some(f)) => f,
+                Ok(None) => return (pos, None),
+                Err(code) => return (pos, fail(code)),
+            };
+            pos += used;
+            let assembled;
+            let message: Option<(u8, &[u8])> = match frame.opcode {
+                ws::OP_TEXT | ws::OP_BINARY => {
+                    if self.frag.is_some() {
+                        return (pos, fail(ws::CLOSE_PROTOCOL));
+                    }
+                    if frame.fin {
+                        Some((frame.opcode, &*frame.payload))
+                    } else {
+                        self.frag = Some((frame.opcode, frame.payload.to_vec()));
+                        None
+                    }
+                }
+                ws::OP_CONT => {
+                    let Some((op, data)) = &mut self.frag else {
+                        return (pos, fail(ws::CLOSE_PROTOCOL));
+                    };
+                    if data.len() + frame.payload.len() > self.max_payload {
+                        return (pos, fail(ws::CLOSE_TOO_BIG));
+                    }
+                    data.extend_from_slice(frame.payload);
+                    if frame.fin {
+                        let op = *op;
+                        assembled = self.frag.take().map(|(_, d)| d).unwrap_or_default();
+                        Some((op, &assembled[..]))
+                    } else {
+                        None
+                    }
+                }
+                ws::OP_PING => {
+                    let data = frame.payload.to_vec();
+                    self.batch.push(Net::Pong(id, token, data));
+                    None
+                }
+                ws::OP_PONG => None,
+                ws::OP_CLOSE => {
+                    // Echo the peer's code, then the driver closes.
+                    let code = (frame.payload.len() >= 2)
+                        .then(|| u16::from_be_bytes([frame.payload[0], frame.payload[1]]));
+                    return (pos, Some(Net::Close(id, token, code)));
+                }
+                _ => return (pos, fail(ws::CLOSE_PROTOCOL)),
+            };
+            match message {
+                Some((ws::OP_TEXT, data)) => match std::str::from_utf8(data) {
+                    Ok(text) => self.batch.push(Net::Text(id, text.to_owned())),
+                    Err(_) => return (pos, fail(ws::CLOSE_INVALID_DATA)),
+                },
+                Some((_, data)) => self.batch.push(Net::Binary(id, data.to_vec())),
+                None => {}
+            }
+        }
+    }
 }
 
 /// Starts writer threads for the driver.

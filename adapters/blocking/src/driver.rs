@@ -27,7 +27,6 @@ use socketio_sansio::app::{AppServer, Command, CommandSink};
 use socketio_sansio::{
     ConnId, Frame, Handshake, HttpRequest, HttpResponse, Rejection, RequestId, Transmit,
 };
-use tungstenite::protocol::frame::Utf8Bytes;
 
 use crate::window::{WriteWindow, WRITE_WINDOW};
 
@@ -41,10 +40,6 @@ const CLOSE_GRACE: Duration = Duration::from_secs(5);
 /// many readers costs one flush, with every frame of one connection in one
 /// `send`.
 const BATCH: usize = 1024;
-
-/// A connection buffer keeps its allocation across turns up to this size
-/// (idle connections then cost nothing more; a burst's buffer is freed).
-const KEEP_CAPACITY: usize = 4096;
 
 /// What a connection's writer thread is asked to do.
 pub(crate) enum WriterMsg {
@@ -73,12 +68,17 @@ pub(crate) enum Net {
         /// The new transport's id, or the rejection to answer.
         reply: mpsc::Sender<Result<ConnId, Rejection>>,
     },
-    Text(ConnId, Utf8Bytes),
+    Text(ConnId, String),
     Binary(ConnId, Vec<u8>),
-    /// A WebSocket ping to answer.
-    Pong(ConnId, WsToken, tungstenite::Bytes),
+    /// Several of these from one read.
+    Batch(Vec<Net>),
+    /// A WebSocket ping to answer with this payload.
+    Pong(ConnId, WsToken, Vec<u8>),
+    /// The socket ended (the peer is gone, or reading failed).
     Closed(ConnId, WsToken),
-    Error(ConnId, WsToken, String),
+    /// The peer closed the WebSocket (echo its code), or broke the
+    /// protocol (close with this code: 1002, 1007, 1009).
+    Close(ConnId, WsToken, Option<u16>),
     /// The writer of this WebSocket drained under half its window after the
     /// connection was write-blocked: frames may flow again.
     WriteReady(ConnId, WsToken),
@@ -363,17 +363,25 @@ impl<D: 'static> Driver<D> {
                     }
                 }
             }
-            Net::Closed(id, token) => {
-                if self.conns.get(&id).is_some_and(|c| c.token == token) {
-                    self.app.handle_ws_closed(now, id);
-                    self.conns.remove(&id);
+            Net::Batch(batch) => {
+                for net in batch {
+                    self.apply_net(now, net);
                 }
             }
-            Net::Error(id, token, why) => {
-                log::debug!("{id}: transport error: {why}");
+            Net::Closed(id, token) => {
                 if self.conns.get(&id).is_some_and(|c| c.token == token) {
                     if let Some(c) = self.conns.remove(&id) {
-                        self.close_conn(now, id, c, Some(ws::CLOSE_TOO_BIG));
+                        // A writer stuck on this socket returns.
+                        let _ = c.stream.shutdown(Shutdown::Both);
+                    }
+                    self.app.handle_ws_closed(now, id);
+                }
+            }
+            Net::Close(id, token, code) => {
+                if self.conns.get(&id).is_some_and(|c| c.token == token) {
+                    log::debug!("{id}: websocket closed by the peer or broken, code {code:?}");
+                    if let Some(c) = self.conns.remove(&id) {
+                        self.close_conn(now, id, c, code);
                     }
                     self.app.handle_ws_closed(now, id);
                 }
@@ -433,10 +441,8 @@ impl<D: 'static> Driver<D> {
                 }
             }
             if sent == c.out.len() {
-                c.out.clear();
-                if c.out.capacity() > KEEP_CAPACITY {
-                    c.out = Vec::new();
-                }
+                // An idle connection holds no buffer.
+                c.out = Vec::new();
                 return Flushed::Done;
             }
             c.out.drain(..sent);

@@ -102,7 +102,7 @@ use driver::{Driver, Sink};
 
 /// Every accepted stream (to shut it down; not holding its descriptor
 /// open) and its thread.
-type Streams = Arc<Mutex<Vec<(Weak<TcpStream>, JoinHandle<()>)>>>;
+pub(crate) type Streams = Arc<Mutex<Vec<(Weak<TcpStream>, JoinHandle<()>)>>>;
 
 /// Configures and starts a server.
 pub struct SocketIo;
@@ -178,6 +178,7 @@ impl socketio_http::Driver for Threads {
             driver: sink.driver_tx(),
             router,
             stack_size: threads.stack_size,
+            streams: streams.clone(),
         };
         let acceptor = {
             let stop = stop.clone();
@@ -223,15 +224,21 @@ fn accept_loop(listener: TcpListener, ctx: ConnContext, stop: Arc<AtomicBool>, s
             .stack_size(ctx.stack_size)
             .spawn(move || conn::serve(stream, ctx));
         match spawned {
-            Ok(handle) => {
-                if let Ok(mut list) = streams.lock() {
-                    // Forget connections that are already finished.
-                    list.retain(|(_, h)| !h.is_finished());
-                    list.push((registered, handle));
-                }
-            }
+            Ok(handle) => register(&streams, registered, handle),
             Err(e) => log::warn!("cannot spawn a connection thread: {e}"),
         }
+    }
+}
+
+/// Registers a connection thread for shutdown.
+pub(crate) fn register(streams: &Streams, stream: Weak<TcpStream>, handle: JoinHandle<()>) {
+    if let Ok(mut list) = streams.lock() {
+        // Forget connections that are already finished, when the list
+        // would grow (amortized: not a scan per connection).
+        if list.len() == list.capacity() {
+            list.retain(|(_, h)| !h.is_finished());
+        }
+        list.push((stream, handle));
     }
 }
 
