@@ -198,8 +198,8 @@ fn serve_polling(
     keep_alive.then_some(rest)
 }
 
-/// Bytes a reader asks for when its buffer is empty: an idle connection
-/// holds no more than this.
+/// Bytes a reader asks for when it has no partial frame (into a buffer on
+/// its stack).
 const IDLE_READ: usize = 512;
 
 /// Bytes a reader asks for after a read that filled what it asked (a burst,
@@ -289,41 +289,69 @@ impl WsReader {
     /// driver is gone).
     fn run(&mut self, stream: &TcpStream, leftover: Vec<u8>, driver: &DriverTx) -> Option<Net> {
         let mut stream = stream;
+        // Bytes of a frame not yet whole (none while idle: a read then goes
+        // to `small`, on the stack, and an idle connection holds no read
+        // buffer on the heap).
         let mut buf = leftover;
+        let mut small = [0u8; IDLE_READ];
         let mut want = IDLE_READ;
         loop {
             let (used, end) = self.parse(&mut buf);
             buf.drain(..used);
-            if !self.batch.is_empty() {
-                let msg = if self.batch.len() == 1 {
-                    self.batch.pop()?
-                } else {
-                    Net::Batch(std::mem::take(&mut self.batch))
-                };
-                driver.send(Msg::Net(msg)).ok()?;
-            }
+            self.send_batch(driver)?;
             if end.is_some() {
                 return end;
             }
-            if buf.is_empty() && want == IDLE_READ && buf.capacity() > IDLE_READ {
-                // Back to idle: give the burst's buffer back.
+            let read = if buf.is_empty() {
+                // Give a burst's buffer back.
                 buf = Vec::new();
-            }
-            let have = buf.len();
-            buf.resize(have + want, 0);
-            match stream.read(&mut buf[have..]) {
+                stream.read(&mut small)
+            } else {
+                let have = buf.len();
+                buf.resize(have + want, 0);
+                let read = stream.read(&mut buf[have..]);
+                buf.truncate(have + *read.as_ref().unwrap_or(&0));
+                read
+            };
+            let n = match read {
                 Ok(0) => return Some(Net::Closed(self.id, self.token)),
-                Ok(n) => {
-                    buf.truncate(have + n);
-                    want = if n == want { BURST_READ } else { IDLE_READ };
-                }
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => buf.truncate(have),
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) => {
                     log::debug!("{}: read ended: {e}", self.id);
                     return Some(Net::Closed(self.id, self.token));
                 }
+            };
+            if buf.is_empty() {
+                // Whole frames straight from the stack; a partial one is
+                // kept on the heap.
+                let (used, end) = self.parse(&mut small[..n]);
+                buf.extend_from_slice(&small[used..n]);
+                self.send_batch(driver)?;
+                if end.is_some() {
+                    return end;
+                }
+                want = if n == small.len() {
+                    BURST_READ
+                } else {
+                    IDLE_READ
+                };
+            } else {
+                want = if n == want { BURST_READ } else { IDLE_READ };
             }
         }
+    }
+
+    /// Sends the driver the messages parsed from the last read (one channel
+    /// message). None: the driver is gone.
+    fn send_batch(&mut self, driver: &DriverTx) -> Option<()> {
+        let msg = match self.batch.len() {
+            0 => return Some(()),
+            // Taken, not popped: an idle connection keeps no batch buffer.
+            1 => std::mem::take(&mut self.batch).into_iter().next()?,
+            _ => Net::Batch(std::mem::take(&mut self.batch)),
+        };
+        driver.send(Msg::Net(msg)).ok()
     }
 
     /// Parses the whole frames at the front of `buf` into the batch;
