@@ -30,6 +30,8 @@ pub(crate) struct ConnContext {
     /// The HTTP decisions (paths, CORS, limits, static files).
     pub(crate) router: Arc<Router>,
     pub(crate) stack_size: usize,
+    /// Stack size of WebSocket reader threads.
+    pub(crate) ws_stack_size: usize,
     /// Where the threads of WebSocket readers are registered (for
     /// shutdown).
     pub(crate) streams: crate::Streams,
@@ -255,7 +257,7 @@ fn serve_websocket(
     let driver = ctx.driver.clone();
     let spawned = std::thread::Builder::new()
         .name("sio-ws".into())
-        .stack_size(ctx.stack_size)
+        .stack_size(ctx.ws_stack_size)
         .spawn(move || {
             if let Some(end) = reader.run(&stream, leftover, &driver) {
                 let _ = driver.send(Msg::Net(end));

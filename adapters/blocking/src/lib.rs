@@ -66,9 +66,9 @@
 //!
 //! A connection is one file descriptor (the threads share one
 //! `Arc<TcpStream>`); an idle WebSocket costs one blocked reader (a few
-//! stack pages, [`Threads::thread_stack_size`] reserved) and a 512-byte
-//! read buffer: about 19 kB of RSS with the core's session, enough for
-//! 10,000 connections on one process.
+//! stack pages of the [`Threads::websocket_stack_size`] reserved) and no
+//! buffer: about 19 kB of RSS with the core's session, enough for 10,000
+//! connections in one process.
 //!
 //! A writer blocked on a client that stops reading never stalls the
 //! driver or other connections: the driver hands a writer at most 256 KiB
@@ -140,22 +140,32 @@ pub type Builder = socketio_http::Builder<Threads>;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Threads {
     stack_size: usize,
+    ws_stack_size: usize,
 }
 
 impl Default for Threads {
     fn default() -> Self {
         Threads {
             stack_size: 128 * 1024,
+            ws_stack_size: 64 * 1024,
         }
     }
 }
 
 impl Threads {
-    /// Stack size of connection, reader and writer threads (default
-    /// 128 KiB: reserved address space; only the pages a thread touches
-    /// count in RSS, about 8–12 KiB for an idle WebSocket reader).
+    /// Stack size of connection threads, which read HTTP heads and serve
+    /// long-polling requests (default 128 KiB: reserved address space;
+    /// only the pages a thread touches count in RSS).
     pub fn thread_stack_size(mut self, bytes: usize) -> Self {
         self.stack_size = bytes;
+        self
+    }
+
+    /// Stack size of WebSocket reader and writer threads (default 64 KiB;
+    /// they parse and write frames, nothing deeper: the HTTP handling,
+    /// compression included, stays on the connection threads).
+    pub fn websocket_stack_size(mut self, bytes: usize) -> Self {
+        self.ws_stack_size = bytes;
         self
     }
 }
@@ -180,7 +190,7 @@ impl socketio_http::Driver for Threads {
         app.set_remote(remote.clone());
         let writers = WriterSpawn {
             driver: sink.driver_tx(),
-            stack_size: threads.stack_size,
+            stack_size: threads.ws_stack_size,
         };
         let driver = Driver::new(app, router.clone(), writers);
         let driver = {
@@ -195,6 +205,7 @@ impl socketio_http::Driver for Threads {
             driver: sink.driver_tx(),
             router,
             stack_size: threads.stack_size,
+            ws_stack_size: threads.ws_stack_size,
             streams: streams.clone(),
         };
         let acceptor = {

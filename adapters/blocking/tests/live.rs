@@ -330,3 +330,58 @@ fn shutdown_resolves_a_pending_blocking_ack() {
         Err(AckError::ServerStopped)
     );
 }
+
+/// The driver's own WebSocket reader, on a small reader stack: a message
+/// in three fragments (a ping between them), the pong the driver writes,
+/// and the peer's close code echoed before the socket closes.
+#[test]
+fn fragments_pings_and_the_peer_close_on_a_small_reader_stack() {
+    use tungstenite::protocol::frame::coding::{CloseCode, Data, OpCode};
+    use tungstenite::protocol::frame::Frame;
+    use tungstenite::protocol::CloseFrame;
+
+    let server = SocketIo::builder()
+        .driver(|t| t.websocket_stack_size(32 * 1024))
+        .bind("127.0.0.1:0", App::new().ns("/", namespace()))
+        .expect("bind");
+    let mut ws = joined(server.local_addr());
+    let parts = [
+        (r#"42["message","#, OpCode::Data(Data::Text), false),
+        (r#""in pieces""#, OpCode::Data(Data::Continue), false),
+        ("]", OpCode::Data(Data::Continue), true),
+    ];
+    for (i, (part, opcode, fin)) in parts.into_iter().enumerate() {
+        ws.send(Message::Frame(Frame::message(part, opcode, fin)))
+            .unwrap();
+        if i == 1 {
+            ws.send(Message::Ping("between".into())).unwrap();
+        }
+    }
+    // The pong first (written in the turn that read the ping), then the
+    // echo of the whole message.
+    loop {
+        match ws.read().expect("a frame") {
+            Message::Pong(p) => {
+                assert_eq!(&p[..], b"between");
+                break;
+            }
+            Message::Text(t) if t.as_str() == "2" => ws.send(Message::text("3")).unwrap(),
+            other => panic!("expected the pong, got {other:?}"),
+        }
+    }
+    assert_eq!(recv_text(&mut ws), r#"42["message-back","in pieces"]"#);
+    ws.close(Some(CloseFrame {
+        code: CloseCode::Away,
+        reason: "".into(),
+    }))
+    .unwrap();
+    let echoed = loop {
+        match ws.read() {
+            Ok(Message::Close(c)) => break c,
+            Ok(_) => continue,
+            Err(e) => panic!("no close frame back: {e}"),
+        }
+    };
+    assert_eq!(echoed.map(|c| c.code), Some(CloseCode::Away));
+    server.shutdown();
+}
