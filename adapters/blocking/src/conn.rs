@@ -81,7 +81,7 @@ fn serve_stream(shared: &Arc<TcpStream>, ctx: ConnContext) -> bool {
                     ctx,
                 )
             }
-            Route::Polling(request) => match serve_polling(&mut stream, request, leftover, &ctx) {
+            Route::Polling(request) => match serve_polling(stream, request, leftover, &ctx) {
                 Some(rest) => carried = rest,
                 None => return true,
             },
