@@ -1,16 +1,19 @@
 //! Connection threads. Each accepted TCP stream gets one thread that reads
-//! the HTTP head and, for a WebSocket upgrade, becomes the reader; a second
-//! thread is the only one that writes to the socket.
+//! the HTTP head and, for a WebSocket upgrade, becomes the reader. The
+//! driver thread writes the WebSocket's frames itself (non-blocking); only
+//! a connection whose socket is full gets a second thread, a writer
+//! ([`write_loop`]), until its backlog is written.
 //!
-//! Why two threads: tungstenite's blocking `WebSocket` cannot be read by one
-//! thread while another writes through it. The stream is split with
-//! `TcpStream::try_clone`: the reader's `WebSocket` sits on a stream whose
-//! writes are discarded (so tungstenite's automatic pong and close replies
-//! never interleave with our frames) and forwards pings and closes to the
-//! writer, which answers them. An idle connection costs no wake-ups: the
-//! reader blocks in `read`, the writer in `recv`, and a frame the driver
-//! queues is written at once (the writer batches whatever else is already
-//! queued before one flush).
+//! The socket is shared, not duplicated: the reader, the driver and a
+//! writer hold one `Arc<TcpStream>` (`&TcpStream` reads and writes), so a
+//! connection costs one file descriptor. The reader ([`WsReader`], on the
+//! shared `socketio_http::ws` codec) never writes: it forwards pings and
+//! the peer's close frame to the driver, which answers them, so replies
+//! never interleave with our frames. After our close frame the reader goes
+//! on reading until the peer's close frame (or EOF), which tells the
+//! driver it may shut the socket down (RFC 6455 §7.1.1; bounded by
+//! `Builder::ws_close_timeout`). An idle connection costs no wake-ups: the
+//! reader blocks in `read`.
 
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, TcpStream};
@@ -18,11 +21,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant};
 
-use socketio_http::{parse_head, Parsed, PollingRequest, Reply, RequestHead, Route, Router};
-use socketio_sansio::{Frame, Handshake, Method, Text};
-use tungstenite::protocol::frame::coding::CloseCode;
-use tungstenite::protocol::{CloseFrame, Role, WebSocketConfig};
-use tungstenite::{Bytes, Message, WebSocket};
+use socketio_http::{parse_head, ws, Parsed, PollingRequest, Reply, RequestHead, Route, Router};
+use socketio_sansio::{Handshake, Method};
 
 use crate::driver::{DriverTx, Msg, Net, WriterMsg, WsToken};
 use crate::window::WriteWindow;
@@ -34,6 +34,11 @@ pub(crate) struct ConnContext {
     /// The HTTP decisions (paths, CORS, limits, static files).
     pub(crate) router: Arc<Router>,
     pub(crate) stack_size: usize,
+    /// Stack size of WebSocket reader threads.
+    pub(crate) ws_stack_size: usize,
+    /// Where the threads of WebSocket readers are registered (for
+    /// shutdown).
+    pub(crate) streams: crate::Streams,
 }
 
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
@@ -43,46 +48,28 @@ fn next_id() -> u64 {
     NEXT_ID.fetch_add(1, Ordering::Relaxed)
 }
 
-/// A stream for the reader's `WebSocket`: reads from the socket, discards
-/// writes (the writer thread owns the write direction).
-struct ReadHalf(TcpStream);
-
-impl Read for ReadHalf {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        self.0.read(buf)
-    }
-}
-
-impl Write for ReadHalf {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-}
-
 /// Serves one accepted stream until it closes, then shuts it down (the
 /// server keeps a clone of every stream for shutdown, so dropping ours would
 /// not close the socket).
-pub(crate) fn serve(stream: TcpStream, ctx: ConnContext) {
-    let closer = stream.try_clone();
-    serve_stream(stream, ctx);
-    if let Ok(s) = closer {
-        let _ = s.shutdown(Shutdown::Both);
+pub(crate) fn serve(stream: Arc<TcpStream>, ctx: ConnContext) {
+    if serve_stream(&stream, ctx) {
+        let _ = stream.shutdown(Shutdown::Both);
     }
 }
 
-fn serve_stream(mut stream: TcpStream, ctx: ConnContext) {
+/// Serves HTTP requests until one becomes a WebSocket. True when the
+/// socket should be shut down now (false: the driver closes it).
+fn serve_stream(shared: &Arc<TcpStream>, ctx: ConnContext) -> bool {
+    let mut stream: &TcpStream = shared;
     let mut carried = Vec::new();
     loop {
         let (head, leftover) = match read_head(&mut stream, std::mem::take(&mut carried)) {
             HeadRead::Head(head, leftover) => (head, leftover),
             HeadRead::Refused(reply) => {
                 let _ = stream.write_all(&reply.bytes);
-                return;
+                return true;
             }
-            HeadRead::Closed => return,
+            HeadRead::Closed => return true,
         };
         match ctx.router.route_from(head, stream.peer_addr().ok()) {
             Route::WebSocket {
@@ -91,26 +78,26 @@ fn serve_stream(mut stream: TcpStream, ctx: ConnContext) {
                 new_session,
             } => {
                 return serve_websocket(
-                    stream,
+                    shared.clone(),
                     handshake,
                     (&accept_key, new_session),
                     leftover,
                     ctx,
                 )
             }
-            Route::Polling(request) => match serve_polling(&mut stream, request, leftover, &ctx) {
+            Route::Polling(request) => match serve_polling(stream, request, leftover, &ctx) {
                 Some(rest) => carried = rest,
-                None => return,
+                None => return true,
             },
             Route::Reply(reply) => {
                 if stream.write_all(&reply.bytes).is_err() || !reply.keep_alive {
-                    return;
+                    return true;
                 }
                 carried = leftover;
             }
             Route::Static(head) => {
                 let _ = stream.write_all(&ctx.router.static_response(&head));
-                return;
+                return true;
             }
         }
     }
@@ -129,7 +116,6 @@ enum HeadRead {
 /// Reads one request head that may have started in `buf` (bytes read past
 /// the previous request on a keep-alive connection).
 fn read_head(stream: &mut impl Read, mut buf: Vec<u8>) -> HeadRead {
-    let mut chunk = [0u8; 2048];
     loop {
         if !buf.is_empty() {
             match parse_head(&buf) {
@@ -142,9 +128,15 @@ fn read_head(stream: &mut impl Read, mut buf: Vec<u8>) -> HeadRead {
                 Parsed::Malformed => return HeadRead::Refused(Reply::malformed_head()),
             }
         }
-        match stream.read(&mut chunk) {
+        // Read into the heap buffer: a chunk on the stack would stay
+        // resident in every connection thread's stack.
+        let have = buf.len();
+        buf.resize(have + 2048, 0);
+        let read = stream.read(&mut buf[have..]);
+        buf.truncate(have + *read.as_ref().unwrap_or(&0));
+        match read {
             Ok(0) => return HeadRead::Closed,
-            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+            Ok(_) => {}
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(e) => {
                 log::debug!("reading a request head failed: {e}");
@@ -166,15 +158,15 @@ fn read_body(
         return Ok((carried, rest));
     }
     let mut body = carried;
-    body.reserve(len - body.len());
-    let mut chunk = [0u8; 8192];
-    while body.len() < len {
-        let want = (len - body.len()).min(chunk.len());
-        let n = stream.read(&mut chunk[..want])?;
+    let mut have = body.len();
+    // Read straight into the body (no chunk on the small thread stack).
+    body.resize(len, 0);
+    while have < len {
+        let n = stream.read(&mut body[have..])?;
         if n == 0 {
             return Err(io::ErrorKind::UnexpectedEof.into());
         }
-        body.extend_from_slice(&chunk[..n]);
+        have += n;
     }
     Ok((body, Vec::new()))
 }
@@ -182,7 +174,7 @@ fn read_body(
 /// Serves one plain HTTP request (long-polling); returns the bytes read past
 /// it when the connection stays open.
 fn serve_polling(
-    stream: &mut TcpStream,
+    mut stream: &TcpStream,
     request: PollingRequest,
     leftover: Vec<u8>,
     ctx: &ConnContext,
@@ -200,7 +192,7 @@ fn serve_polling(
         };
         ctx.driver.send(Msg::Net(started)).ok()?;
     }
-    let (body, rest) = match read_body(stream, leftover, request.body_len) {
+    let (body, rest) = match read_body(&mut stream, leftover, request.body_len) {
         Ok(read) => read,
         Err(_) => {
             if announced {
@@ -232,185 +224,294 @@ fn serve_polling(
     keep_alive.then_some(rest)
 }
 
-/// Serves a validated WebSocket upgrade: asks the core for a session, then
-/// answers 101 and becomes the reader.
+/// Bytes a reader asks for when it has no partial frame (into a buffer on
+/// its stack).
+const IDLE_READ: usize = 512;
+
+/// Bytes a reader asks for after a read that filled what it asked (a burst,
+/// or a large frame).
+const BURST_READ: usize = 16 * 1024;
+
+/// Serves a validated WebSocket upgrade: asks the driver for a session
+/// (the driver answers 101 on the socket, followed by the transport's
+/// frames), then becomes the reader. Returns false when the driver owns
+/// the socket's end (the session opened).
 fn serve_websocket(
-    mut stream: TcpStream,
+    stream: Arc<TcpStream>,
     handshake: Handshake,
     (accept_key, new_session): (&str, bool),
     leftover: Vec<u8>,
     ctx: ConnContext,
-) {
-    let (writer_tx, writer_rx) = mpsc::channel();
+) -> bool {
     let (reply_tx, reply_rx) = mpsc::channel();
     let token = next_id();
-    let window = Arc::new(WriteWindow::default());
-    let Ok(closer) = stream.try_clone() else {
-        return;
-    };
     if ctx
         .driver
         .send(Msg::Net(Net::Open {
             handshake,
             token,
-            writer: writer_tx,
-            window: window.clone(),
-            stream: closer,
+            accept_key: accept_key.to_owned(),
+            new_session,
+            stream: stream.clone(),
             reply: reply_tx,
         }))
         .is_err()
     {
-        return;
+        return true;
     }
-    let (id, sid) = match reply_rx.recv() {
-        Ok(Ok(opened)) => opened,
+    let id = match reply_rx.recv() {
+        Ok(Ok(id)) => id,
         Ok(Err(rejection)) => {
             let reply = Reply::from_ws_rejection(&rejection, accept_key);
-            if stream.write_all(&reply.bytes).is_ok() && rejection.accepts_then_closes() {
-                // Accepted then closed: wait for the client's close frame.
+            if (&*stream).write_all(&reply.bytes).is_ok() && rejection.accepts_then_closes() {
+                // Accepted then closed (a second WebSocket for an upgraded
+                // session): wait for the client's close frame.
                 let wait = ctx.router.ws_close_timeout();
-                await_peer_close(stream, leftover, wait);
+                let max_payload = ctx.router.config().max_payload;
+                await_peer_close(&stream, leftover, wait, max_payload);
             }
-            return;
+            return true;
         }
-        Err(_) => return,
+        Err(_) => return true,
     };
-    let mut response = Vec::with_capacity(160);
-    let sid = new_session.then_some(sid.as_str());
-    ctx.router
-        .put_switching_protocols(&mut response, accept_key, sid);
-    // 4 KiB read buffer: tungstenite zero-fills its default 128 KiB buffer,
-    // which made every idle connection cost ~170 kB of RSS (PERF_NOTES.md).
-    let max_payload = ctx.router.config().max_payload;
-    let config = WebSocketConfig::default()
-        .read_buffer_size(4096)
-        .max_message_size(Some(max_payload))
-        .max_frame_size(Some(max_payload));
-    let write_half = match stream.try_clone() {
-        Ok(s) => s,
-        Err(_) => {
+    let mut reader = WsReader {
+        id,
+        token,
+        max_payload: ctx.router.config().max_payload,
+        frag: None,
+        batch: Vec::new(),
+    };
+    // The reader gets a fresh thread: the stack pages this one touched
+    // serving HTTP (head parsing, routing) would stay resident for the
+    // connection's life; the reader's own use is a fraction of that.
+    let registered = Arc::downgrade(&stream);
+    let driver = ctx.driver.clone();
+    let spawned = std::thread::Builder::new()
+        .name("sio-ws".into())
+        .stack_size(ctx.ws_stack_size)
+        .spawn(move || {
+            if let Some(end) = reader.run(&stream, leftover, &driver) {
+                let _ = driver.send(Msg::Net(end));
+            }
+        });
+    match spawned {
+        Ok(handle) => crate::register(&ctx.streams, registered, handle),
+        Err(e) => {
+            log::warn!("cannot spawn a WebSocket reader thread: {e}");
             let _ = ctx.driver.send(Msg::Net(Net::Closed(id, token)));
-            return;
-        }
-    };
-    if stream.write_all(&response).is_err() {
-        let _ = ctx.driver.send(Msg::Net(Net::Closed(id, token)));
-        return;
-    }
-    let writer_ws = WebSocket::from_raw_socket(write_half, Role::Server, Some(config));
-    // Dropped when the reader ends (the peer's close frame, EOF or an
-    // error): a writer that sent our close frame waits for that.
-    let (reader_done, done) = mpsc::channel::<()>();
-    let writer = {
-        let driver = WriterLink {
-            driver: ctx.driver.clone(),
-            id,
-            token,
-            window,
-            done,
-            close_wait: ctx.router.ws_close_timeout(),
-        };
-        std::thread::Builder::new()
-            .name("sio-writer".into())
-            .stack_size(ctx.stack_size)
-            .spawn(move || write_loop(writer_ws, writer_rx, driver))
-    };
-    let Ok(writer) = writer else {
-        let _ = ctx.driver.send(Msg::Net(Net::Closed(id, token)));
-        return;
-    };
-    let mut reader =
-        WebSocket::from_partially_read(ReadHalf(stream), leftover, Role::Server, Some(config));
-    let pong_tx = ctx.driver.clone();
-    loop {
-        match reader.read() {
-            Ok(Message::Text(text)) => {
-                if ctx.driver.send(Msg::Net(Net::Text(id, text))).is_err() {
-                    break;
-                }
-            }
-            Ok(Message::Binary(data)) => {
-                if ctx
-                    .driver
-                    .send(Msg::Net(Net::Binary(id, Vec::from(data))))
-                    .is_err()
-                {
-                    break;
-                }
-            }
-            Ok(Message::Ping(data)) => {
-                // The writer answers; it is reached through the driver's
-                // writer table, so send it directly via a frame-less request.
-                let _ = pong_tx.send(Msg::Net(Net::Pong(id, token, data)));
-            }
-            Ok(Message::Pong(_)) | Ok(Message::Frame(_)) => {}
-            Ok(Message::Close(frame)) => {
-                // The writer echoes the code (if we did not close first).
-                let code = frame.map(|f| u16::from(f.code));
-                let _ = ctx.driver.send(Msg::Net(Net::PeerClosed(id, token, code)));
-                break;
-            }
-            Err(tungstenite::Error::Capacity(e)) => {
-                let _ = ctx
-                    .driver
-                    .send(Msg::Net(Net::Error(id, token, e.to_string())));
-                break;
-            }
-            Err(e) => {
-                log::debug!("{id}: read ended: {e}");
-                let _ = ctx.driver.send(Msg::Net(Net::Closed(id, token)));
-                break;
-            }
         }
     }
-    drop(reader_done);
-    let _ = reader.get_ref().0.shutdown(Shutdown::Read);
-    let _ = writer.join();
+    false
 }
 
 /// After our close frame went out on `stream` (a WebSocket nobody else
 /// reads): reads, dropping data frames, until the peer's close frame, EOF,
-/// an error or `wait`.
-fn await_peer_close(stream: TcpStream, leftover: Vec<u8>, wait: Duration) {
+/// an error, a frame that breaks the protocol or `wait`.
+fn await_peer_close(mut stream: &TcpStream, mut buf: Vec<u8>, wait: Duration, max_payload: usize) {
     let until = Instant::now() + wait;
-    let mut ws = WebSocket::from_partially_read(ReadHalf(stream), leftover, Role::Server, None);
+    let mut chunk = [0u8; IDLE_READ];
     loop {
+        loop {
+            let used = match ws::parse_frame(&mut buf, max_payload) {
+                Ok(Some((frame, _))) if frame.opcode == ws::OP_CLOSE => return,
+                Ok(Some((_, used))) => used,
+                Ok(None) => break,
+                Err(_) => return,
+            };
+            buf.drain(..used);
+        }
         let left = until.saturating_duration_since(Instant::now());
-        if left.is_zero() || ws.get_ref().0.set_read_timeout(Some(left)).is_err() {
+        if left.is_zero() || stream.set_read_timeout(Some(left)).is_err() {
             return;
         }
-        match ws.read() {
-            Ok(Message::Close(_)) | Err(_) => return,
-            Ok(_) => {}
+        match stream.read(&mut chunk) {
+            Ok(0) => return,
+            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(_) => return,
         }
     }
 }
 
-fn to_message(frame: Frame) -> Option<Message> {
-    Some(match frame {
-        Frame::Text(Text::Owned(s)) => Message::Text(s.into()),
-        Frame::Text(Text::Shared(s)) => {
-            let bytes = Bytes::from_owner(SharedStr(s));
-            Message::Text(bytes.try_into().ok()?)
-        }
-        Frame::Binary(b) => match b {
-            socketio_sansio::Bytes::Owned(v) => Message::Binary(v.into()),
-            socketio_sansio::Bytes::Shared(a) => Message::Binary(Bytes::from_owner(SharedBytes(a))),
-        },
-    })
+/// The read side of one WebSocket: RFC 6455 frames (the shared
+/// `socketio_http::ws` codec), whole messages to the driver, several per
+/// read in one channel message.
+struct WsReader {
+    id: socketio_sansio::ConnId,
+    token: WsToken,
+    max_payload: usize,
+    /// A fragmented message being assembled: its opcode and bytes.
+    frag: Option<(u8, Vec<u8>)>,
+    /// Messages parsed from the current read.
+    batch: Vec<Net>,
 }
 
-struct SharedStr(Arc<str>);
-impl AsRef<[u8]> for SharedStr {
-    fn as_ref(&self) -> &[u8] {
-        self.0.as_bytes()
+impl WsReader {
+    /// Reads until the WebSocket ends; returns how it ended (none: the
+    /// driver is gone).
+    fn run(&mut self, stream: &TcpStream, leftover: Vec<u8>, driver: &DriverTx) -> Option<Net> {
+        let mut stream = stream;
+        // Bytes of a frame not yet whole (none while idle: a read then goes
+        // to `small`, on the stack, and an idle connection holds no read
+        // buffer on the heap).
+        let mut buf = leftover;
+        let mut small = [0u8; IDLE_READ];
+        let mut want = IDLE_READ;
+        loop {
+            let (used, end) = self.parse(&mut buf);
+            buf.drain(..used);
+            self.send_batch(driver)?;
+            if end.is_some() {
+                return end;
+            }
+            let read = if buf.is_empty() {
+                // Give a burst's buffer back.
+                buf = Vec::new();
+                stream.read(&mut small)
+            } else {
+                let have = buf.len();
+                buf.resize(have + want, 0);
+                let read = stream.read(&mut buf[have..]);
+                buf.truncate(have + *read.as_ref().unwrap_or(&0));
+                read
+            };
+            let n = match read {
+                Ok(0) => return Some(Net::Closed(self.id, self.token)),
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => {
+                    log::debug!("{}: read ended: {e}", self.id);
+                    return Some(Net::Closed(self.id, self.token));
+                }
+            };
+            if buf.is_empty() {
+                // Whole frames straight from the stack; a partial one is
+                // kept on the heap.
+                let (used, end) = self.parse(&mut small[..n]);
+                buf.extend_from_slice(&small[used..n]);
+                self.send_batch(driver)?;
+                if end.is_some() {
+                    return end;
+                }
+                want = if n == small.len() {
+                    BURST_READ
+                } else {
+                    IDLE_READ
+                };
+            } else {
+                want = if n == want { BURST_READ } else { IDLE_READ };
+            }
+        }
+    }
+
+    /// Sends the driver the messages parsed from the last read (one channel
+    /// message). None: the driver is gone.
+    fn send_batch(&mut self, driver: &DriverTx) -> Option<()> {
+        let msg = match self.batch.len() {
+            0 => return Some(()),
+            // Taken, not popped: an idle connection keeps no batch buffer.
+            1 => std::mem::take(&mut self.batch).into_iter().next()?,
+            _ => Net::Batch(std::mem::take(&mut self.batch)),
+        };
+        driver.send(Msg::Net(msg)).ok()
+    }
+
+    /// Parses the whole frames at the front of `buf` into the batch;
+    /// returns the bytes used and, if the WebSocket ends, how.
+    fn parse(&mut self, buf: &mut [u8]) -> (usize, Option<Net>) {
+        let (id, token) = (self.id, self.token);
+        let fail = |code: u16| Some(Net::Close(id, token, Some(code)));
+        let mut pos = 0;
+        loop {
+            let (frame, used) = match ws::parse_frame(&mut buf[pos..], self.max_payload) {
+                Ok(Some(f)) => f,
+                Ok(None) => return (pos, None),
+                Err(code) => return (pos, fail(code)),
+            };
+            pos += used;
+            let assembled;
+            let message: Option<(u8, &[u8])> = match frame.opcode {
+                ws::OP_TEXT | ws::OP_BINARY => {
+                    if self.frag.is_some() {
+                        return (pos, fail(ws::CLOSE_PROTOCOL));
+                    }
+                    if frame.fin {
+                        Some((frame.opcode, &*frame.payload))
+                    } else {
+                        self.frag = Some((frame.opcode, frame.payload.to_vec()));
+                        None
+                    }
+                }
+                ws::OP_CONT => {
+                    let Some((op, data)) = &mut self.frag else {
+                        return (pos, fail(ws::CLOSE_PROTOCOL));
+                    };
+                    if data.len() + frame.payload.len() > self.max_payload {
+                        return (pos, fail(ws::CLOSE_TOO_BIG));
+                    }
+                    data.extend_from_slice(frame.payload);
+                    if frame.fin {
+                        let op = *op;
+                        assembled = self.frag.take().map(|(_, d)| d).unwrap_or_default();
+                        Some((op, &assembled[..]))
+                    } else {
+                        None
+                    }
+                }
+                ws::OP_PING => {
+                    let data = frame.payload.to_vec();
+                    self.batch.push(Net::Pong(id, token, data));
+                    None
+                }
+                ws::OP_PONG => None,
+                ws::OP_CLOSE => {
+                    // Echo the peer's code, then the driver closes.
+                    let code = (frame.payload.len() >= 2)
+                        .then(|| u16::from_be_bytes([frame.payload[0], frame.payload[1]]));
+                    return (pos, Some(Net::Close(id, token, code)));
+                }
+                _ => return (pos, fail(ws::CLOSE_PROTOCOL)),
+            };
+            match message {
+                Some((ws::OP_TEXT, data)) => match std::str::from_utf8(data) {
+                    Ok(text) => self.batch.push(Net::Text(id, text.to_owned())),
+                    Err(_) => return (pos, fail(ws::CLOSE_INVALID_DATA)),
+                },
+                Some((_, data)) => self.batch.push(Net::Binary(id, data.to_vec())),
+                None => {}
+            }
+        }
     }
 }
 
-struct SharedBytes(Arc<[u8]>);
-impl AsRef<[u8]> for SharedBytes {
-    fn as_ref(&self) -> &[u8] {
-        &self.0
+/// Starts writer threads for the driver.
+pub(crate) struct WriterSpawn {
+    pub(crate) driver: DriverTx,
+    pub(crate) stack_size: usize,
+}
+
+impl WriterSpawn {
+    /// Starts the writer of WebSocket `token` (connection `id`), which
+    /// writes what comes on `rx`.
+    pub(crate) fn spawn(
+        &self,
+        id: socketio_sansio::ConnId,
+        token: WsToken,
+        stream: Arc<TcpStream>,
+        window: Arc<WriteWindow>,
+        rx: mpsc::Receiver<WriterMsg>,
+    ) -> io::Result<()> {
+        let link = WriterLink {
+            driver: self.driver.clone(),
+            id,
+            token,
+            window,
+        };
+        std::thread::Builder::new()
+            .name("sio-writer".into())
+            .stack_size(self.stack_size)
+            .spawn(move || write_loop(stream, rx, link))
+            .map(drop)
     }
 }
 
@@ -421,52 +522,44 @@ struct WriterLink {
     id: socketio_sansio::ConnId,
     token: WsToken,
     window: Arc<WriteWindow>,
-    /// Disconnected once the reader has ended.
-    done: mpsc::Receiver<()>,
-    /// How long our close waits for the peer's.
-    close_wait: Duration,
 }
 
-/// Writes what the driver sends, batching what is already queued before
-/// one flush; after each flush, takes the written frames off the window
-/// (and asks the driver to resume the connection when that unblocks it).
-/// Dropping the link (the thread ends) tells the driver the writer is done.
-fn write_loop(mut ws: WebSocket<TcpStream>, rx: mpsc::Receiver<WriterMsg>, link: WriterLink) {
+/// Writes what the driver hands it (the connection's backlog, then every
+/// later byte until it is retired), blocking on a full socket; after each
+/// batch, takes the written bytes off the window (and asks the driver to
+/// resume the connection when that unblocks it). When it has nothing left
+/// it tells the driver, which retires it by dropping its channel. On
+/// [`WriterMsg::End`] (everything before it, our close frame last, is
+/// written) or a failed write (after shutting the socket down, so the
+/// reader reports the close) it tells the driver with
+/// [`Net::WriterDone`] and stops: the driver shuts the socket down once
+/// the reader has seen the peer's close frame, or after
+/// `Builder::ws_close_timeout`. Without a driver, it shuts the socket
+/// down itself.
+fn write_loop(stream: Arc<TcpStream>, rx: mpsc::Receiver<WriterMsg>, link: WriterLink) {
+    let mut out: &TcpStream = &stream;
     'outer: while let Ok(first) = rx.recv() {
         let mut next = Some(first);
         let mut batch = 0;
         while let Some(msg) = next.take() {
-            let result = match msg {
-                WriterMsg::Frame(frame) => {
-                    batch += frame.len();
-                    match to_message(frame) {
-                        Some(m) => ws.write(m),
-                        None => Ok(()),
+            match msg {
+                WriterMsg::Bytes(bytes) => {
+                    if out.write_all(&bytes).is_err() {
+                        let _ = stream.shutdown(Shutdown::Both);
+                        let _ = link.driver.send(Msg::Net(Net::WriterDone(link.token)));
+                        break 'outer;
                     }
+                    batch += bytes.len();
                 }
-                WriterMsg::Pong(data) => ws.write(Message::Pong(data)),
-                WriterMsg::Close(code) => {
-                    let frame = code.map(|c| CloseFrame {
-                        code: CloseCode::from(c),
-                        reason: "".into(),
-                    });
-                    let _ = ws.close(frame);
-                    if ws.flush().is_ok() {
-                        // RFC 6455 §7.1.1: the server closes TCP once the
-                        // peer's close frame came (the reader then ends),
-                        // or after `close_wait`.
-                        let _ = link.done.recv_timeout(link.close_wait);
+                WriterMsg::End => {
+                    let done = Net::WriterDone(link.token);
+                    if link.driver.send(Msg::Net(done)).is_err() {
+                        let _ = stream.shutdown(Shutdown::Both);
                     }
                     break 'outer;
                 }
-            };
-            if result.is_err() {
-                break 'outer;
             }
             next = rx.try_recv().ok();
-        }
-        if ws.flush().is_err() {
-            break;
         }
         if link.window.written(batch) {
             let ready = Net::WriteReady(link.id, link.token);
@@ -474,6 +567,11 @@ fn write_loop(mut ws: WebSocket<TcpStream>, rx: mpsc::Receiver<WriterMsg>, link:
                 break;
             }
         }
+        if crate::driver::RETIRE_WRITERS && link.window.pending() == 0 {
+            let idle = Net::WriterIdle(link.id, link.token);
+            if link.driver.send(Msg::Net(idle)).is_err() {
+                break;
+            }
+        }
     }
-    let _ = ws.get_ref().shutdown(Shutdown::Both);
 }

@@ -1,6 +1,6 @@
 //! # socketio-blocking
 //!
-//! A thread-based Socket.IO server on `std::net` + `tungstenite`, serving a
+//! A thread-based Socket.IO server on `std::net`, serving a
 //! [`socketio_sansio::app::App`]. No async runtime.
 //!
 //! The application (namespaces, middlewares, handlers) is defined with the
@@ -50,10 +50,37 @@
 //!
 //! ## Threads
 //! * one **acceptor** thread (`TcpListener::accept`);
-//! * per connection, a **reader** thread (HTTP head, then WebSocket frames)
-//!   and a **writer** thread (the only one writing to the socket);
+//! * per connection **one** thread at a time: a connection thread reads
+//!   HTTP heads and serves long-polling requests; a WebSocket upgrade hands
+//!   the connection to a fresh **reader** thread (the frames), so that the
+//!   stack pages the HTTP handling touched do not stay resident;
 //! * one **driver** thread that owns the [`app::AppServer`] (the core
-//!   `Server` and the application) and runs every handler.
+//!   `Server` and the application), runs every handler, and writes the
+//!   WebSocket frames itself: every frame a connection got in one turn in
+//!   one non-blocking `send` (`MSG_DONTWAIT` on Unix);
+//! * a **writer** thread only for a connection whose socket is full (a
+//!   slow or stalled client): it gets the rest and every later byte of that
+//!   connection (frames never interleave), blocks in `write`, and is
+//!   retired once it has written everything. Without a per-call
+//!   non-blocking send (non-Unix targets), every WebSocket keeps a writer.
+//!
+//! A connection thread announces a POST whose body is still arriving to
+//! the driver (the core refuses a second POST for the session meanwhile)
+//! and reports it lost if the body never comes whole. Closing a WebSocket
+//! follows RFC 6455 without blocking the driver: after our close frame
+//! (written by the driver, or by the writer behind the backlog) the reader
+//! goes on reading, dropping data frames, and the socket is shut down
+//! once the peer's close frame (or EOF) came, at most
+//! `Builder::ws_close_timeout` later (default 1 s); a close the peer
+//! starts is answered with its code. A second WebSocket for an upgraded
+//! session is accepted (`101`) and closed at once by its connection
+//! thread, which waits (as long at most) for the client's close frame.
+//!
+//! A connection is one file descriptor (the threads share one
+//! `Arc<TcpStream>`); an idle WebSocket costs one blocked reader (a few
+//! stack pages of the [`Threads::websocket_stack_size`] reserved) and no
+//! buffer: about 19 kB of RSS with the core's session, enough for 10,000
+//! connections in one process.
 //!
 //! A writer blocked on a client that stops reading never stalls the
 //! driver or other connections: the driver hands a writer at most 256 KiB
@@ -88,7 +115,7 @@ mod window;
 use std::io;
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, Weak};
 use std::thread::JoinHandle;
 
 pub use socketio_sansio::app;
@@ -97,11 +124,12 @@ pub use socketio_sansio::{
 };
 
 use app::{App, CommandSink, Remote};
-use conn::ConnContext;
+use conn::{ConnContext, WriterSpawn};
 use driver::{Driver, Sink};
 
-/// Every accepted stream (a clone, to shut it down) and its thread.
-type Streams = Arc<Mutex<Vec<(TcpStream, JoinHandle<()>)>>>;
+/// Every accepted stream (to shut it down; not holding its descriptor
+/// open) and its thread.
+pub(crate) type Streams = Arc<Mutex<Vec<(Weak<TcpStream>, JoinHandle<()>)>>>;
 
 /// Configures and starts a server.
 pub struct SocketIo;
@@ -124,20 +152,32 @@ pub type Builder = socketio_http::Builder<Threads>;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Threads {
     stack_size: usize,
+    ws_stack_size: usize,
 }
 
 impl Default for Threads {
     fn default() -> Self {
         Threads {
             stack_size: 128 * 1024,
+            ws_stack_size: 64 * 1024,
         }
     }
 }
 
 impl Threads {
-    /// Stack size of connection threads (default 128 KiB).
+    /// Stack size of connection threads, which read HTTP heads and serve
+    /// long-polling requests (default 128 KiB: reserved address space;
+    /// only the pages a thread touches count in RSS).
     pub fn thread_stack_size(mut self, bytes: usize) -> Self {
         self.stack_size = bytes;
+        self
+    }
+
+    /// Stack size of WebSocket reader and writer threads (default 64 KiB;
+    /// they parse and write frames, nothing deeper: the HTTP handling,
+    /// compression included, stays on the connection threads).
+    pub fn websocket_stack_size(mut self, bytes: usize) -> Self {
+        self.ws_stack_size = bytes;
         self
     }
 }
@@ -154,12 +194,17 @@ impl socketio_http::Driver for Threads {
         app: App<D>,
     ) -> io::Result<ServerHandle<D>> {
         let (mut app, router, threads) = builder.into_parts(app)?;
+        let router = Arc::new(router);
         let listener = TcpListener::bind(addr)?;
         let local_addr = listener.local_addr()?;
         let (sink, rx) = Sink::channel();
         let remote = Remote::new(sink.clone() as Arc<dyn CommandSink<D>>);
         app.set_remote(remote.clone());
-        let driver = Driver::new(app, router.ws_close_timeout());
+        let writers = WriterSpawn {
+            driver: sink.driver_tx(),
+            stack_size: threads.ws_stack_size,
+        };
+        let driver = Driver::new(app, router.clone(), writers);
         let driver = {
             let sink = sink.clone();
             std::thread::Builder::new()
@@ -170,8 +215,10 @@ impl socketio_http::Driver for Threads {
         let streams: Streams = Arc::default();
         let ctx = ConnContext {
             driver: sink.driver_tx(),
-            router: Arc::new(router),
+            router,
             stack_size: threads.stack_size,
+            ws_stack_size: threads.ws_stack_size,
+            streams: streams.clone(),
         };
         let acceptor = {
             let stop = stop.clone();
@@ -207,24 +254,31 @@ fn accept_loop(listener: TcpListener, ctx: ConnContext, stop: Arc<AtomicBool>, s
         let Ok(stream) = stream else { continue };
         // Frames are written whole: waiting for more bytes only adds latency.
         let _ = stream.set_nodelay(true);
-        let Ok(registered) = stream.try_clone() else {
-            continue;
-        };
+        // One descriptor per connection: the reader, the driver and a
+        // writer share it.
+        let stream = Arc::new(stream);
+        let registered = Arc::downgrade(&stream);
         let ctx = ctx.clone();
         let spawned = std::thread::Builder::new()
             .name("sio-conn".into())
             .stack_size(ctx.stack_size)
             .spawn(move || conn::serve(stream, ctx));
         match spawned {
-            Ok(handle) => {
-                if let Ok(mut list) = streams.lock() {
-                    // Forget connections that are already finished.
-                    list.retain(|(_, h)| !h.is_finished());
-                    list.push((registered, handle));
-                }
-            }
+            Ok(handle) => register(&streams, registered, handle),
             Err(e) => log::warn!("cannot spawn a connection thread: {e}"),
         }
+    }
+}
+
+/// Registers a connection thread for shutdown.
+pub(crate) fn register(streams: &Streams, stream: Weak<TcpStream>, handle: JoinHandle<()>) {
+    if let Ok(mut list) = streams.lock() {
+        // Forget connections that are already finished, when the list
+        // would grow (amortized: not a scan per connection).
+        if list.len() == list.capacity() {
+            list.retain(|(_, h)| !h.is_finished());
+        }
+        list.push((stream, handle));
     }
 }
 
@@ -286,7 +340,9 @@ impl<D: 'static> ServerHandle<D> {
         }
         let streams = std::mem::take(&mut *self.streams.lock().unwrap_or_else(|e| e.into_inner()));
         for (stream, _) in &streams {
-            let _ = stream.shutdown(std::net::Shutdown::Both);
+            if let Some(stream) = stream.upgrade() {
+                let _ = stream.shutdown(std::net::Shutdown::Both);
+            }
         }
         for (_, handle) in streams {
             let _ = handle.join();

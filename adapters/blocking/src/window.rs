@@ -1,5 +1,8 @@
 //! The write window of one WebSocket: how many bytes the driver handed to
 //! the connection's writer thread that the writer has not written yet.
+//! The driver writes directly to a socket that takes the bytes; a writer
+//! (and so a window that is not empty) exists only once the socket was
+//! full.
 //!
 //! The channel to a writer thread is unbounded (the driver must never wait
 //! on a writer stuck on a full socket), so it is bounded in bytes instead:
@@ -69,7 +72,6 @@ impl WriteWindow {
     }
 
     /// Bytes waiting for the writer.
-    #[cfg(test)]
     pub(crate) fn pending(&self) -> usize {
         self.pending.load(SeqCst)
     }

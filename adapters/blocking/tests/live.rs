@@ -330,3 +330,217 @@ fn shutdown_resolves_a_pending_blocking_ack() {
         Err(AckError::ServerStopped)
     );
 }
+
+/// The driver's own WebSocket reader, on a small reader stack: a message
+/// in three fragments (a ping between them), the pong the driver writes,
+/// and the peer's close code echoed before the socket closes.
+#[test]
+fn fragments_pings_and_the_peer_close_on_a_small_reader_stack() {
+    use tungstenite::protocol::frame::coding::{CloseCode, Data, OpCode};
+    use tungstenite::protocol::frame::Frame;
+    use tungstenite::protocol::CloseFrame;
+
+    let server = SocketIo::builder()
+        .driver(|t| t.websocket_stack_size(32 * 1024))
+        .bind("127.0.0.1:0", App::new().ns("/", namespace()))
+        .expect("bind");
+    let mut ws = joined(server.local_addr());
+    let parts = [
+        (r#"42["message","#, OpCode::Data(Data::Text), false),
+        (r#""in pieces""#, OpCode::Data(Data::Continue), false),
+        ("]", OpCode::Data(Data::Continue), true),
+    ];
+    for (i, (part, opcode, fin)) in parts.into_iter().enumerate() {
+        ws.send(Message::Frame(Frame::message(part, opcode, fin)))
+            .unwrap();
+        if i == 1 {
+            ws.send(Message::Ping("between".into())).unwrap();
+        }
+    }
+    // The pong first (written in the turn that read the ping), then the
+    // echo of the whole message.
+    loop {
+        match ws.read().expect("a frame") {
+            Message::Pong(p) => {
+                assert_eq!(&p[..], b"between");
+                break;
+            }
+            Message::Text(t) if t.as_str() == "2" => ws.send(Message::text("3")).unwrap(),
+            other => panic!("expected the pong, got {other:?}"),
+        }
+    }
+    assert_eq!(recv_text(&mut ws), r#"42["message-back","in pieces"]"#);
+    ws.close(Some(CloseFrame {
+        code: CloseCode::Away,
+        reason: "".into(),
+    }))
+    .unwrap();
+    let echoed = loop {
+        match ws.read() {
+            Ok(Message::Close(c)) => break c,
+            Ok(_) => continue,
+            Err(e) => panic!("no close frame back: {e}"),
+        }
+    };
+    assert_eq!(echoed.map(|c| c.code), Some(CloseCode::Away));
+    server.shutdown();
+}
+
+/// A WebSocket client on raw frames (no automatic close answer), to see
+/// when the server shuts TCP down.
+struct RawWs {
+    s: std::net::TcpStream,
+    buf: Vec<u8>,
+}
+
+impl RawWs {
+    fn open(addr: std::net::SocketAddr, target: &str) -> RawWs {
+        use std::io::Write;
+        let mut s = std::net::TcpStream::connect(addr).expect("connect");
+        s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        write!(s, "GET {target} HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n").unwrap();
+        let mut ws = RawWs { s, buf: Vec::new() };
+        let at = loop {
+            if let Some(at) = ws.buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                break at + 4;
+            }
+            assert!(ws.fill().expect("read") > 0, "eof in the 101");
+        };
+        assert!(ws.buf.starts_with(b"HTTP/1.1 101"));
+        ws.buf.drain(..at);
+        ws
+    }
+
+    fn fill(&mut self) -> std::io::Result<usize> {
+        use std::io::Read;
+        let mut chunk = [0u8; 64 * 1024];
+        let n = self.s.read(&mut chunk)?;
+        self.buf.extend_from_slice(&chunk[..n]);
+        Ok(n)
+    }
+
+    /// The next frame's opcode and payload (`None`: EOF).
+    fn frame(&mut self) -> Option<(u8, Vec<u8>)> {
+        use socketio_http::ws;
+        loop {
+            if let Ok(Some((f, used))) = ws::parse_server_frame(&mut self.buf, usize::MAX) {
+                let frame = (f.opcode, f.payload.to_vec());
+                self.buf.drain(..used);
+                return Some(frame);
+            }
+            if self.fill().expect("read") == 0 {
+                return None;
+            }
+        }
+    }
+
+    fn send(&mut self, opcode: u8, payload: &[u8]) {
+        use std::io::Write;
+        let mut out = Vec::new();
+        socketio_http::ws::put_masked_frame(&mut out, true, opcode, [1, 2, 3, 4], payload);
+        self.s.write_all(&out).unwrap();
+    }
+
+    /// True if the server shuts TCP down within `within` (nothing else
+    /// comes).
+    fn eof_within(&mut self, within: Duration) -> bool {
+        use std::io::{ErrorKind, Read};
+        self.s.set_read_timeout(Some(within)).unwrap();
+        let mut byte = [0u8; 1];
+        match self.s.read(&mut byte) {
+            Ok(0) => true,
+            Ok(_) => panic!("data after the close frame"),
+            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => false,
+            Err(_) => true, // reset
+        }
+    }
+}
+
+/// A raw session of the flooding application, joined to `/`.
+fn flood_session(addr: std::net::SocketAddr) -> RawWs {
+    use socketio_http::ws;
+    let mut ws = RawWs::open(addr, "/socket.io/?EIO=4&transport=websocket");
+    let (_, open) = ws.frame().expect("open packet");
+    assert!(open.starts_with(b"0{"));
+    ws.send(ws::OP_TEXT, b"40");
+    let (_, connected) = ws.frame().expect("connect packet");
+    assert!(connected.starts_with(b"40{"));
+    ws
+}
+
+/// Our close frame written by a writer thread (the client did not read
+/// while the server sent more than the socket holds, but less than the
+/// write window more): once the writer has written it, the socket stays
+/// open until the client's close frame, then closes at once. A probe
+/// first measures what the socket holds: a client that does not read at
+/// all gets EOF once the window overflows, without a close frame.
+#[test]
+fn a_close_behind_a_backlog_waits_for_the_clients_close_frame() {
+    use socketio_http::ws;
+    const FRAME: usize = 64 * 1024;
+    let big = "x".repeat(FRAME);
+    let app = App::<()>::new().ns(
+        "/",
+        Namespace::new().on_connection(move |socket| {
+            let big = big.clone();
+            // `["flood", n]`: n frames of 64 KiB, then the server closes.
+            socket.on("flood", move |s, args, _| {
+                let n = args.values.first().and_then(|v| v.as_u64()).unwrap_or(0);
+                for _ in 0..n {
+                    s.emit("big", big.as_str());
+                }
+                s.close();
+            });
+        }),
+    );
+    let server = SocketIo::builder()
+        .config(|c| c.max_outbound_bytes(64 * 1024 * 1024))
+        .ws_close_timeout(Duration::from_secs(3))
+        .bind("127.0.0.1:0", app)
+        .expect("bind");
+    // The probe: 16 MB to a client that reads only once it is cut off.
+    let mut probe = flood_session(server.local_addr());
+    probe.send(ws::OP_TEXT, br#"42["flood",256]"#);
+    std::thread::sleep(Duration::from_millis(500));
+    let mut held = probe.buf.len();
+    loop {
+        probe.buf.clear();
+        match probe.fill() {
+            Ok(0) | Err(_) => break,
+            Ok(n) => held += n,
+        }
+    }
+    assert!(
+        held < 256 * FRAME,
+        "the whole flood came ({held} B): no backlog to test"
+    );
+    // What the socket holds, and about 128 KiB more for a writer.
+    let frames = held / FRAME + 2;
+    let mut ws = flood_session(server.local_addr());
+    ws.send(ws::OP_TEXT, format!(r#"42["flood",{frames}]"#).as_bytes());
+    // Not reading: the socket fills up and a writer takes the rest.
+    std::thread::sleep(Duration::from_millis(300));
+    let mut got = 0;
+    loop {
+        match ws.frame().expect("the close frame before EOF") {
+            (ws::OP_TEXT, t) if t.starts_with(br#"42["big","#) => got += 1,
+            (ws::OP_TEXT, t) if t == b"41" => {} // the disconnect packet
+            (ws::OP_CLOSE, _) => break,
+            (op, t) => panic!("unexpected frame {op}: {:?}", String::from_utf8_lossy(&t)),
+        }
+    }
+    assert_eq!(got, frames);
+    assert!(
+        !ws.eof_within(Duration::from_millis(500)),
+        "closed before the client's close"
+    );
+    ws.send(ws::OP_CLOSE, &1000u16.to_be_bytes());
+    let answered = Instant::now();
+    assert!(ws.eof_within(Duration::from_secs(5)));
+    assert!(
+        answered.elapsed() < Duration::from_millis(900),
+        "{:?}",
+        answered.elapsed()
+    );
+    server.shutdown();
+}
