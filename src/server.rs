@@ -368,6 +368,30 @@ impl Server {
         self.deadlines.len()
     }
 
+    /// The internal tables that are not empty, with their sizes: live
+    /// slots, held long-poll requests, namespace member sets, kept rooms of
+    /// departed sockets, and queued outputs. What a leak check (the
+    /// `server_session` fuzz target, tests) compares with an idle server;
+    /// not a stable API.
+    #[doc(hidden)]
+    pub fn leak_check_counts(&self) -> Vec<(&'static str, usize)> {
+        let live = self.slots.iter().filter(|s| s.entry.is_some()).count();
+        [
+            ("live slots", live),
+            ("by_sid", self.by_sid.len()),
+            ("held requests", self.held.len()),
+            ("member sets", self.members.len()),
+            ("departed", self.departed.len()),
+            ("ready", self.ready.len()),
+            ("http_ready", self.http_ready.len()),
+            ("events", self.events.len()),
+            ("http_out", self.http_out.len()),
+        ]
+        .into_iter()
+        .filter(|(_, n)| *n > 0)
+        .collect()
+    }
+
     /// Counters.
     pub fn stats(&self) -> Stats {
         self.stats
