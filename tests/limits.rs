@@ -261,3 +261,79 @@ fn a_write_ready_transport_gets_what_was_held_in_order() {
         "in order, the volatile one dropped"
     );
 }
+
+/// Found by the `server_session` fuzz target: answers to client packets
+/// (Engine.IO v3 pongs, 0.9 connect echoes and refusals) and heartbeats
+/// were queued without the outbound limit, so a client that kept sending
+/// them without reading grew the queue without bound. They count now, and
+/// past the limit the connection closes.
+#[test]
+fn control_answers_count_toward_the_outbound_limit() {
+    use socketio_sansio::{
+        AnyConnection, Event, Handshake, HttpRequest, Method, SeededRandom, Server,
+    };
+    let limit = 64;
+    let config = config().max_outbound_bytes(limit).build().unwrap();
+    let mut server = Server::with_random(config, Box::new(SeededRandom::new(3)));
+    let now = std::time::Instant::now();
+    let queued = |server: &Server, id| match server.any_connection(id) {
+        Some(AnyConnection::Modern(c)) => c.outbound_bytes(),
+        Some(AnyConnection::Legacy(c)) => c.outbound_bytes(),
+        None => 0,
+    };
+    let closed_by = |server: &mut Server, id| {
+        let mut reason = None;
+        while let Some(ev) = server.poll_event() {
+            if ev.conn == id {
+                if let Event::Closed { reason: r } = ev.event {
+                    reason = Some(r);
+                }
+            }
+        }
+        reason
+    };
+
+    // Engine.IO v3 over WebSocket: the client pings, the driver cannot write.
+    let ws = Handshake::new("/socket.io/?EIO=3&transport=websocket", vec![]);
+    let id = server.handle_ws_open(now, ws).unwrap();
+    while server.poll_transmit().is_some() {}
+    server.handle_write_blocked(id);
+    for _ in 0..200 {
+        server.handle_ws_text(now, id, "2");
+        assert!(queued(&server, id) <= limit);
+    }
+    assert_eq!(
+        closed_by(&mut server, id),
+        Some(DisconnectReason::OutboundQueueFull)
+    );
+
+    // Socket.IO 0.9 over polling: connects for a refused endpoint, posted
+    // again and again, and no GET ever fetches the answers.
+    let mut req = 0;
+    let mut get = |server: &mut Server, url: &str| {
+        req += 1;
+        server.handle_http(now, req, HttpRequest::new(Method::Get, url, vec![]));
+        server.poll_http_response().map(|(_, r)| r.body_text())
+    };
+    let body = get(&mut server, "/socket.io/1/?t=1").unwrap();
+    let sid = body.split(':').next().unwrap().to_owned();
+    let poll = format!("/socket.io/1/xhr-polling/{sid}");
+    assert_eq!(get(&mut server, &poll).as_deref(), Some("1::"));
+    let id = server.find_sid(&sid).unwrap();
+    while let Some(ev) = server.poll_event() {
+        if let Event::Connect { nsp, .. } = ev.event {
+            server.accept(now, ev.conn, &nsp, None).unwrap();
+        }
+    }
+    let mut post = HttpRequest::new(Method::Post, poll, vec![]);
+    post.body = "1::/refused".into();
+    for i in 0..100 {
+        server.handle_http(now, 1000 + i, post.clone());
+        while server.poll_http_response().is_some() {}
+        assert!(queued(&server, id) <= limit);
+    }
+    assert_eq!(
+        closed_by(&mut server, id),
+        Some(DisconnectReason::OutboundQueueFull)
+    );
+}
