@@ -788,7 +788,9 @@ impl Server {
     // ---- (C) commands --------------------------------------------------
 
     /// Accepts a pending CONNECT (see [`Connection::accept`]); the socket
-    /// then joins the room named by its socket id. Returns the socket id.
+    /// then joins the room named by its socket id. Returns the socket id,
+    /// or [`UsageError::Closed`] when the answer did not fit in
+    /// [`Config::max_outbound_bytes`] and the connection closed.
     pub fn accept(
         &mut self,
         now: Instant,
@@ -797,8 +799,31 @@ impl Server {
         extra: Option<Map<String, Value>>,
     ) -> Result<String, UsageError> {
         let socket_id = self.try_with_conn(id, |c| c.accept(now, nsp, extra))?;
+        self.register_accepted(id, nsp, socket_id, &[])
+    }
+
+    /// After a connection accepted a CONNECT: the socket becomes a member
+    /// of its namespace and joins its own room (and `rooms`). If queueing
+    /// the answer closed the connection (past
+    /// [`Config::max_outbound_bytes`]; its `Disconnected` event is already
+    /// queued), nothing of the socket is kept and the accept fails with
+    /// [`UsageError::Closed`].
+    fn register_accepted(
+        &mut self,
+        id: ConnId,
+        nsp: &str,
+        socket_id: String,
+        rooms: &[String],
+    ) -> Result<String, UsageError> {
+        if !self.entry(id).is_some_and(|e| e.conn.is_connected(nsp)) {
+            self.departed.remove(&(id, nsp.to_owned()));
+            return Err(UsageError::Closed);
+        }
         self.members.entry(nsp.to_owned()).or_default().insert(id);
         self.join(id, nsp, &socket_id)?;
+        for room in rooms {
+            self.join(id, nsp, room)?;
+        }
         Ok(socket_id)
     }
 
@@ -825,12 +850,7 @@ impl Server {
             }
             _ => Err(UsageError::NoPendingConnect(nsp.to_owned())),
         })?;
-        self.members.entry(nsp.to_owned()).or_default().insert(id);
-        self.join(id, nsp, &socket_id)?;
-        for room in rooms {
-            self.join(id, nsp, room)?;
-        }
-        Ok(socket_id)
+        self.register_accepted(id, nsp, socket_id, rooms)
     }
 
     /// A fresh random id from the server's [`RandomSource`] (the private

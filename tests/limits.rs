@@ -337,3 +337,63 @@ fn control_answers_count_toward_the_outbound_limit() {
         Some(DisconnectReason::OutboundQueueFull)
     );
 }
+
+/// Found by the `server_session` fuzz target: a CONNECT answer that does
+/// not fit in the outbound queue closes the connection inside `accept`;
+/// the socket was still registered as a namespace member (and its rooms
+/// kept for recovery) after its connection was gone. Now the accept fails
+/// with `Closed` and nothing of the socket is left.
+#[test]
+fn an_accept_that_overflows_the_queue_leaves_nothing_behind() {
+    use socketio_sansio::{Event, HttpRequest, Method, SeededRandom, Server};
+    let config = config().max_outbound_bytes(100).build().unwrap();
+    let mut server = Server::with_random(config, Box::new(SeededRandom::new(5)));
+    server.set_keep_departed_rooms(true);
+    let mut now = std::time::Instant::now();
+    let url = "/socket.io/?EIO=4&transport=polling";
+    server.handle_http(now, 1, HttpRequest::new(Method::Get, url, vec![]));
+    let (_, open) = server.poll_http_response().unwrap();
+    let body = open.body_text();
+    let sid = body.split('"').nth(3).unwrap().to_owned();
+    let id = server.find_sid(&sid).unwrap();
+    let post = |server: &mut Server, req, body: &str| {
+        let url = format!("{url}&sid={sid}");
+        let mut request = HttpRequest::new(Method::Post, url, vec![]);
+        request.body = body.into();
+        server.handle_http(now, req, request);
+        while server.poll_http_response().is_some() {}
+    };
+    post(&mut server, 2, "40");
+    let Some(Event::Connect { nsp, .. }) = server.poll_event().map(|e| e.event) else {
+        panic!("no CONNECT");
+    };
+    server.accept(now, id, &nsp, None).unwrap();
+    // Nobody polls: the queue fills up to just below the limit...
+    let filler = "x".repeat(40);
+    server
+        .emit(now, id, "/", "fill", Args::json(vec![json!(filler)]))
+        .unwrap();
+    // ...and the answer to a second namespace does not fit.
+    post(&mut server, 3, "40/a,");
+    let mut accepted = None;
+    while let Some(ev) = server.poll_event() {
+        if let Event::Connect { nsp, .. } = ev.event {
+            accepted = Some(server.accept(now, id, &nsp, None));
+        }
+    }
+    assert_eq!(accepted, Some(Err(UsageError::Closed)));
+    assert!(server.select(&Broadcast::to("/a")).is_empty());
+    assert!(server.take_departed_rooms(id, "/a").is_none());
+    // The rest of the connection goes as usual (the departed rooms of "/"
+    // are the application's to take).
+    assert!(server.take_departed_rooms(id, "/").is_some());
+    while let Some(at) = server.poll_timeout() {
+        now = at;
+        server.handle_timeout(now);
+        while server.poll_transmit().is_some() || server.poll_http_response().is_some() {}
+        while server.poll_event().is_some() {}
+    }
+    assert_eq!(server.connection_count(), 0);
+    assert_eq!(server.room_count(), 0);
+    assert!(server.leak_check_counts().is_empty(), "{:?}", server.leak_check_counts());
+}
