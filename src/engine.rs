@@ -589,6 +589,17 @@ impl Engine {
             return;
         }
         self.closed = true;
+        let polling = matches!(self.transport, Transport::Polling { .. });
+        if polling
+            && matches!(mode, CloseMode::Graceful(_))
+            && self.outbound_bytes + 1 > self.config.max_outbound_bytes
+        {
+            // The close packet must fit in the outbound limit too: the
+            // packets of a full queue are dropped for it (the next GET
+            // still gets the close).
+            let dropped: usize = self.packets.drain(..).map(|f| f.len()).sum();
+            self.outbound_bytes -= dropped;
+        }
         if !matches!(mode, CloseMode::Graceful(_)) {
             let dropped: usize = self.packets.drain(..).map(|f| f.len()).sum::<usize>()
                 + self

@@ -397,3 +397,50 @@ fn an_accept_that_overflows_the_queue_leaves_nothing_behind() {
     assert_eq!(server.room_count(), 0);
     assert!(server.leak_check_counts().is_empty(), "{:?}", server.leak_check_counts());
 }
+
+/// Found by the `server_session` fuzz target: closing a polling session
+/// whose queue is exactly full queued the close packet past the limit.
+/// The queue is dropped for it instead.
+#[test]
+fn the_close_packet_of_a_full_polling_queue_stays_within_the_limit() {
+    use socketio_sansio::{Event, HttpRequest, Method, SeededRandom, Server};
+    let limit = 100;
+    let config = config().max_outbound_bytes(limit).build().unwrap();
+    let mut server = Server::with_random(config, Box::new(SeededRandom::new(6)));
+    let now = std::time::Instant::now();
+    let url = "/socket.io/?EIO=4&transport=polling";
+    server.handle_http(now, 1, HttpRequest::new(Method::Get, url, vec![]));
+    let (_, open) = server.poll_http_response().unwrap();
+    let body = open.body_text();
+    let sid = body.split('"').nth(3).unwrap().to_owned();
+    let id = server.find_sid(&sid).unwrap();
+    let mut request = HttpRequest::new(Method::Post, format!("{url}&sid={sid}"), vec![]);
+    request.body = b"40".to_vec();
+    server.handle_http(now, 2, request);
+    while server.poll_http_response().is_some() {}
+    let Some(Event::Connect { nsp, .. }) = server.poll_event().map(|e| e.event) else {
+        panic!("no CONNECT");
+    };
+    server.accept(now, id, &nsp, None).unwrap();
+    let queued = |server: &Server| server.connection(id).map_or(0, |c| c.outbound_bytes());
+    // `42["f","..."]` is 10 bytes plus the string: fill the queue exactly.
+    let fill = "x".repeat(limit - queued(&server) - 10);
+    server
+        .emit(now, id, "/", "f", Args::json(vec![json!(fill)]))
+        .unwrap();
+    assert_eq!(queued(&server), limit);
+    // The client leaves the namespace: nothing is left to disconnect, the
+    // close is the engine's alone.
+    let mut request = HttpRequest::new(Method::Post, format!("{url}&sid={sid}"), vec![]);
+    request.body = b"41".to_vec();
+    server.handle_http(now, 3, request);
+    while server.poll_http_response().is_some() {}
+    assert_eq!(queued(&server), limit);
+    server.close(now, id).unwrap();
+    assert!(queued(&server) <= limit, "{} bytes queued", queued(&server));
+    // The next GET still gets the close packet.
+    let get = HttpRequest::new(Method::Get, format!("{url}&sid={sid}"), vec![]);
+    server.handle_http(now, 4, get);
+    let (_, answer) = server.poll_http_response().unwrap();
+    assert_eq!(answer.body_text(), "1");
+}
