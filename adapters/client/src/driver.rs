@@ -204,6 +204,13 @@ impl Driver {
                 break;
             }
         }
+        self.refresh_snapshot();
+    }
+
+    /// What other threads read ([`Snapshot`]): refreshed after each pump and
+    /// before the handlers of a connection change run, so that a thread a
+    /// connect handler wakes sees the new socket id and `recovered`.
+    fn refresh_snapshot(&self) {
         let machine = &self.core.machine;
         let mut snapshot = lock(&self.snapshot);
         snapshot.sids = self
@@ -448,6 +455,12 @@ impl Driver {
     }
 
     fn dispatch(&mut self, event: ClientEvent) {
+        if matches!(
+            event,
+            ClientEvent::Connected { .. } | ClientEvent::Disconnected { .. }
+        ) {
+            self.refresh_snapshot();
+        }
         match event {
             ClientEvent::Connected { nsp, sid } => {
                 log::debug!("{nsp}: connected as {sid}");

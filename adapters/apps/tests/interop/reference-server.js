@@ -39,6 +39,7 @@ function parseArgs(argv) {
     else if (a === "--port") opts.port = next();
     else if (a === "--ping-interval") opts.pingInterval = next();
     else if (a === "--ping-timeout") opts.pingTimeout = next();
+    else if (a === "--recovery") opts.recovery = next();
     else throw new Error(`unknown argument ${a}`);
   }
   return opts;
@@ -73,6 +74,11 @@ const io = new Server(httpServer, {
   connectTimeout: 1000,
   maxHttpBufferSize: 1e6,
   cors: { origin: "*" },
+  // `--recovery MS`: connection state recovery on, as our conformance
+  // servers' flag (adapters/apps/tests/client_interop.rs).
+  ...(opts.recovery !== undefined && {
+    connectionStateRecovery: { maxDisconnectionDuration: opts.recovery, skipMiddlewares: true },
+  }),
 });
 
 // Install the EIO shim in front of the listeners engine.io attached.
