@@ -395,7 +395,11 @@ fn an_accept_that_overflows_the_queue_leaves_nothing_behind() {
     }
     assert_eq!(server.connection_count(), 0);
     assert_eq!(server.room_count(), 0);
-    assert!(server.leak_check_counts().is_empty(), "{:?}", server.leak_check_counts());
+    assert!(
+        server.leak_check_counts().is_empty(),
+        "{:?}",
+        server.leak_check_counts()
+    );
 }
 
 /// Found by the `server_session` fuzz target: closing a polling session
