@@ -16,6 +16,12 @@
 //!   with `--url https://...` (polling, then the upgrade to `wss://`) and
 //!   `--url wss://...` (WebSocket only), trusting the CA with `--ca-file`.
 //!
+//! Connection state recovery: the `client_recovery` example (cut,
+//! broadcasts missed meanwhile, recovered with the same id, twice in a row)
+//! over WebSocket and polling against the Node 4.x server started with
+//! `--recovery 30000` (socket.io's `connectionStateRecovery`,
+//! `skipMiddlewares`) and against our drivers' `--recovery`.
+//!
 //! One server process at a time (1000/2000 ms heartbeats), one client
 //! process per server and mode. Missing `node`/`npm`, `python3` or
 //! `openssl`: skipped with a message, a failure under `CI`.

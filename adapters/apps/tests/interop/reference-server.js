@@ -15,7 +15,8 @@
 // `room-broadcast` with args to the room's sockets of "/"; `fetch-sockets` acks
 // with the sorted ids of the sockets of "/"; `ack-all` (ms) emits
 // `ack-all-ping` with an ack to every socket of "/" with a timeout of ms, then
-// acks with the number of answers.
+// acks with the number of answers. `--recovery MS` turns on connection state
+// recovery (maxDisconnectionDuration MS, skipMiddlewares), as our servers'.
 "use strict";
 
 const fs = require("node:fs");
