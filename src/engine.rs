@@ -478,7 +478,14 @@ impl Engine {
             {
                 u.probed = true;
             }
-            self.push_ws(Frame::text("3probe".to_owned()));
+            let answer = Frame::text("3probe".to_owned());
+            if self.outbound_bytes + answer.len() > self.config.max_outbound_bytes {
+                // Probes repeated without reading the answers: the
+                // candidate goes, the session stays on polling.
+                log::debug!("[{}] probe answers over the outbound limit", self.sid);
+                return self.abandon_upgrade(true);
+            }
+            self.push_ws(answer);
             if self.packets.is_empty() {
                 self.release_held_get_with_noop();
             }
@@ -525,7 +532,13 @@ impl Engine {
                 Heartbeat::ClientPings { deadline } => {
                     *deadline = now + self.config.ping_interval + self.config.ping_timeout;
                     // A probe outside an upgrade is answered with a bare pong (reference).
-                    self.push(Frame::text("3".to_owned()));
+                    // Pongs count toward the outbound limit: a client that
+                    // pings without reading must not grow the queue for ever.
+                    let pong = Frame::text("3".to_owned());
+                    if self.outbound_bytes + pong.len() > self.config.max_outbound_bytes {
+                        return Inbound::Close(DisconnectReason::OutboundQueueFull);
+                    }
+                    self.push(pong);
                     Inbound::Nothing
                 }
                 Heartbeat::ServerPings { .. } => Inbound::Close(DisconnectReason::TransportError(
@@ -608,7 +621,11 @@ impl Engine {
                 Some(_) => None,
                 None if now >= *next_ping => {
                     *pong_deadline = Some(now + self.config.ping_timeout);
-                    self.push(Frame::text("2".to_owned()));
+                    let ping = Frame::text("2".to_owned());
+                    if self.outbound_bytes + ping.len() > self.config.max_outbound_bytes {
+                        return Some(DisconnectReason::OutboundQueueFull);
+                    }
+                    self.push(ping);
                     None
                 }
                 None => None,
@@ -625,6 +642,17 @@ impl Engine {
             return;
         }
         self.closed = true;
+        let polling = matches!(self.transport, Transport::Polling { .. });
+        if polling
+            && matches!(mode, CloseMode::Graceful(_))
+            && self.outbound_bytes + 1 > self.config.max_outbound_bytes
+        {
+            // The close packet must fit in the outbound limit too: the
+            // packets of a full queue are dropped for it (the next GET
+            // still gets the close).
+            let dropped: usize = self.packets.drain(..).map(|f| f.len()).sum();
+            self.outbound_bytes -= dropped;
+        }
         if !matches!(mode, CloseMode::Graceful(_)) {
             let dropped: usize = self.packets.drain(..).map(|f| f.len()).sum::<usize>()
                 + self

@@ -451,6 +451,30 @@ impl Server {
         self.deadlines.len()
     }
 
+    /// The internal tables that are not empty, with their sizes: live
+    /// slots, held long-poll requests, namespace member sets, kept rooms of
+    /// departed sockets, and queued outputs. What a leak check (the
+    /// `server_session` fuzz target, tests) compares with an idle server;
+    /// not a stable API.
+    #[doc(hidden)]
+    pub fn leak_check_counts(&self) -> Vec<(&'static str, usize)> {
+        let live = self.slots.iter().filter(|s| s.entry.is_some()).count();
+        [
+            ("live slots", live),
+            ("by_sid", self.by_sid.len()),
+            ("held requests", self.held.len()),
+            ("member sets", self.members.len()),
+            ("departed", self.departed.len()),
+            ("ready", self.ready.len()),
+            ("http_ready", self.http_ready.len()),
+            ("events", self.events.len()),
+            ("http_out", self.http_out.len()),
+        ]
+        .into_iter()
+        .filter(|(_, n)| *n > 0)
+        .collect()
+    }
+
     /// Counters.
     pub fn stats(&self) -> Stats {
         self.stats
@@ -916,7 +940,9 @@ impl Server {
     // ---- (C) commands --------------------------------------------------
 
     /// Accepts a pending CONNECT (see [`Connection::accept`]); the socket
-    /// then joins the room named by its socket id. Returns the socket id.
+    /// then joins the room named by its socket id. Returns the socket id,
+    /// or [`UsageError::Closed`] when the answer did not fit in
+    /// [`Config::max_outbound_bytes`] and the connection closed.
     pub fn accept(
         &mut self,
         now: Instant,
@@ -925,8 +951,31 @@ impl Server {
         extra: Option<Map<String, Value>>,
     ) -> Result<String, UsageError> {
         let socket_id = self.try_with_conn(id, |c| c.accept(now, nsp, extra))?;
+        self.register_accepted(id, nsp, socket_id, &[])
+    }
+
+    /// After a connection accepted a CONNECT: the socket becomes a member
+    /// of its namespace and joins its own room (and `rooms`). If queueing
+    /// the answer closed the connection (past
+    /// [`Config::max_outbound_bytes`]; its `Disconnected` event is already
+    /// queued), nothing of the socket is kept and the accept fails with
+    /// [`UsageError::Closed`].
+    fn register_accepted(
+        &mut self,
+        id: ConnId,
+        nsp: &str,
+        socket_id: String,
+        rooms: &[String],
+    ) -> Result<String, UsageError> {
+        if !self.entry(id).is_some_and(|e| e.conn.is_connected(nsp)) {
+            self.departed.remove(&(id, nsp.to_owned()));
+            return Err(UsageError::Closed);
+        }
         self.members.entry(nsp.to_owned()).or_default().insert(id);
         self.join(id, nsp, &socket_id)?;
+        for room in rooms {
+            self.join(id, nsp, room)?;
+        }
         Ok(socket_id)
     }
 
@@ -953,12 +1002,7 @@ impl Server {
             }
             _ => Err(UsageError::NoPendingConnect(nsp.to_owned())),
         })?;
-        self.members.entry(nsp.to_owned()).or_default().insert(id);
-        self.join(id, nsp, &socket_id)?;
-        for room in rooms {
-            self.join(id, nsp, room)?;
-        }
-        Ok(socket_id)
+        self.register_accepted(id, nsp, socket_id, rooms)
     }
 
     /// A fresh random id from the server's [`RandomSource`] (the private

@@ -261,3 +261,190 @@ fn a_write_ready_transport_gets_what_was_held_in_order() {
         "in order, the volatile one dropped"
     );
 }
+
+/// Found by the `server_session` fuzz target: answers to client packets
+/// (Engine.IO v3 pongs, 0.9 connect echoes and refusals) and heartbeats
+/// were queued without the outbound limit, so a client that kept sending
+/// them without reading grew the queue without bound. They count now, and
+/// past the limit the connection closes.
+#[test]
+fn control_answers_count_toward_the_outbound_limit() {
+    use socketio_sansio::{
+        AnyConnection, Event, Handshake, HttpRequest, Method, SeededRandom, Server,
+    };
+    let limit = 64;
+    let config = config().max_outbound_bytes(limit).build().unwrap();
+    let mut server = Server::with_random(config, Box::new(SeededRandom::new(3)));
+    let now = std::time::Instant::now();
+    let queued = |server: &Server, id| match server.any_connection(id) {
+        Some(AnyConnection::Modern(c)) => c.outbound_bytes(),
+        Some(AnyConnection::Legacy(c)) => c.outbound_bytes(),
+        None => 0,
+    };
+    let closed_by = |server: &mut Server, id| {
+        let mut reason = None;
+        while let Some(ev) = server.poll_event() {
+            if ev.conn == id {
+                if let Event::Closed { reason: r } = ev.event {
+                    reason = Some(r);
+                }
+            }
+        }
+        reason
+    };
+
+    // Engine.IO v3 over WebSocket: the client pings, the driver cannot write.
+    let ws = Handshake::new("/socket.io/?EIO=3&transport=websocket", vec![]);
+    let id = server.handle_ws_open(now, ws).unwrap();
+    while server.poll_transmit().is_some() {}
+    server.handle_write_blocked(id);
+    for _ in 0..200 {
+        server.handle_ws_text(now, id, "2");
+        assert!(queued(&server, id) <= limit);
+    }
+    assert_eq!(
+        closed_by(&mut server, id),
+        Some(DisconnectReason::OutboundQueueFull)
+    );
+
+    // Socket.IO 0.9 over polling: connects for a refused endpoint, posted
+    // again and again, and no GET ever fetches the answers.
+    let mut req = 0;
+    let mut get = |server: &mut Server, url: &str| {
+        req += 1;
+        server.handle_http(now, req, HttpRequest::new(Method::Get, url, vec![]));
+        server.poll_http_response().map(|(_, r)| r.body_text())
+    };
+    let body = get(&mut server, "/socket.io/1/?t=1").unwrap();
+    let sid = body.split(':').next().unwrap().to_owned();
+    let poll = format!("/socket.io/1/xhr-polling/{sid}");
+    assert_eq!(get(&mut server, &poll).as_deref(), Some("1::"));
+    let id = server.find_sid(&sid).unwrap();
+    while let Some(ev) = server.poll_event() {
+        if let Event::Connect { nsp, .. } = ev.event {
+            server.accept(now, ev.conn, &nsp, None).unwrap();
+        }
+    }
+    let mut post = HttpRequest::new(Method::Post, poll, vec![]);
+    post.body = "1::/refused".into();
+    for i in 0..100 {
+        server.handle_http(now, 1000 + i, post.clone());
+        while server.poll_http_response().is_some() {}
+        assert!(queued(&server, id) <= limit);
+    }
+    assert_eq!(
+        closed_by(&mut server, id),
+        Some(DisconnectReason::OutboundQueueFull)
+    );
+}
+
+/// Found by the `server_session` fuzz target: a CONNECT answer that does
+/// not fit in the outbound queue closes the connection inside `accept`;
+/// the socket was still registered as a namespace member (and its rooms
+/// kept for recovery) after its connection was gone. Now the accept fails
+/// with `Closed` and nothing of the socket is left.
+#[test]
+fn an_accept_that_overflows_the_queue_leaves_nothing_behind() {
+    use socketio_sansio::{Event, HttpRequest, Method, SeededRandom, Server};
+    let config = config().max_outbound_bytes(100).build().unwrap();
+    let mut server = Server::with_random(config, Box::new(SeededRandom::new(5)));
+    server.set_keep_departed_rooms(true);
+    let mut now = std::time::Instant::now();
+    let url = "/socket.io/?EIO=4&transport=polling";
+    server.handle_http(now, 1, HttpRequest::new(Method::Get, url, vec![]));
+    let (_, open) = server.poll_http_response().unwrap();
+    let body = open.body_text();
+    let sid = body.split('"').nth(3).unwrap().to_owned();
+    let id = server.find_sid(&sid).unwrap();
+    let post = |server: &mut Server, req, body: &str| {
+        let url = format!("{url}&sid={sid}");
+        let mut request = HttpRequest::new(Method::Post, url, vec![]);
+        request.body = body.into();
+        server.handle_http(now, req, request);
+        while server.poll_http_response().is_some() {}
+    };
+    post(&mut server, 2, "40");
+    let Some(Event::Connect { nsp, .. }) = server.poll_event().map(|e| e.event) else {
+        panic!("no CONNECT");
+    };
+    server.accept(now, id, &nsp, None).unwrap();
+    // Nobody polls: the queue fills up to just below the limit...
+    let filler = "x".repeat(40);
+    server
+        .emit(now, id, "/", "fill", Args::json(vec![json!(filler)]))
+        .unwrap();
+    // ...and the answer to a second namespace does not fit.
+    post(&mut server, 3, "40/a,");
+    let mut accepted = None;
+    while let Some(ev) = server.poll_event() {
+        if let Event::Connect { nsp, .. } = ev.event {
+            accepted = Some(server.accept(now, id, &nsp, None));
+        }
+    }
+    assert_eq!(accepted, Some(Err(UsageError::Closed)));
+    assert!(server.select(&Broadcast::to("/a")).is_empty());
+    assert!(server.take_departed_rooms(id, "/a").is_none());
+    // The rest of the connection goes as usual (the departed rooms of "/"
+    // are the application's to take).
+    assert!(server.take_departed_rooms(id, "/").is_some());
+    while let Some(at) = server.poll_timeout() {
+        now = at;
+        server.handle_timeout(now);
+        while server.poll_transmit().is_some() || server.poll_http_response().is_some() {}
+        while server.poll_event().is_some() {}
+    }
+    assert_eq!(server.connection_count(), 0);
+    assert_eq!(server.room_count(), 0);
+    assert!(
+        server.leak_check_counts().is_empty(),
+        "{:?}",
+        server.leak_check_counts()
+    );
+}
+
+/// Found by the `server_session` fuzz target: closing a polling session
+/// whose queue is exactly full queued the close packet past the limit.
+/// The queue is dropped for it instead.
+#[test]
+fn the_close_packet_of_a_full_polling_queue_stays_within_the_limit() {
+    use socketio_sansio::{Event, HttpRequest, Method, SeededRandom, Server};
+    let limit = 100;
+    let config = config().max_outbound_bytes(limit).build().unwrap();
+    let mut server = Server::with_random(config, Box::new(SeededRandom::new(6)));
+    let now = std::time::Instant::now();
+    let url = "/socket.io/?EIO=4&transport=polling";
+    server.handle_http(now, 1, HttpRequest::new(Method::Get, url, vec![]));
+    let (_, open) = server.poll_http_response().unwrap();
+    let body = open.body_text();
+    let sid = body.split('"').nth(3).unwrap().to_owned();
+    let id = server.find_sid(&sid).unwrap();
+    let mut request = HttpRequest::new(Method::Post, format!("{url}&sid={sid}"), vec![]);
+    request.body = b"40".to_vec();
+    server.handle_http(now, 2, request);
+    while server.poll_http_response().is_some() {}
+    let Some(Event::Connect { nsp, .. }) = server.poll_event().map(|e| e.event) else {
+        panic!("no CONNECT");
+    };
+    server.accept(now, id, &nsp, None).unwrap();
+    let queued = |server: &Server| server.connection(id).map_or(0, |c| c.outbound_bytes());
+    // `42["f","..."]` is 10 bytes plus the string: fill the queue exactly.
+    let fill = "x".repeat(limit - queued(&server) - 10);
+    server
+        .emit(now, id, "/", "f", Args::json(vec![json!(fill)]))
+        .unwrap();
+    assert_eq!(queued(&server), limit);
+    // The client leaves the namespace: nothing is left to disconnect, the
+    // close is the engine's alone.
+    let mut request = HttpRequest::new(Method::Post, format!("{url}&sid={sid}"), vec![]);
+    request.body = b"41".to_vec();
+    server.handle_http(now, 3, request);
+    while server.poll_http_response().is_some() {}
+    assert_eq!(queued(&server), limit);
+    server.close(now, id).unwrap();
+    assert!(queued(&server) <= limit, "{} bytes queued", queued(&server));
+    // The next GET still gets the close packet.
+    let get = HttpRequest::new(Method::Get, format!("{url}&sid={sid}"), vec![]);
+    server.handle_http(now, 4, get);
+    let (_, answer) = server.poll_http_response().unwrap();
+    assert_eq!(answer.body_text(), "1");
+}

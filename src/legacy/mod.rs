@@ -979,10 +979,22 @@ impl LegacyConnection {
         self.link = Link::Detached { since: self.clock };
     }
 
-    /// Queues a protocol packet (no limit check, like the engine's control frames).
+    /// Queues a protocol packet. Control packets count toward
+    /// [`Config::max_outbound_bytes`] too: a client that keeps sending
+    /// connects (each answered) or stops fetching heartbeats while never
+    /// reading would otherwise grow the queue without bound. Past the
+    /// limit the connection closes.
     fn push_control(&mut self, text: String) {
         if self.closed {
             return;
+        }
+        if self.queue_bytes + text.len() > self.config.max_outbound_bytes {
+            log::warn!(
+                "[{}] outbound queue over {} bytes (control packets): closing",
+                self.sid,
+                self.config.max_outbound_bytes
+            );
+            return self.close_with(DisconnectReason::OutboundQueueFull, true);
         }
         self.queue_bytes += text.len();
         self.queue.push_back(Text::Owned(text));

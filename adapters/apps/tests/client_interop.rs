@@ -19,6 +19,12 @@
 //!   with `--url https://...` (polling, then the upgrade to `wss://`) and
 //!   `--url wss://...` (WebSocket only), trusting the CA with `--ca-file`.
 //!
+//! Connection state recovery: the `client_recovery` example (cut,
+//! broadcasts missed meanwhile, recovered with the same id, twice in a row)
+//! over WebSocket and polling against the Node 4.x server started with
+//! `--recovery 30000` (socket.io's `connectionStateRecovery`,
+//! `skipMiddlewares`) and against our drivers' `--recovery`.
+//!
 //! One server process at a time (1000/2000 ms heartbeats), one client
 //! process per server and mode. Missing `node`/`npm`, `python3` or
 //! `openssl`: skipped with a message, a failure under `CI`.
@@ -119,7 +125,7 @@ const MSGPACK_SERVER_ARGS: &[&str] = &[
     "--ping-interval",
     "1000",
     "--ping-timeout",
-    "2000",
+    "5000",
     "--parser",
     "msgpack",
 ];
@@ -140,6 +146,88 @@ fn node_socketio_4_msgpack() {
     matrix_with(suite, &["--parser", "msgpack"], || {
         ServerProcess::start_with(&node(), &[script], MSGPACK_SERVER_ARGS)
     });
+}
+
+/// The client_recovery example (built in release).
+fn recovery_binary() -> PathBuf {
+    support::build_example("socketio-client", "client_recovery", true)
+}
+
+/// Connection state recovery of our client against `start`'s server
+/// (started with recovery on): WebSocket and polling, two cuts in a row
+/// each. A cut polling client leaves its request connections open, so the
+/// server notices at its ping timeout (1 + 2 s): the client waits 4 s
+/// before it comes back.
+fn recovery_matrix(suite: &str, start: impl Fn() -> ServerProcess) {
+    for (mode, delay) in [("websocket", "1000"), ("polling", "4000")] {
+        let mut server = start();
+        let url = server.url();
+        let mut command = Command::new(recovery_binary());
+        command.args(["--url", &url, "--transports", mode, "--rounds", "2"]);
+        command.args(["--reconnect-delay", delay]);
+        let run = support::run_suite(command, RUN_TIMEOUT);
+        let log = server.log_text();
+        assert!(
+            run.passed(),
+            "{suite}: client_recovery over {mode} failed ({})\n--- stdout ---\n{}\n--- stderr ---\n{}\n\
+             --- server log ---\n{log}",
+            run.outcome(RUN_TIMEOUT),
+            run.stdout,
+            run.stderr,
+        );
+        eprintln!(
+            "{suite}: {mode}: {} in {:.1} s",
+            run.stdout.lines().last().unwrap_or_default(),
+            run.elapsed.as_secs_f64()
+        );
+        assert!(
+            server.stop(),
+            "{suite}: the server did not stop on SIGTERM\n{log}"
+        );
+    }
+}
+
+/// Heartbeats every second with a 2 s ping timeout (the polling case
+/// waits for the server to notice the cut), recovery on for 30 s.
+const RECOVERY_ARGS: &[&str] = &[
+    "--ping-interval",
+    "1000",
+    "--ping-timeout",
+    "2000",
+    "--recovery",
+    "30000",
+];
+
+/// Our client recovers against the Node `socket.io` 4.x server with
+/// `connectionStateRecovery` on (`reference-server.js --recovery`): the
+/// transport cut from the client side is a transport close for Node, which
+/// keeps the session; the missed broadcasts come back once, in order, with
+/// the same socket id.
+#[test]
+fn node_socketio_4_recovery() {
+    let _one_at_a_time = support::exclusive();
+    let suite = "client recovery (node socket.io 4.x)";
+    if let Some(why) = support::missing_node() {
+        return support::skip(suite, &why);
+    }
+    let dir = support::suite_dir("interop");
+    support::npm_ci_if_needed(&dir);
+    let script = dir.join("reference-server.js");
+    let script = script.to_str().expect("a UTF-8 path");
+    recovery_matrix(suite, || {
+        ServerProcess::start_with(&node(), &[script], RECOVERY_ARGS)
+    });
+}
+
+/// The same checks against our conformance servers (`--recovery`).
+#[test]
+fn our_drivers_recovery() {
+    let _one_at_a_time = support::exclusive();
+    for driver in [Driver::Blocking, Driver::Mio] {
+        let suite = format!("client recovery ({} driver)", driver.name());
+        let exe = driver.conformance_binary();
+        recovery_matrix(&suite, || ServerProcess::start(&exe, RECOVERY_ARGS));
+    }
 }
 
 #[test]

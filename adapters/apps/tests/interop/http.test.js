@@ -4,11 +4,16 @@
 //   unknown transport      -> 400 {"code":0,...}
 // The checks use WebSocket upgrade requests (the websocket transport is always
 // served); the polling handshake checks run only when TRANSPORTS has polling.
+//   polling answers over 1024 bytes are compressed by Accept-Encoding (gzip or
+//   deflate, as engine.io's httpCompression), and socket.io-client 4.x over its
+//   fetch() polling transport (which sends Accept-Encoding, as a browser's XHR
+//   does) decodes them.
 
 const { describe, test } = require("node:test");
 const assert = require("node:assert/strict");
 const http = require("node:http");
 const crypto = require("node:crypto");
+const zlib = require("node:zlib");
 const { SERVER_URL, TRANSPORTS } = require("./lib/harness");
 
 const T = { timeout: 10000 };
@@ -106,5 +111,111 @@ describe("HTTP contract", () => {
     assert.equal(typeof open.pingInterval, "number");
     assert.equal(typeof open.pingTimeout, "number");
     assert.equal(open.maxPayload, 1000000);
+  });
+
+  // ---- compressed polling --------------------------------------------------
+
+  // A polling request with raw bytes back: {status, headers, raw}.
+  function pollingRequest(method, query, { headers = {}, body } = {}) {
+    return new Promise((resolve, reject) => {
+      const req = http.request(`${SERVER_URL}/socket.io/?${query}`, { method, headers, agent: false });
+      req.setTimeout(5000, () => req.destroy(new Error("request timed out")));
+      req.on("response", (res) => {
+        const chunks = [];
+        res.on("data", (d) => chunks.push(d));
+        res.on("end", () => resolve({ status: res.statusCode, headers: res.headers, raw: Buffer.concat(chunks) }));
+        res.on("error", reject);
+      });
+      req.on("error", reject);
+      req.end(body);
+    });
+  }
+
+  const decode = (res) => {
+    switch (res.headers["content-encoding"]) {
+      case "gzip":
+        return zlib.gunzipSync(res.raw).toString("utf8");
+      case "deflate":
+        return zlib.inflateSync(res.raw).toString("utf8");
+      case undefined:
+        return res.raw.toString("utf8");
+      default:
+        throw new Error(`unexpected content-encoding ${res.headers["content-encoding"]}`);
+    }
+  };
+
+  // GETs with `encoding` until a payload contains `needle`: [response, text].
+  async function pollFor(sid, encoding, needle) {
+    const seen = [];
+    for (let i = 0; i < 10; i++) {
+      const res = await pollingRequest("GET", `EIO=4&transport=polling&sid=${sid}`, {
+        headers: { "Accept-Encoding": encoding },
+      });
+      assert.equal(res.status, 200, `GET: ${res.raw}`);
+      const text = decode(res);
+      if (text.includes(needle)) return [res, text];
+      seen.push(text.slice(0, 80));
+    }
+    assert.fail(`no ${needle} in 10 GETs (${JSON.stringify(seen)})`);
+  }
+
+  const skipPolling = { ...T, skip: !polling && "TRANSPORTS has no polling" };
+  for (const encoding of ["gzip", "deflate"]) {
+    test(`polling answers over 1024 bytes are ${encoding}-compressed, small ones are not`, skipPolling, async () => {
+      const open = await pollingRequest("GET", "EIO=4&transport=polling");
+      const { sid } = JSON.parse(open.raw.toString("utf8").slice(1));
+      const post = (body) =>
+        pollingRequest("POST", `EIO=4&transport=polling&sid=${sid}`, {
+          headers: { "Content-Type": "text/plain;charset=UTF-8" },
+          body,
+        });
+      assert.equal((await post("40")).status, 200);
+      // The CONNECT answer (and `auth`): small, sent as is.
+      const [small, connected] = await pollFor(sid, encoding, "40{");
+      assert.equal(small.headers["content-encoding"], undefined, connected);
+      const big = "compressible ".repeat(400);
+      assert.equal((await post(`42${JSON.stringify(["message", big])}`)).status, 200);
+      const [res, text] = await pollFor(sid, encoding, "message-back");
+      assert.equal(res.headers["content-encoding"], encoding);
+      assert.ok(res.raw.length < big.length / 4, `${res.raw.length} bytes on the wire`);
+      const packet = text.split("\x1e").find((p) => p.includes("message-back"));
+      // (A server with connection state recovery appends an offset.)
+      const [name, echoed] = JSON.parse(packet.slice(2));
+      assert.equal(name, "message-back");
+      assert.ok(echoed === big, `echoed ${String(echoed).length} chars, sent ${big.length}`);
+      await post("1");
+    });
+  }
+
+  test("socket.io-client 4.x over fetch() polling decodes compressed answers", skipPolling, async () => {
+    const { io } = require("socket.io-client");
+    // engine.io-client comes with socket.io-client (same lock file).
+    const { Fetch } = require("engine.io-client");
+    const encodings = [];
+    const original = globalThis.fetch;
+    globalThis.fetch = async (...args) => {
+      const res = await original(...args);
+      encodings.push(res.headers.get("content-encoding"));
+      return res;
+    };
+    const socket = io(SERVER_URL, { transports: [Fetch], forceNew: true, reconnection: false });
+    try {
+      await new Promise((resolve, reject) => {
+        socket.once("connect", resolve);
+        socket.once("connect_error", reject);
+      });
+      const big = Array.from({ length: 500 }, (_, i) => `item ${i}`).join(",");
+      const back = new Promise((resolve) => socket.once("message-back", resolve));
+      socket.emit("message", big);
+      const echoed = await back;
+      assert.ok(echoed === big, `echoed ${String(echoed).length} chars, sent ${big.length}`);
+      assert.ok(
+        encodings.some((e) => e === "gzip" || e === "deflate"),
+        `no compressed answer among ${JSON.stringify(encodings)}`
+      );
+    } finally {
+      socket.disconnect();
+      globalThis.fetch = original;
+    }
   });
 });

@@ -16,7 +16,9 @@
 // with the sorted ids of the sockets of "/"; `ack-all` (ms) emits
 // `ack-all-ping` with an ack to every socket of "/" with a timeout of ms, then
 // acks with the number of answers. `--parser msgpack`: socket.io-msgpack-parser
-// for every client (as our `--parser msgpack`).
+// for every client (as our `--parser msgpack`). `--recovery MS` turns on
+// connection state recovery (maxDisconnectionDuration MS, skipMiddlewares),
+// as our servers'.
 "use strict";
 
 const fs = require("node:fs");
@@ -41,6 +43,7 @@ function parseArgs(argv) {
     else if (a === "--ping-interval") opts.pingInterval = next();
     else if (a === "--ping-timeout") opts.pingTimeout = next();
     else if (a === "--parser") opts.parser = argv[++i];
+    else if (a === "--recovery") opts.recovery = next();
     else throw new Error(`unknown argument ${a}`);
   }
   return opts;
@@ -76,6 +79,11 @@ const io = new Server(httpServer, {
   maxHttpBufferSize: 1e6,
   cors: { origin: "*" },
   ...(opts.parser === "msgpack" ? { parser: require("socket.io-msgpack-parser") } : {}),
+  // `--recovery MS`: connection state recovery on, as our conformance
+  // servers' flag (adapters/apps/tests/client_interop.rs).
+  ...(opts.recovery !== undefined && {
+    connectionStateRecovery: { maxDisconnectionDuration: opts.recovery, skipMiddlewares: true },
+  }),
 });
 
 // Install the EIO shim in front of the listeners engine.io attached.
